@@ -1,0 +1,209 @@
+// Stack configuration for the example program (Pulumi.yaml): read every key, validate with zod, and fail with the
+// key name and the `pulumi config set ...` command that fixes it, before any resource is registered.
+// Secrets are only checked for presence here; their values stay inside pulumi secret Outputs.
+import * as pulumi from "@pulumi/pulumi";
+import * as z from "zod";
+
+/** A DNS name with at least two labels (mcp.example.com). */
+export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
+const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/** Env vars the components set themselves; a user value would silently lose, so it is rejected. */
+export const MANAGED_ENV = ["PORT", "HOST", "METRICS_PORT", "METRICS_HOST", "PUBLIC_URL", "AUTH_MODE", "API_KEYS", "API_KEYS_FILE", "DATA_DIR", "UPSTREAM_API_KEY"];
+const WORLD = ["0.0.0.0/0", "::/0"];
+
+const port = z.number().int().min(1).max(65535);
+
+export const StackSettingsSchema = z.object({
+  domain: z.string().toLowerCase().regex(FQDN, "must be a DNS name such as mcp.example.com"),
+  region: z.string().regex(/^[a-z]{3}\d$/, "must be a DigitalOcean region slug such as nyc3, fra1, sgp1").default("fra1"),
+  dropletSize: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb").optional(),
+  dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
+  containerMemoryMb: z.number().int().min(128, "must be at least 128").max(65536).default(256),
+  containerCpus: z.number().positive().max(32).default(1),
+  sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
+    "must be an OpenSSH public key line (the contents of ~/.ssh/id_ed25519.pub)"),
+  sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("deploy"),
+  sshPort: port.default(22),
+  adminCidrs: z.array(z.string().refine((c) => CIDR4.test(c) || CIDR6.test(c), "must be a CIDR such as 203.0.113.7/32"))
+    .min(1, "must list at least one CIDR allowed to reach SSH (your address, e.g. 203.0.113.7/32)"),
+  allowSshFromAnywhere: z.boolean().default(false),
+  acmeEmail: z.email("must be an e-mail address for the ACME account"),
+  acmeServer: z.url({ protocol: /^https$/, error: "must be an https ACME directory URL" }).optional(),
+  acmeCaBundle: z.string().startsWith("/", "must be an absolute path on the host").optional(),
+  dnsZone: z.string().toLowerCase().regex(FQDN, "must be the DigitalOcean domain (zone) name such as example.com").optional(),
+  reservedIp: z.boolean().default(false),
+  registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
+  registryUsername: z.string().min(1).optional(),
+  docrName: z.string().regex(/^[a-z0-9-]{3,63}$/, "must be 3-63 lowercase letters, digits or dashes").optional(),
+  docrTier: z.enum(["starter", "basic", "professional"]).default("starter"),
+  createDocr: z.boolean().default(true),
+  image: z.string().regex(/^\S+@sha256:[a-f0-9]{64}$/, "must be a pushed image pinned by digest (repo@sha256:...)").optional(),
+  imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default("selfhosted-mcp"),
+  buildContext: z.string().min(1).default("."),
+  dockerfile: z.string().min(1).default("server/Dockerfile"),
+  baseImage: z.string().min(1).default("node:24-bookworm-slim"),
+  platform: z.string().regex(/^linux\/[a-z0-9]+$/).default("linux/amd64"),
+  port: port.default(8000),
+  metricsPort: port.default(9090),
+  healthPath: z.string().startsWith("/").default("/health"),
+  authMode: z.enum(["none", "api-key", "oauth"]).default("api-key"),
+  env: z.record(z.string(), z.string().refine((v) => !/[\r\n]/.test(v), "env values must be single-line"))
+    .refine((o) => Object.keys(o).every((k) => ENV_NAME.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),
+  rateLimitPerSecond: z.number().int().min(1).max(100000).default(10),
+  rateLimitBurst: z.number().int().min(0).max(100000).default(20),
+  maxBodySize: z.string().regex(/^\d+[kKmM]?$/, "must be an nginx size such as 1m or 512k").default("1m"),
+});
+
+export type StackSettings = z.infer<typeof StackSettingsSchema>;
+
+/** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface StackSecrets {
+  apiKeys?: pulumi.Output<string>;
+  upstreamApiKey?: pulumi.Output<string>;
+  sshPrivateKey?: pulumi.Output<string>;
+  registryPassword?: pulumi.Output<string>;
+  secretEnv?: pulumi.Output<Record<string, string>>;
+}
+
+export interface StackConfig { settings: StackSettings; secrets: StackSecrets }
+
+export interface ConfigIssue { key: string; message: string; fix: string }
+
+export class StackConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super("Invalid stack configuration:\n" + issues.map((i) => `  - ${i.key}: ${i.message}\n      fix: ${i.fix}`).join("\n"));
+    this.name = "StackConfigError";
+    this.issues = issues;
+  }
+}
+
+/** The command that sets a key, with an example value (secrets get --secret). */
+export function fixCommand(key: string): string {
+  const example: Record<string, string> = {
+    "digitalocean:token": "pulumi config set digitalocean:token --secret   # or export DIGITALOCEAN_TOKEN",
+    domain: "pulumi config set domain mcp.example.com",
+    region: "pulumi config set region fra1",
+    sshPublicKey: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
+    sshPrivateKey: "pulumi config set sshPrivateKey --secret < ~/.ssh/id_ed25519",
+    adminCidrs: "pulumi config set --path 'adminCidrs[0]' 203.0.113.7/32   (your public address)",
+    acmeEmail: "pulumi config set acmeEmail ops@example.com",
+    apiKeys: "pulumi config set apiKeys --secret \"$(openssl rand -hex 32)\"",
+    registryPassword: "pulumi config set registryPassword --secret",
+    port: "pulumi config set port 8000",
+    metricsPort: "pulumi config set metricsPort 9090",
+    sshPort: "pulumi config set sshPort 22",
+    env: "pulumi config set --path 'env.LOG_LEVEL' info",
+    dnsZone: "pulumi config set dnsZone example.com",
+  };
+  if (example[key]) return example[key];
+  if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;
+  return `pulumi config set ${key} <value>   (or: pulumi config rm ${key} for the default)`;
+}
+
+/** The TCP ports the two blue/green slots use: app and metrics, each slot one apart. */
+export function slotPorts(s: Pick<StackSettings, "port" | "metricsPort">) {
+  return { blue: { port: s.port, metricsPort: s.metricsPort }, green: { port: s.port + 1, metricsPort: s.metricsPort + 1 } };
+}
+
+/** Cross-field rules zod's per-field schema cannot express. */
+function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (key: string, message: string) => issues.push({ key, message, fix: fixCommand(key) });
+  const world = s.adminCidrs.filter((c) => WORLD.includes(c));
+  if (world.length > 0 && !s.allowSshFromAnywhere) {
+    add("adminCidrs", `${world.join(", ")} opens SSH to the whole internet; list your own address, or set allowSshFromAnywhere true if you really mean it`);
+  }
+  const reserved: Record<number, string> = { 80: "HTTP (nginx)", 443: "HTTPS (nginx)", [s.sshPort]: "SSH (sshPort)" };
+  const used = new Map<number, string>();
+  const slots = slotPorts(s);
+  for (const [slot, p] of Object.entries(slots)) {
+    for (const [what, n] of Object.entries(p)) {
+      const key = what === "port" ? "port" : "metricsPort";
+      const label = `${key} of the ${slot} slot (${n})`;
+      if (n > 65535) add(key, `${label} is out of range: the green slot uses ${key}+1`);
+      const clash = reserved[n] ?? used.get(n);
+      if (clash) add(key, `${label} clashes with ${clash}; blue/green uses ${key} and ${key}+1, so keep port and metricsPort at least 2 apart and away from 22/80/443`);
+      used.set(n, label);
+    }
+  }
+  for (const k of Object.keys(s.env)) {
+    if (MANAGED_ENV.includes(k)) add("env", `env.${k} is set by the components (from its own config key); remove it from env`);
+  }
+  if (s.dnsZone && s.domain !== s.dnsZone && !s.domain.endsWith(`.${s.dnsZone}`)) {
+    add("dnsZone", `domain ${s.domain} is not inside zone ${s.dnsZone}`);
+  }
+  if (s.authMode === "api-key" && !has("apiKeys")) add("apiKeys", "authMode is api-key (the default), so at least one API key is required");
+  if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
+  if (s.image && s.registryServer === undefined && !s.createDocr && !s.docrName) {
+    add("registryServer", "a prebuilt image needs the registry it lives in (registryServer, or docrName)");
+  }
+  return issues;
+}
+
+/** Raw config values as they come from Pulumi config (non-secret keys only). */
+export type RawSettings = Record<string, unknown>;
+
+/** Validates raw (non-secret) settings plus the presence of secrets. Pure: used by loadStackConfig and tests. */
+export function validateStackSettings(raw: RawSettings, presentSecrets: ReadonlySet<SecretKey>, hasProviderToken: boolean): StackSettings {
+  const issues: ConfigIssue[] = [];
+  if (!hasProviderToken) issues.push({ key: "digitalocean:token", message: "the DigitalOcean API token is not set", fix: fixCommand("digitalocean:token") });
+  const parsed = StackSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? "config");
+      const missing = raw[key] === undefined;
+      issues.push({ key, message: missing ? "is required but not set" : `${issue.message} (got ${JSON.stringify(raw[key])})`, fix: fixCommand(key) });
+    }
+    throw new StackConfigError(issues);
+  }
+  issues.push(...crossChecks(parsed.data, (k) => presentSecrets.has(k)));
+  if (issues.length > 0) throw new StackConfigError(issues);
+  return parsed.data;
+}
+
+const NON_SECRET_KEYS = Object.keys(StackSettingsSchema.shape) as (keyof StackSettings)[];
+
+/**
+ * Reads the project's stack config (namespace = project name) and validates it.
+ * Structured keys (adminCidrs, env) are read as objects; scalars are parsed from their YAML/JSON text.
+ */
+export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const raw: RawSettings = {};
+  for (const key of NON_SECRET_KEYS) {
+    const text = config.get(key);
+    if (text === undefined) continue;
+    raw[key] = parseScalar(text, StackSettingsSchema.shape[key]);
+  }
+  const secrets: StackSecrets = {};
+  const present = new Set<SecretKey>();
+  for (const key of SECRET_KEYS) {
+    if (key === "secretEnv") {
+      const v = config.getSecretObject<Record<string, string>>(key);
+      if (v !== undefined) { secrets.secretEnv = v; present.add(key); }
+      continue;
+    }
+    const v = config.getSecret(key);
+    if (v !== undefined) { secrets[key] = v; present.add(key); }
+  }
+  const token = new pulumi.Config("digitalocean").getSecret("token") !== undefined || Boolean(env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN);
+  return { settings: validateStackSettings(raw, present, token), secrets };
+}
+
+/** Config values arrive as strings; numbers, booleans, arrays and objects are JSON. Wrong shapes fall to zod. */
+function parseScalar(text: string, schema: z.ZodType): unknown {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodString || inner instanceof z.ZodEmail || inner instanceof z.ZodURL || inner instanceof z.ZodEnum) return text;
+  try { return JSON.parse(text); } catch { return text; }
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+  return s;
+}

@@ -1,0 +1,82 @@
+// Stack config validation: every bad value names its key and the `pulumi config set` command that fixes it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { validateStackSettings, StackConfigError, slotPorts, type SecretKey } from "../../infra/config.ts";
+import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
+const good = { domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acmeEmail: "ops@example.com" };
+const secrets = new Set<SecretKey>(["apiKeys", "sshPrivateKey"]);
+
+function issuesOf(raw: Record<string, unknown>, present = secrets, token = true) {
+  try { validateStackSettings(raw, present, token); } catch (e) {
+    assert.ok(e instanceof StackConfigError, String(e));
+    return e;
+  }
+  assert.fail("expected a StackConfigError");
+}
+
+test("a minimal config gets production defaults", () => {
+  const s = validateStackSettings(good, secrets, true);
+  assert.equal(s.region, "fra1");
+  assert.equal(s.authMode, "api-key");
+  assert.equal(s.port, 8000);
+  assert.deepEqual(slotPorts(s), { blue: { port: 8000, metricsPort: 9090 }, green: { port: 8001, metricsPort: 9091 } });
+  assert.equal(pickDropletSize(s).slug, "s-1vcpu-1gb");
+});
+
+test("missing token names digitalocean:token and the secret set command", () => {
+  const e = issuesOf(good, secrets, false);
+  assert.equal(e.issues[0]!.key, "digitalocean:token");
+  assert.match(e.message, /pulumi config set digitalocean:token --secret/);
+});
+
+test("bad domain is rejected with the key and an example", () => {
+  const e = issuesOf({ ...good, domain: "https://mcp.example.com/" });
+  assert.equal(e.issues[0]!.key, "domain");
+  assert.match(e.message, /domain: must be a DNS name/);
+  assert.match(e.message, /pulumi config set domain mcp\.example\.com/);
+});
+
+test("empty admin CIDRs are rejected; 0.0.0.0/0 only with allowSshFromAnywhere", () => {
+  const e = issuesOf({ ...good, adminCidrs: [] });
+  assert.equal(e.issues[0]!.key, "adminCidrs");
+  assert.match(e.message, /at least one CIDR/);
+  assert.match(e.message, /pulumi config set --path 'adminCidrs\[0\]'/);
+  const w = issuesOf({ ...good, adminCidrs: ["0.0.0.0/0"] });
+  assert.match(w.message, /whole internet/);
+  assert.deepEqual(validateStackSettings({ ...good, adminCidrs: ["0.0.0.0/0"], allowSshFromAnywhere: true }, secrets, true).adminCidrs, ["0.0.0.0/0"]);
+  assert.match(issuesOf({ ...good, adminCidrs: ["10.0.0.1"] }).message, /must be a CIDR/);
+});
+
+test("port clashes: app vs metrics slots, and reserved host ports", () => {
+  const e = issuesOf({ ...good, port: 9000, metricsPort: 9001 });
+  assert.equal(e.issues[0]!.key, "port");
+  assert.match(e.message, /port of the green slot \(9001\) clashes with metricsPort of the blue slot \(9001\)/);
+  assert.match(e.message, /pulumi config set port 8000/);
+  assert.match(issuesOf({ ...good, port: 442 }).message, /port of the green slot \(443\) clashes with HTTPS/);
+  assert.match(issuesOf({ ...good, sshPort: 8001 }).message, /clashes with SSH/);
+});
+
+test("required keys missing are all listed at once", () => {
+  const e = issuesOf({});
+  assert.deepEqual(e.issues.map((i) => i.key).sort(), ["acmeEmail", "adminCidrs", "domain", "sshPublicKey"]);
+  assert.ok(e.issues.every((i) => i.message === "is required but not set" && i.fix.startsWith("pulumi config set")));
+});
+
+test("secrets and cross-field rules", () => {
+  assert.match(issuesOf(good, new Set()).message, /apiKeys: authMode is api-key .*\n\s+fix: pulumi config set apiKeys --secret/);
+  assert.doesNotThrow(() => validateStackSettings({ ...good, authMode: "none" }, new Set(), true));
+  assert.match(issuesOf({ ...good, env: { PORT: "1" } }).message, /env\.PORT is set by the components/);
+  assert.match(issuesOf({ ...good, env: { lower: "1" } }).message, /UPPER_SNAKE_CASE/);
+  assert.match(issuesOf({ ...good, env: { A: "x\ny" } }).message, /single-line/);
+  assert.match(issuesOf({ ...good, dnsZone: "other.org" }).message, /not inside zone other\.org/);
+  assert.match(issuesOf({ ...good, registryUsername: "u" }).message, /registryPassword/);
+});
+
+test("droplet size: smallest that fits two slots plus the host", () => {
+  assert.equal(requiredMemoryMb({ containerMemoryMb: 256, containerCpus: 1 }), 912);
+  assert.equal(pickDropletSize({ containerMemoryMb: 512, containerCpus: 1 }).slug, "s-1vcpu-2gb");
+  assert.equal(pickDropletSize({ containerMemoryMb: 512, containerCpus: 2 }).slug, "s-2vcpu-2gb");
+  assert.throws(() => pickDropletSize({ containerMemoryMb: 65536, containerCpus: 1 }), /containerMemoryMb=65536.*dropletSize/);
+});
