@@ -1,0 +1,133 @@
+// Configuration from environment variables, validated with zod at start-up. A bad value produces a message that
+// names the variable and the fix; main.ts prints it and exits 1.
+import { readFileSync } from "node:fs";
+import * as z from "zod";
+
+const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
+const ms = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const list = z.string().optional().transform((s) => (s ?? "").split(/[\s,]+/).map((x) => x.trim()).filter(Boolean));
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+const EnvSchema = z.object({
+  PORT: port(8000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  METRICS_PORT: port(9090),
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  PUBLIC_URL: httpUrl.optional(),
+  ALLOWED_ORIGINS: list,
+  ALLOWED_HOSTS: list,
+  AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
+  API_KEYS: z.string().optional(),
+  API_KEYS_FILE: z.string().optional(),
+  OAUTH_ISSUER: httpUrl.optional(),
+  OAUTH_JWKS_URL: httpUrl.optional(),
+  OAUTH_AUDIENCE: z.string().min(1).optional(),
+  OAUTH_REQUIRED_SCOPES: z.string().default("mcp:tools"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  UPSTREAM_URL: httpUrl.default("https://api.open-meteo.com"),
+  UPSTREAM_TIMEOUT_MS: ms(5000, 60_000),
+  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  HEALTH_CACHE_MS: ms(30_000, 3_600_000),
+  HEALTH_UPSTREAM_TIMEOUT_MS: ms(2000, 30_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  MCP_SESSIONS: z.enum(["stateless", "stateful"], { error: 'must be "stateless" or "stateful"' }).default("stateless"),
+  MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  SESSION_IDLE_MS: ms(30 * 60_000, 24 * 3_600_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: ms(10_000, 120_000),
+});
+
+export type AuthConfig =
+  | { mode: "none" }
+  | { mode: "api-key"; keys: string[] }
+  | { mode: "oauth"; issuer: string; jwksUrl: string; audience: string; requiredScopes: string[] };
+
+export interface Config {
+  port: number;
+  host: string;
+  metricsPort: number;
+  metricsHost: string;
+  publicUrl: string;
+  /** The MCP endpoint's absolute URL: the OAuth resource identifier. */
+  resourceUrl: string;
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  auth: AuthConfig;
+  dataDir: string;
+  upstream: { url: string; timeoutMs: number; retries: number };
+  health: { cacheMs: number; upstreamTimeoutMs: number };
+  logLevel: string;
+  sessions: "stateless" | "stateful";
+  maxSessions: number;
+  sessionIdleMs: number;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+const MIN_KEY_LENGTH = 16;
+const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
+
+function readKeys(env: z.infer<typeof EnvSchema>): string[] {
+  if (env.API_KEYS && env.API_KEYS_FILE) throw new ConfigError("API_KEYS and API_KEYS_FILE are both set: set only one of them");
+  let raw = env.API_KEYS ?? "";
+  if (env.API_KEYS_FILE) {
+    try { raw = readFileSync(env.API_KEYS_FILE, "utf8"); } catch (e) {
+      throw new ConfigError(`API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(e as NodeJS.ErrnoException).code ?? "error"}): point it at a readable file with one key per line`);
+    }
+  }
+  const keys = raw.split(/[\s,]+/).map((k) => k.trim()).filter(Boolean);
+  const name = env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS";
+  if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
+  if (keys.some((k) => k.length < MIN_KEY_LENGTH)) throw new ConfigError(`${name}: every API key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)`);
+  return keys;
+}
+
+function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthConfig {
+  switch (env.AUTH_MODE) {
+    case "none": return { mode: "none" };
+    case "api-key": return { mode: "api-key", keys: readKeys(env) };
+    case "oauth": {
+      if (!env.OAUTH_ISSUER) throw new ConfigError("OAUTH_ISSUER: required when AUTH_MODE=oauth (the authorization server's issuer URL)");
+      if (!env.OAUTH_JWKS_URL) throw new ConfigError("OAUTH_JWKS_URL: required when AUTH_MODE=oauth (the issuer's JWKS URL, e.g. its jwks_uri)");
+      const requiredScopes = env.OAUTH_REQUIRED_SCOPES.split(/[\s,]+/).filter(Boolean);
+      return { mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: env.OAUTH_AUDIENCE ?? resourceUrl, requiredScopes };
+    }
+  }
+}
+
+/** Parses and validates the environment; throws ConfigError naming the variable on bad input. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = source[key];
+    env[key] = v === undefined || v.trim() === "" ? undefined : v.trim();
+  }
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "environment");
+    throw new ConfigError(`${name}: invalid value ${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, "");
+  const pub = new URL(publicUrl);
+  const resourceUrl = `${publicUrl}/mcp`;
+  const loopbackOrigins = LOOPBACK.map((h) => `http://${h}:${e.PORT}`);
+  const allowedOrigins = e.ALLOWED_ORIGINS.length > 0 ? e.ALLOWED_ORIGINS : [pub.origin, ...loopbackOrigins];
+  for (const o of allowedOrigins) {
+    if (!URL.canParse(o) || new URL(o).origin !== o) throw new ConfigError(`ALLOWED_ORIGINS: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
+  }
+  const allowedHosts = [...new Set([pub.hostname, ...LOOPBACK, ...e.ALLOWED_HOSTS].map((h) => h.toLowerCase()))];
+  return {
+    port: e.PORT, host: e.HOST, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
+    publicUrl, resourceUrl, allowedOrigins, allowedHosts,
+    auth: authConfig(e, resourceUrl),
+    dataDir: e.DATA_DIR,
+    upstream: { url: e.UPSTREAM_URL.replace(/\/+$/, ""), timeoutMs: e.UPSTREAM_TIMEOUT_MS, retries: e.UPSTREAM_RETRIES },
+    health: { cacheMs: e.HEALTH_CACHE_MS, upstreamTimeoutMs: e.HEALTH_UPSTREAM_TIMEOUT_MS },
+    logLevel: e.LOG_LEVEL, sessions: e.MCP_SESSIONS, maxSessions: e.MAX_SESSIONS, sessionIdleMs: e.SESSION_IDLE_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,80 @@
+// Entry point: load config, open the store, serve /mcp and /metrics; on SIGTERM/SIGINT stop accepting, drain
+// in-flight requests (bounded by SHUTDOWN_TIMEOUT_MS), close sessions and the store, exit 0.
+import type { Server } from "node:http";
+import { loadConfig, ConfigError, type Config } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { createMetrics, serveMetrics } from "./metrics.ts";
+import { Store } from "./store.ts";
+import { WeatherClient } from "./upstream.ts";
+import { HealthChecker } from "./health.ts";
+import { createApp } from "./http.ts";
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (e) {
+  const message = e instanceof ConfigError ? e.message : String(e);
+  process.stderr.write(`${JSON.stringify({ level: "fatal", msg: `invalid configuration: ${message}` })}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger(config.logLevel);
+process.on("uncaughtException", (e) => { logger.fatal({ err: { name: e.name, message: e.message } }, "uncaught exception"); process.exit(1); });
+process.on("unhandledRejection", (e) => { logger.error({ err: { message: e instanceof Error ? e.message : String(e) } }, "unhandled rejection"); });
+
+const metrics = createMetrics();
+let store: Store;
+try {
+  store = new Store(config.dataDir);
+} catch (e) {
+  logger.fatal({ err: { message: (e as Error).message }, data_dir: config.dataDir }, "DATA_DIR: cannot open the SQLite store; make the directory writable by the server user");
+  process.exit(1);
+}
+const weather = new WeatherClient(config.upstream, metrics);
+const health = new HealthChecker(store, weather, config.health);
+const { app, drain, sessions } = createApp({ config, logger, metrics, store, weather, health });
+
+const listen = (host: string, port: number, what: string) => new Promise<Server>((resolve) => {
+  const server = app.listen(port, host, () => resolve(server));
+  server.once("error", (e: NodeJS.ErrnoException) => {
+    logger.fatal({ err: { code: e.code, message: e.message } }, `${what}: cannot listen on ${host}:${port}`);
+    process.exit(1);
+  });
+});
+
+const startedAt = performance.now();
+const httpServer = await listen(config.host, config.port, "PORT");
+httpServer.headersTimeout = 30_000;
+httpServer.requestTimeout = 300_000;
+httpServer.keepAliveTimeout = 65_000;
+const metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort).catch((e: NodeJS.ErrnoException) => {
+  logger.fatal({ err: { code: e.code, message: e.message } }, `METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}`);
+  process.exit(1);
+});
+
+if (config.auth.mode === "none") logger.warn("AUTH_MODE=none: /mcp accepts unauthenticated requests; use only behind another authentication layer or for local testing");
+logger.info({
+  event: "started", port: config.port, host: config.host, metrics_port: config.metricsPort, auth_mode: config.auth.mode,
+  sessions: config.sessions, public_url: config.publicUrl, data_dir: config.dataDir, startup_ms: Math.round(performance.now() - startedAt),
+}, "server listening");
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ event: "shutdown", signal, inflight: drain.inflight }, "shutting down: draining in-flight requests");
+  drain.draining = true;
+  httpServer.close();
+  httpServer.closeIdleConnections();
+  const drained = await drain.wait(config.shutdownTimeoutMs);
+  if (!drained) logger.warn({ inflight: drain.inflight, timeout_ms: config.shutdownTimeoutMs }, "shutdown: drain timeout reached, closing remaining requests");
+  await sessions?.closeAll();
+  httpServer.closeAllConnections();
+  metricsServer.close();
+  metricsServer.closeAllConnections();
+  store.close();
+  logger.info({ event: "stopped", drained }, "server stopped");
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

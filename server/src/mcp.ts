@@ -1,0 +1,21 @@
+// Builds one McpServer with every tool registered. Stateless mode builds one per request; stateful one per session.
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { registerWeatherTools } from "./tools/weather.ts";
+import { registerNoteTools } from "./tools/notes.ts";
+import type { ToolDeps } from "./tools/instrument.ts";
+import type { Store } from "./store.ts";
+import type { WeatherClient } from "./upstream.ts";
+
+export const SERVER_INFO = { name: "selfhosted-mcp-reference", title: "selfhosted-mcp reference server", version: "0.1.0" };
+
+export type McpDeps = ToolDeps & { store: Store; weather: WeatherClient };
+
+export function createMcpServer(deps: McpDeps): McpServer {
+  const server = new McpServer(SERVER_INFO, {
+    capabilities: { tools: {} },
+    instructions: "Weather forecasts by coordinates (get_forecast) and a small note store (save_note, get_note, search_notes).",
+  });
+  registerWeatherTools(server, deps);
+  registerNoteTools(server, deps);
+  return server;
+}

@@ -1,0 +1,46 @@
+// Prometheus metrics (prom-client) on their own registry, served on METRICS_HOST:METRICS_PORT (loopback by default).
+import { createServer, type Server } from "node:http";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  toolCalls: Counter<"tool" | "status">;
+  toolDuration: Histogram<"tool">;
+  upstreamDuration: Histogram<"outcome">;
+  upstreamSchemaErrors: Counter<string>;
+  httpRequests: Counter<"method" | "status">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    toolCalls: new Counter({ name: "mcp_tool_calls_total", help: "MCP tool calls by tool and outcome (ok|error).", labelNames: ["tool", "status"], registers: [registry] }),
+    toolDuration: new Histogram({
+      name: "mcp_tool_duration_seconds", help: "MCP tool call duration in seconds.", labelNames: ["tool"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: "mcp_upstream_request_duration_seconds", help: "Upstream API request duration (per attempt) by outcome.",
+      labelNames: ["outcome"], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry],
+    }),
+    upstreamSchemaErrors: new Counter({ name: "mcp_upstream_schema_errors_total", help: "Upstream responses that did not match the expected schema.", registers: [registry] }),
+    httpRequests: new Counter({ name: "mcp_http_requests_total", help: "HTTP requests on the MCP port by method and status.", labelNames: ["method", "status"], registers: [registry] }),
+  };
+}
+
+/** Serves GET /metrics; everything else is 404. */
+export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || req.url !== "/metrics") { res.writeHead(404).end(); return; }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

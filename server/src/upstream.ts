@@ -1,0 +1,101 @@
+// Client for an Open-Meteo-style forecast API: per-attempt timeout, bounded retry with backoff on transient
+// failures, and zod validation of every response — a drifted format is a distinct error, never half-parsed data.
+import * as z from "zod";
+import type { Metrics } from "./metrics.ts";
+
+export type UpstreamErrorType = "upstream_timeout" | "upstream_unavailable" | "upstream_rejected";
+export class UpstreamError extends Error {
+  readonly type: UpstreamErrorType;
+  constructor(type: UpstreamErrorType, message: string) { super(message); this.type = type; }
+}
+export class UpstreamSchemaError extends Error {
+  readonly type = "upstream_schema";
+}
+
+const ForecastResponse = z.object({
+  latitude: z.number(),
+  longitude: z.number(),
+  timezone: z.string(),
+  daily: z.object({
+    time: z.array(z.string()),
+    temperature_2m_max: z.array(z.number().nullable()),
+    temperature_2m_min: z.array(z.number().nullable()),
+    precipitation_sum: z.array(z.number().nullable()),
+  }),
+}).refine((r) => {
+  const n = r.daily.time.length;
+  return r.daily.temperature_2m_max.length === n && r.daily.temperature_2m_min.length === n && r.daily.precipitation_sum.length === n;
+}, "daily arrays differ in length");
+
+export interface ForecastDay { date: string; temperature_max_c: number | null; temperature_min_c: number | null; precipitation_mm: number | null }
+export interface Forecast { latitude: number; longitude: number; timezone: string; days: ForecastDay[] }
+
+export interface UpstreamOptions { url: string; timeoutMs: number; retries: number }
+
+const BACKOFF_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class WeatherClient {
+  readonly opts: UpstreamOptions;
+  readonly metrics: Metrics;
+  constructor(opts: UpstreamOptions, metrics: Metrics) { this.opts = opts; this.metrics = metrics; }
+
+  /** Daily forecast; `overrides` lets the health check use a shorter timeout and no retry. */
+  async forecast(latitude: number, longitude: number, days: number, overrides: Partial<UpstreamOptions> = {}): Promise<Forecast> {
+    const { timeoutMs, retries } = { ...this.opts, ...overrides };
+    const url = new URL("/v1/forecast", this.opts.url);
+    url.search = new URLSearchParams({
+      latitude: String(latitude), longitude: String(longitude), forecast_days: String(days), timezone: "auto",
+      daily: "temperature_2m_max,temperature_2m_min,precipitation_sum",
+    }).toString();
+    let lastError: UpstreamError = new UpstreamError("upstream_unavailable", "upstream unavailable");
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(BACKOFF_MS * 2 ** (attempt - 1));
+      const end = this.metrics.upstreamDuration.startTimer();
+      let text: string;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
+        if (res.status >= 500 || res.status === 429) {
+          await res.body?.cancel();
+          end({ outcome: "http_error" });
+          lastError = new UpstreamError("upstream_unavailable", `upstream answered HTTP ${res.status}`);
+          continue;
+        }
+        if (!res.ok) {
+          await res.body?.cancel();
+          end({ outcome: "http_error" });
+          throw new UpstreamError("upstream_rejected", `upstream rejected the request with HTTP ${res.status}`);
+        }
+        text = await res.text();
+      } catch (e) {
+        if (e instanceof UpstreamError) throw e;
+        const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+        end({ outcome: timedOut ? "timeout" : "network_error" });
+        lastError = timedOut
+          ? new UpstreamError("upstream_timeout", `upstream did not answer within ${timeoutMs} ms`)
+          : new UpstreamError("upstream_unavailable", "upstream unreachable or sent an unreadable response");
+        continue;
+      }
+      let body: unknown;
+      try { body = JSON.parse(text); } catch { body = undefined; }
+      const parsed = ForecastResponse.safeParse(body);
+      if (!parsed.success) {
+        end({ outcome: "schema_error" });
+        this.metrics.upstreamSchemaErrors.inc();
+        throw new UpstreamSchemaError("upstream response format changed: the forecast API no longer matches the expected schema");
+      }
+      end({ outcome: "ok" });
+      const d = parsed.data;
+      return {
+        latitude: d.latitude, longitude: d.longitude, timezone: d.timezone,
+        days: d.daily.time.map((date, i) => ({
+          date,
+          temperature_max_c: d.daily.temperature_2m_max[i] ?? null,
+          temperature_min_c: d.daily.temperature_2m_min[i] ?? null,
+          precipitation_mm: d.daily.precipitation_sum[i] ?? null,
+        })),
+      };
+    }
+    throw new UpstreamError(lastError.type, `${lastError.message} (after ${retries + 1} attempt${retries ? "s" : ""})`);
+  }
+}

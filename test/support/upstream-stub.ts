@@ -1,0 +1,92 @@
+// A local fake of the Open-Meteo forecast API (GET /v1/forecast) that the server's weather tool calls.
+// Modes: normal (valid answer), drifted (valid JSON in a changed format), slow (answers after slowMs),
+// down (drops every connection without an answer). Binds 127.0.0.1 on a free port.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+export type StubMode = "normal" | "drifted" | "slow" | "down";
+
+export interface UpstreamStub {
+  /** Base URL to pass as UPSTREAM_URL, e.g. http://127.0.0.1:PORT */
+  url: string;
+  setMode(mode: StubMode): void;
+  /** Number of /v1/forecast requests received since start (or since resetRequests()). */
+  requests(): number;
+  resetRequests(): void;
+  stop(): Promise<void>;
+}
+
+export interface StubOptions {
+  /** Delay in "slow" mode (default 5000 ms; bounded so a stuck test still ends). */
+  slowMs?: number;
+}
+
+function forecast(url: URL) {
+  const lat = Number(url.searchParams.get("latitude"));
+  const lon = Number(url.searchParams.get("longitude"));
+  const days = Math.min(16, Math.max(1, Number(url.searchParams.get("forecast_days") ?? 7)));
+  const time: string[] = [];
+  const start = Date.UTC(2026, 0, 1);
+  for (let i = 0; i < days; i++) time.push(new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+  return {
+    latitude: lat,
+    longitude: lon,
+    timezone: "GMT",
+    daily_units: { time: "iso8601", temperature_2m_max: "°C", temperature_2m_min: "°C", precipitation_sum: "mm" },
+    daily: {
+      time,
+      temperature_2m_max: time.map((_, i) => 10 + i),
+      temperature_2m_min: time.map((_, i) => 2 + i),
+      precipitation_sum: time.map((_, i) => (i % 3) * 0.5),
+    },
+  };
+}
+
+export async function startUpstreamStub(opts: StubOptions = {}): Promise<UpstreamStub> {
+  const slowMs = Math.min(opts.slowMs ?? 5000, 60_000);
+  let mode: StubMode = "normal";
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://stub");
+    if (url.pathname !== "/v1/forecast") {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":true,"reason":"not found"}');
+      return;
+    }
+    count++;
+    const send = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    switch (mode) {
+      case "normal": return send(forecast(url));
+      case "drifted": {
+        // Same data, renamed fields: what a silent upstream API change looks like.
+        const f = forecast(url);
+        return send({ ...f, daily: undefined, daily_data: { dates: f.daily.time, tmax: f.daily.temperature_2m_max } });
+      }
+      case "slow": {
+        const t = setTimeout(() => { timers.delete(t); if (!res.destroyed) send(forecast(url)); }, slowMs);
+        timers.add(t);
+        return;
+      }
+      case "down": req.socket.destroy(); return;
+    }
+  });
+  server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setMode(m) { mode = m; },
+    requests: () => count,
+    resetRequests() { count = 0; },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
