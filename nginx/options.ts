@@ -1,0 +1,141 @@
+// Options of the nginx site renderer: a zod schema with production defaults. Every error names the option
+// (its path, e.g. `servers[1].limits.perIp.rate`) and says what a valid value looks like.
+import * as z from "zod";
+
+/** Let's Encrypt's ACME directories; any other ACME server is selected by its directory URL. */
+export const ACME_DIRECTORIES = {
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+export const DEFAULT_UPSTREAM_INCLUDE_DIR = "/etc/nginx/selfhosted-mcp";
+export const DEFAULT_ACME_WEBROOT = "/var/www/selfhosted-mcp-acme";
+export const DEFAULT_CERTBOT_CONFIG_DIR = "/etc/letsencrypt";
+
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const domain = z.string().regex(new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`),
+  "must be a lower-case fully qualified domain name such as mcp.example.com (no scheme, port, path or wildcard)");
+const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/,
+  "must be an absolute path made of letters, digits and . _ ~ / - (no spaces or quotes)")
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/,
+  "must start with a lower-case letter and contain only a-z, 0-9 and - (at most 31 characters)");
+const rate = z.string().regex(/^[1-9][0-9]{0,5}r\/[sm]$/,
+  'must be a positive request rate such as "10r/s" or "600r/m" (a rate of 0 is not allowed: disable the limit with false)');
+const burst = z.number().int("must be a whole number").min(0).max(10_000);
+const size = z.string().regex(/^[1-9][0-9]{0,6}[km]?$/, 'must be a positive size such as "1m", "512k" or "1048576"');
+const seconds = (max: number) => z.number().int("must be a whole number of seconds").min(1).max(max);
+
+const requestLimit = (defRate: string, defBurst: number) =>
+  z.union([z.literal(false), z.object({ rate, burst: burst.default(defBurst) }).strict()])
+    .default({ rate: defRate, burst: defBurst });
+
+const limitsSchema = z.object({
+  /** Requests per client IP (limit_req keyed by $binary_remote_addr). */
+  perIp: requestLimit("10r/s", 20),
+  /** Requests per credential (limit_req keyed by the bearer token's tail, never logged). */
+  perCredential: requestLimit("5r/s", 10),
+  /** Concurrent requests (incl. open streams) per client IP (limit_conn); false disables. */
+  connectionsPerIp: z.union([z.literal(false), z.number().int().min(1).max(100_000)]).default(20),
+  /** client_max_body_size: larger bodies get 413. */
+  maxBodySize: size.default("1m"),
+  /** proxy_read_timeout / proxy_send_timeout: how long a stream may stay silent. */
+  readTimeoutSeconds: seconds(86_400).default(3600),
+  /** Retry-After on 429; default: the slowest enabled rate's interval, at least 1 s. */
+  retryAfterSeconds: seconds(3600).optional(),
+  /** Upstream keep-alive connections cached per worker. */
+  keepaliveConnections: z.number().int().min(1).max(1024).default(16),
+}).strict();
+
+const serverSchema = z.object({
+  /** Short name: used for the upstream include file, zone names and the default path `/<name>/mcp`. */
+  name,
+  /** Public path of this server's MCP endpoint; default `/mcp` for a single server, `/<name>/mcp` for several. */
+  path: absPath.regex(/\/mcp$/, "must end with /mcp (e.g. /mcp or /weather/mcp)").optional(),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+}).strict();
+
+const hstsSchema = z.object({
+  maxAgeSeconds: z.number().int().min(0).max(63_072_000).default(63_072_000),
+  includeSubDomains: z.boolean().default(false),
+  preload: z.boolean().default(false),
+}).strict();
+
+export const siteOptionsSchema = z.object({
+  /** The public host name; also the certificate name in certbot's live directory unless certName is set. */
+  domain,
+  /** "http-only" before a certificate exists (ACME challenge + redirect); "tls" once certbot has issued one. */
+  phase: z.enum(["http-only", "tls"], { error: 'must be "http-only" or "tls"' }),
+  servers: z.array(serverSchema).min(1, "must list at least one MCP server"),
+  /** Prefix of every http-level name (zones, map variable, upstreams, log format); default from the domain. */
+  siteId: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must match [a-z][a-z0-9_]{0,39}").optional(),
+  /** Addresses nginx listens on; production default: all IPv4 and IPv6 addresses. */
+  listenAddresses: z.array(z.string().regex(/^(\*|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$/,
+    'must be "*", an IPv4 address or a bracketed IPv6 address such as "[::]"')).min(1).default(["*", "[::]"]),
+  httpPort: z.number().int().min(1).max(65535).default(80),
+  httpsPort: z.number().int().min(1).max(65535).default(443),
+  http2: z.boolean().default(true),
+  acmeWebroot: absPath.default(DEFAULT_ACME_WEBROOT),
+  certbotConfigDir: absPath.default(DEFAULT_CERTBOT_CONFIG_DIR),
+  certName: z.string().regex(/^[A-Za-z0-9._-]{1,253}$/, "must be a certbot certificate name (letters, digits, . _ -)").optional(),
+  /** OCSP stapling: needs a CA with an OCSP responder (Let's Encrypt has none since 2025; pebble neither). */
+  ocspStapling: z.union([z.literal(false), z.object({
+    resolvers: z.array(z.string().regex(/^[0-9a-fA-F.:\[\]]+$/, "must be an IP address")).min(1).default(["127.0.0.53"]),
+  }).strict()]).default(false),
+  hsts: hstsSchema.default(hstsSchema.parse({})),
+  upstreamIncludeDir: absPath.default(DEFAULT_UPSTREAM_INCLUDE_DIR),
+  accessLog: z.union([z.literal("off"), absPath]).default("/var/log/nginx/selfhosted-mcp.access.log"),
+  errorLog: absPath.default("/var/log/nginx/selfhosted-mcp.error.log"),
+}).strict().superRefine((o, ctx) => {
+  const seenNames = new Map<string, number>();
+  const seenPaths = new Map<string, number>();
+  o.servers.forEach((s, i) => {
+    const p = resolvedPath(s, o.servers.length);
+    const n = seenNames.get(s.name);
+    if (n !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "name"], message: `duplicates servers[${n}].name "${s.name}": names must be unique` });
+    const q = seenPaths.get(p);
+    if (q !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `"${p}" is already used by servers[${q}]: give each server its own path (e.g. /${s.name}/mcp)` });
+    if (p.startsWith("/.well-known/") || p === "/metrics" || p.startsWith("/metrics/")) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `"${p}" is reserved (ACME challenge, metadata or metrics)` });
+    seenNames.set(s.name, i);
+    seenPaths.set(p, i);
+  });
+  if (o.httpPort === o.httpsPort) ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
+});
+
+export type SiteOptionsInput = z.input<typeof siteOptionsSchema>;
+export type SiteOptions = z.output<typeof siteOptionsSchema>;
+export type ServerOptions = SiteOptions["servers"][number];
+export type ServerLimits = ServerOptions["limits"];
+
+export function resolvedPath(s: { name: string; path?: string | undefined }, serverCount: number): string {
+  return s.path ?? (serverCount === 1 ? "/mcp" : `/${s.name}/mcp`);
+}
+
+/** Thrown for invalid renderer options; the message names the option and the fix. */
+export class NginxOptionsError extends Error {
+  override name = "NginxOptionsError";
+}
+
+/** Validates with `schema`, turning the first problems into one message naming each option. */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const lines = r.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}${received(input, i.path)}`);
+  throw new NginxOptionsError(`invalid ${what} options:\n  ${lines.join("\n  ")}`);
+}
+
+function formatPath(path: PropertyKey[]): string {
+  if (path.length === 0) return "(options)";
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
+}
+
+function received(input: unknown, path: PropertyKey[]): string {
+  let v: unknown = input;
+  for (const p of path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v === undefined || typeof v === "object" ? "" : ` (got ${JSON.stringify(v)})`;
+}
+
+/** siteId default: the domain with every non-alphanumeric character replaced by `_`, truncated. */
+export function defaultSiteId(domainName: string): string {
+  return `smcp_${domainName.replace(/[^a-z0-9]/g, "_")}`.slice(0, 40);
+}

@@ -1,0 +1,29 @@
+// The per-server upstream include file. The site config's `upstream` block for server NAME includes
+// `<upstreamIncludeDir>/<NAME>.upstream.conf`, which holds the one address of the live (blue or green) container.
+// A deployment switches slots by rewriting that file, running `nginx -t` and reloading nginx.
+import * as z from "zod";
+import { DEFAULT_UPSTREAM_INCLUDE_DIR, parseOptions } from "./options.ts";
+
+/** Path convention: `<dir>/<name>.upstream.conf` (dir defaults to /etc/nginx/selfhosted-mcp). */
+export function upstreamIncludePath(name: string, dir: string = DEFAULT_UPSTREAM_INCLUDE_DIR): string {
+  return `${dir.replace(/\/+$/, "")}/${name}.upstream.conf`;
+}
+
+const upstreamSchema = z.object({
+  /** Host the container listens on (loopback with --network host). */
+  host: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-z0-9.-]+)$/,
+    "must be an IPv4 address, a bracketed IPv6 address or a host name").default("127.0.0.1"),
+  port: z.number({ error: "must be a TCP port number" }).int().min(1, "must be 1-65535").max(65535, "must be 1-65535"),
+  /** Free-form note written as a comment (e.g. the slot and image digest); single line, no secrets. */
+  comment: z.string().regex(/^[^\n\r]*$/, "must be a single line").max(200).optional(),
+}).strict();
+
+export type UpstreamIncludeOptions = z.input<typeof upstreamSchema>;
+
+/** Renders the include file content: `server HOST:PORT max_fails=0;` (one live slot). */
+export function renderUpstreamInclude(options: UpstreamIncludeOptions): string {
+  const o = parseOptions(upstreamSchema, options, "upstream include");
+  const note = o.comment ? `# ${o.comment}\n` : "";
+  return `# Managed by selfhosted-mcp: the live upstream slot. Rewrite, then \`nginx -t\` and reload.\n${note}` +
+    `server ${o.host}:${o.port} max_fails=0;\n`;
+}
