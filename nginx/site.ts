@@ -188,8 +188,8 @@ const PROXY_DEFAULTS = [
 function limitDirectives(s: ServerOptions, n: Names): string[] {
   const { perIp, perCredential, connectionsPerIp } = s.limits;
   return [
-    ...(perIp ? [`limit_req zone=${n.zone(s, "ip")} burst=${perIp.burst} nodelay;`] : []),
-    ...(perCredential ? [`limit_req zone=${n.zone(s, "cred")} burst=${perCredential.burst} nodelay;`] : []),
+    ...[[perIp, "ip"] as const, [perCredential, "cred"] as const].flatMap(([l, kind]) =>
+      l ? [`limit_req zone=${n.zone(s, kind)}${l.burst > 0 ? ` burst=${l.burst} nodelay` : ""};`] : []),
     ...(connectionsPerIp === false ? [] : [`limit_conn ${n.conn} ${connectionsPerIp};`]),
     "limit_req_status 429;",
     "limit_conn_status 429;",

@@ -1,0 +1,218 @@
+// The nginx renderers against the real consumers: every site variant through `nginx -t` (inside a wrapper that
+// mirrors Debian's stock http{} block), host scripts through shellcheck and sh, systemd units through
+// systemd-analyze, and option errors that name the option.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
+  renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, type SiteOptionsInput,
+} from "../../nginx/index.ts";
+import { nginxTest } from "../support/nginx.ts";
+import { run, runOk } from "../support/proc.ts";
+
+const DOMAIN = "mcp.example.test";
+let dir: string;
+let base: Pick<SiteOptionsInput, "domain" | "certbotConfigDir" | "upstreamIncludeDir" | "acmeWebroot" | "accessLog" | "errorLog">;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "nginx-render-"));
+  const live = join(dir, "letsencrypt", "live", DOMAIN);
+  mkdirSync(live, { recursive: true });
+  await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+    "-keyout", join(live, "privkey.pem"), "-out", join(live, "fullchain.pem"), "-subj", `/CN=${DOMAIN}`]);
+  writeFileSync(join(live, "chain.pem"), readFileSync(join(live, "fullchain.pem")));
+  mkdirSync(join(dir, "upstreams"));
+  base = {
+    domain: DOMAIN, certbotConfigDir: join(dir, "letsencrypt"), upstreamIncludeDir: join(dir, "upstreams"),
+    acmeWebroot: join(dir, "webroot"), accessLog: join(dir, "access.log"), errorLog: join(dir, "error.log"),
+  };
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function writeUpstreams(names: string[], port = 8000): void {
+  for (const n of names) writeFileSync(upstreamIncludePath(n, base.upstreamIncludeDir), renderUpstreamInclude({ port }));
+}
+
+const matrix: Array<[string, Omit<SiteOptionsInput, keyof typeof base>]> = [
+  ["http-only phase (before a certificate exists)", { phase: "http-only", servers: [{ name: "weather" }] }],
+  ["one server, default limits", { phase: "tls", servers: [{ name: "weather" }] }],
+  ["several servers, own paths and limits", { phase: "tls", servers: [
+    { name: "weather", limits: { perIp: { rate: "600r/m", burst: 50 }, maxBodySize: "64k" } },
+    { name: "notes", path: "/team/notes/mcp", limits: { perCredential: { rate: "2r/s", burst: 0 }, connectionsPerIp: 5 } },
+    { name: "search", limits: { readTimeoutSeconds: 86_400, retryAfterSeconds: 30 } },
+  ] }],
+  ["all limits off", { phase: "tls", servers: [{ name: "weather", limits: { perIp: false, perCredential: false, connectionsPerIp: false } }] }],
+  ["production listeners, OCSP stapling, HSTS preload, no http2, custom siteId", {
+    phase: "tls", listenAddresses: ["*", "[::]"], httpPort: 80, httpsPort: 443, http2: false, siteId: "site_a",
+    ocspStapling: { resolvers: ["127.0.0.53"] }, hsts: { includeSubDomains: true, preload: true },
+    servers: [{ name: "weather" }],
+  }],
+];
+
+describe("nginx -t accepts every rendered variant", () => {
+  for (const [title, variant] of matrix) {
+    it(title, async () => {
+      writeUpstreams(variant.servers.map((s) => s.name));
+      const site = renderNginxConfig({ ...base, listenAddresses: ["127.0.0.1"], httpPort: 8080, httpsPort: 8443, ...variant });
+      const r = await nginxTest(site);
+      assert.equal(r.code, 0, `${r.stderr}\n${site}`);
+      assert.match(r.stderr, /test is successful/);
+    });
+  }
+
+  it("fails nginx -t when a server's upstream include file is missing or broken", async () => {
+    const site = renderNginxConfig({ ...base, phase: "tls", listenAddresses: ["127.0.0.1"], servers: [{ name: "absent" }] });
+    const missing = await nginxTest(site);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /absent\.upstream\.conf/);
+    writeFileSync(upstreamIncludePath("absent", base.upstreamIncludeDir), "server 127.0.0.1:8000 bogus_flag;\n");
+    const broken = await nginxTest(site);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /invalid parameter "bogus_flag"/);
+  });
+});
+
+describe("site config content", () => {
+  const tls = () => renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "weather" }, { name: "notes" }] });
+
+  it("maps one server to /mcp and several to /<name>/mcp, each to its own upstream include", () => {
+    const one = renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "weather" }] });
+    assert.match(one, /location = \/mcp \{/);
+    const several = tls();
+    for (const n of ["weather", "notes"]) {
+      assert.match(several, new RegExp(`location = /${n}/mcp \\{[^}]*proxy_pass http://smcp_mcp_example_test_${n}/mcp;`));
+      assert.ok(several.includes(`include ${join(dir, "upstreams", `${n}.upstream.conf`)};`));
+    }
+    assert.doesNotMatch(several, /location = \/mcp \{/);
+  });
+
+  it("never logs Authorization, cookies or query strings", () => {
+    const logFormat = /log_format[^;]*;/.exec(tls())![0];
+    assert.match(logFormat, /\$remote_addr/);
+    for (const v of ["$http_authorization", "$http_cookie", "$request ", "$request\"", "$args", "$query_string", "$request_uri", "credential"]) {
+      assert.ok(!logFormat.includes(v), `log_format must not contain ${v}`);
+    }
+    assert.match(tls(), /access_log \S+ smcp_mcp_example_test_json;/);
+  });
+
+  it("only TLS 1.2/1.3, HSTS, no server tokens, /metrics 404, HTTP-only phase has no proxy", () => {
+    const site = tls();
+    assert.match(site, /ssl_protocols TLSv1\.2 TLSv1\.3;/);
+    assert.match(site, /add_header Strict-Transport-Security "max-age=63072000" always;/);
+    assert.match(site, /server_tokens off;/);
+    assert.match(site, /location = \/metrics \{ return 404; \}/);
+    const plain = renderNginxConfig({ ...base, phase: "http-only", servers: [{ name: "weather" }] });
+    assert.doesNotMatch(plain, /proxy_pass|ssl_certificate|upstream /);
+    assert.match(plain, /location \^~ \/\.well-known\/acme-challenge\/ \{/);
+    assert.match(plain, /return 301 https:\/\/mcp\.example\.test\$request_uri;/);
+  });
+
+  it("derives Retry-After from the slowest rate unless given", () => {
+    const site = renderNginxConfig({ ...base, phase: "tls", servers: [
+      { name: "a", limits: { perIp: { rate: "30r/m", burst: 1 }, perCredential: { rate: "1r/s", burst: 1 } } },
+      { name: "b", limits: { retryAfterSeconds: 17 } },
+    ] });
+    assert.match(site, /location @smcp_mcp_example_test_a_rate_limited \{[\s\S]*?add_header Retry-After "2" always;[\s\S]*?return 429 '\{"jsonrpc":"2\.0"/);
+    assert.match(site, /limit_req zone=smcp_mcp_example_test_a_ip burst=1 nodelay;/);
+    const noBurst = renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "a", limits: { perCredential: { rate: "1r/s", burst: 0 } } }] });
+    assert.match(noBurst, /limit_req zone=smcp_mcp_example_test_a_cred;/);
+    assert.match(site, /location @smcp_mcp_example_test_b_rate_limited \{[\s\S]*?add_header Retry-After "17" always;/);
+  });
+});
+
+describe("option errors name the option", () => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a lower-case fully qualified domain name.*\(got "https:\/\/Example\.com"\)$/m],
+    ["rate of 0", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { perIp: { rate: "0r/s" } } }] }, /servers\[0\]\.limits\.perIp\.rate: must be a positive request rate.*\(got "0r\/s"\)/],
+    ["duplicate path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }, { name: "b", path: "/a/mcp" }] }, /servers\[1\]\.path: "\/a\/mcp" is already used by servers\[0\]/],
+    ["reserved path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/.well-known/acme-challenge/mcp" }] }, /servers\[0\]\.path: .* is reserved/],
+    ["unknown phase", { domain: DOMAIN, phase: "https", servers: [{ name: "a" }] }, /phase: must be "http-only" or "tls"/],
+    ["unknown option", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }], listen: 80 }, /\(options\): Unrecognized key: "listen"/],
+    ["no servers", { domain: DOMAIN, phase: "tls", servers: [] }, /servers: must list at least one MCP server/],
+    ["body size", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { maxBodySize: "1 GB" } }] }, /servers\[0\]\.limits\.maxBodySize: must be a positive size/],
+  ];
+  for (const [title, input, message] of cases) {
+    it(title, () => {
+      assert.throws(() => renderNginxConfig(input as SiteOptionsInput), (e: Error) => {
+        assert.ok(e instanceof NginxOptionsError);
+        assert.match(e.message, message);
+        return true;
+      });
+    });
+  }
+  it("upstream include and certbot options too", () => {
+    assert.throws(() => renderUpstreamInclude({ port: 0 }), /port: must be 1-65535 \(got 0\)/);
+    assert.throws(() => renderCertbotIssueScript({ domain: DOMAIN, acmeServer: "prod" }), /acmeServer: must be "production", "staging" or an ACME directory URL/);
+    assert.throws(() => renderDeployHook({ reloadCommand: [] }), /reloadCommand: must be a non-empty argv array/);
+  });
+});
+
+describe("host scripts", () => {
+  const issue = (o: Partial<Parameters<typeof renderCertbotIssueScript>[0]> = {}) =>
+    renderCertbotIssueScript({ domain: DOMAIN, ...o });
+
+  it("issuance script selects the ACME directory: Let's Encrypt production by default, staging, or any URL", () => {
+    assert.ok(issue().includes(`--server ${ACME_DIRECTORIES.production} `));
+    assert.ok(issue({ acmeServer: "staging" }).includes(`--server ${ACME_DIRECTORIES.staging} `));
+    assert.ok(issue({ acmeServer: "https://127.0.0.1:14000/dir" }).includes("--server https://127.0.0.1:14000/dir "));
+    assert.match(issue(), /--register-unsafely-without-email/);
+    assert.match(issue({ email: "ops@example.test", extraDomains: ["www.example.test"] }), /--email ops@example\.test \\\n.*-d mcp\.example\.test -d www\.example\.test/s);
+  });
+
+  it("every rendered script passes shellcheck", async () => {
+    const scripts = {
+      "issue-default.sh": issue(),
+      "issue-custom.sh": issue({ email: "ops@example.test", acmeServer: "staging", keyType: "rsa", certName: "main",
+        acmeWebroot: "/srv/acme", certbotConfigDir: "/srv/le", deployHookPath: "/opt/hook" }),
+      "hook-default.sh": renderDeployHook(),
+      "hook-custom.sh": renderDeployHook({ testCommand: ["nginx", "-t", "-c", "/etc/nginx/my conf's.conf"], reloadCommand: ["systemctl", "reload", "nginx@my site"] }),
+    };
+    for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
+    const r = await run("shellcheck", ["--shell=sh", "--severity=style", ...Object.keys(scripts).map((n) => join(dir, n))]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  it("deploy hook reloads only when the config test passes, and quotes its commands", async () => {
+    const marker = join(dir, "reloaded");
+    const hook = (testCommand: string[]) => {
+      const p = join(dir, "hook-run.sh");
+      writeFileSync(p, renderDeployHook({ testCommand, reloadCommand: ["touch", marker] }));
+      return run("sh", [p], { env: { ...process.env, RENEWED_LINEAGE: "/x/live/a", RENEWED_DOMAINS: "a.example" } });
+    };
+    const failed = await hook(["sh", "-c", "exit 1"]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /config test failed; not reloading \(lineage: \/x\/live\/a\)/);
+    assert.equal(existsSync(marker), false);
+    const ok = await hook(["test", "-n", "it's $HOME; quoted"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(existsSync(marker), true);
+    assert.match(ok.stdout, /nginx reloaded for a\.example/);
+  });
+
+  it("systemd renewal timer and service pass systemd-analyze verify", async () => {
+    const { service, timer } = renderRenewalUnits({ deployHookPath: "/usr/local/sbin/hook", onCalendar: "*-*-* 03,15:30:00" });
+    assert.match(service, /^ExecStart=\/usr\/bin\/certbot renew --quiet --deploy-hook \/usr\/local\/sbin\/hook --config-dir \/etc\/letsencrypt /m);
+    assert.match(timer, /^OnCalendar=\*-\*-\* 03,15:30:00$/m);
+    const unitDir = join(dir, "units");
+    mkdirSync(unitDir, { recursive: true });
+    writeFileSync(join(unitDir, `${RENEWAL_UNIT}.service`), service);
+    writeFileSync(join(unitDir, `${RENEWAL_UNIT}.timer`), timer);
+    const r = await run("systemd-analyze", ["verify", join(unitDir, `${RENEWAL_UNIT}.timer`), join(unitDir, `${RENEWAL_UNIT}.service`)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout + r.stderr).trim(), "");
+  });
+});
+
+describe("upstream include file", () => {
+  it("follows <dir>/<name>.upstream.conf and holds one server line", () => {
+    assert.equal(upstreamIncludePath("weather"), "/etc/nginx/selfhosted-mcp/weather.upstream.conf");
+    assert.equal(upstreamIncludePath("weather", "/x/y/"), "/x/y/weather.upstream.conf");
+    const text = renderUpstreamInclude({ port: 8001, comment: "slot green sha256:abc" });
+    assert.match(text, /^# slot green sha256:abc$/m);
+    assert.match(text, /^server 127\.0\.0\.1:8001 max_fails=0;$/m);
+    assert.equal(text.match(/^server /gm)!.length, 1);
+  });
+});
