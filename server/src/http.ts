@@ -52,8 +52,14 @@ export function createApp(deps: AppDeps) {
   const auth = setupAuth(config.auth, config.resourceUrl);
 
   app.use((req, res, next) => {
-    const id = typeof req.headers["x-request-id"] === "string" && /^[\w.:-]{1,128}$/.test(req.headers["x-request-id"]) ? req.headers["x-request-id"] : randomUUID();
-    req.headers["x-request-id"] = id;
+    const given = req.headers["x-request-id"];
+    const id = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    if (id !== given) {
+      // The SDK transport rebuilds headers from rawHeaders: replace the header there too, so tools see this id.
+      for (let i = req.rawHeaders.length - 2; i >= 0; i -= 2) if (req.rawHeaders[i]!.toLowerCase() === "x-request-id") req.rawHeaders.splice(i, 2);
+      req.rawHeaders.push("x-request-id", id);
+      req.headers["x-request-id"] = id;
+    }
     res.set("X-Request-Id", id);
     const start = performance.now();
     res.once("finish", () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, waitFor, sleep } from "./proc.ts";
+import { freePort, waitFor } from "./proc.ts";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "server", "src", "main.ts");
 
@@ -95,7 +95,9 @@ export async function startServer(env: Record<string, string> = {}, opts: StartO
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (!done) {
         child.kill(signal);
-        const ok = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+        let timer: NodeJS.Timeout | undefined;
+        const ok = await Promise.race([exited.then(() => true), new Promise<false>((r) => { timer = setTimeout(() => r(false), 15_000); })]);
+        clearTimeout(timer);
         if (!ok) child.kill("SIGKILL");
       }
       const r = await exited;

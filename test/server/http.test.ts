@@ -1,0 +1,159 @@
+// HTTP-level behaviour against the real server: bad input never yields a 500, Host/Origin validation, stateless
+// method rules, stateful sessions (404 unknown, DELETE), deep /health vs shallow /livez.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { startServer, type RunningServer } from "../support/server.ts";
+import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
+import { connect, call, initializeBody, MCP_HEADERS } from "./mcp-client.ts";
+
+let stateless: RunningServer;
+let stateful: RunningServer;
+let stub: UpstreamStub;
+
+before(async () => {
+  stub = await startUpstreamStub({ slowMs: 3000 });
+  [stateless, stateful] = await Promise.all([
+    startServer({ UPSTREAM_URL: stub.url, HEALTH_CACHE_MS: "300", HEALTH_UPSTREAM_TIMEOUT_MS: "300", MAX_BODY_BYTES: "65536" }),
+    startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful" }),
+  ]);
+});
+after(async () => {
+  await Promise.all([stateless?.stop(), stateful?.stop()]);
+  await stub?.stop();
+});
+
+const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: "POST", headers: { ...MCP_HEADERS, ...headers }, body });
+
+/** A raw request (fetch cannot set Host). */
+function rawPost(port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { ...MCP_HEADERS, ...headers } }, (res) => {
+      let b = "";
+      res.on("data", (d) => (b += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body: b }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("malformed JSON → 400 with JSON-RPC parse error -32700", async () => {
+  for (const body of ["{bad json", '{"jsonrpc":"2.0",', "42"]) {
+    const r = await post(stateless.mcpUrl, body);
+    assert.equal(r.status, 400);
+    const j = await r.json() as { error: { code: number } };
+    assert.equal(j.error.code, -32700, body);
+  }
+});
+
+test("body over the limit → 413 (declared length and chunked)", async () => {
+  const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: { pad: "x".repeat(70_000) } });
+  const r = await post(stateless.mcpUrl, big);
+  assert.equal(r.status, 413);
+  assert.equal((await r.json() as { error: { code: number } }).error.code, -32600);
+  const chunked = await fetch(stateless.mcpUrl, {
+    method: "POST", headers: MCP_HEADERS, duplex: "half",
+    body: new ReadableStream({ start(c) { for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode("x".repeat(10_000))); c.close(); } }),
+  } as RequestInit);
+  assert.equal(chunked.status, 413);
+  assert.equal((await fetch(`${stateless.url}/livez`)).status, 200, "still alive");
+});
+
+test("non-JSON-RPC payloads and wrong content type are 4xx, never 500", async () => {
+  const cases: Array<[string, Record<string, string>]> = [
+    ['{"hello":"world"}', {}],
+    ["[]", {}],
+    ['{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"nope"}', {}],
+    [initializeBody, { "content-type": "text/plain" }],
+    [initializeBody, { accept: "text/html" }],
+  ];
+  for (const [body, headers] of cases) {
+    const r = await post(stateless.mcpUrl, body, headers);
+    assert.ok(r.status < 500, `${body} ${JSON.stringify(headers)} → ${r.status}`);
+  }
+});
+
+test("Host and Origin validation: foreign Host → 403, foreign Origin → 403, own origin accepted", async () => {
+  const evilHost = await rawPost(stateless.port, { host: "evil.example.com" }, initializeBody);
+  assert.equal(evilHost.status, 403);
+  const evilOrigin = await rawPost(stateless.port, { origin: "http://evil.example.com" }, initializeBody);
+  assert.equal(evilOrigin.status, 403);
+  assert.match(evilOrigin.body, /Origin not allowed/);
+  const nullOrigin = await rawPost(stateless.port, { origin: "null" }, initializeBody);
+  assert.equal(nullOrigin.status, 403);
+  const own = await rawPost(stateless.port, { origin: `http://127.0.0.1:${stateless.port}` }, initializeBody);
+  assert.equal(own.status, 200);
+  const noOrigin = await rawPost(stateless.port, {}, initializeBody);
+  assert.equal(noOrigin.status, 200, "non-browser clients send no Origin");
+});
+
+test("stateless: GET and DELETE /mcp → 405; unknown path → 404", async () => {
+  for (const method of ["GET", "DELETE"]) {
+    const r = await fetch(stateless.mcpUrl, { method, headers: MCP_HEADERS });
+    assert.equal(r.status, 405, method);
+    assert.equal(r.headers.get("allow"), "POST");
+  }
+  assert.equal((await fetch(`${stateless.url}/nope`)).status, 404);
+});
+
+test("stateless: no session id is issued and the SDK client works", async () => {
+  const r = await post(stateless.mcpUrl, initializeBody);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("mcp-session-id"), null);
+  const client = await connect(stateless.mcpUrl);
+  assert.equal((await client.ping()).constructor, Object);
+  await client.close();
+});
+
+test("stateful: SDK client keeps a session; unknown session → 404; DELETE ends it", async () => {
+  const client = await connect(stateful.mcpUrl);
+  const transport = client.transport as unknown as { sessionId?: string; terminateSession(): Promise<void> };
+  const sid = transport.sessionId;
+  assert.match(sid ?? "", /^[0-9a-f-]{36}$/);
+  const r = await call(client, "search_notes", { query: "anything" });
+  assert.equal(r.isError, undefined);
+
+  const unknown = await post(stateful.mcpUrl, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }), { "mcp-session-id": "00000000-0000-0000-0000-000000000000", "mcp-protocol-version": "2025-11-25" });
+  assert.equal(unknown.status, 404);
+  const noSession = await post(stateful.mcpUrl, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }));
+  assert.equal(noSession.status, 400);
+
+  await transport.terminateSession();
+  const after = await post(stateful.mcpUrl, JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" }), { "mcp-session-id": sid!, "mcp-protocol-version": "2025-11-25" });
+  assert.equal(after.status, 404, "a deleted session is gone");
+  const del = await fetch(stateful.mcpUrl, { method: "DELETE", headers: { "mcp-session-id": sid! } });
+  assert.equal(del.status, 404);
+  await client.close();
+});
+
+test("/health is deep (store + cached upstream with timeout), /livez stays shallow", async () => {
+  stub.setMode("normal");
+  const ok = await fetch(`${stateless.url}/health`);
+  assert.equal(ok.status, 200);
+  const body = await ok.json() as { status: string; checks: { store: { status: string }; upstream: { status: string } } };
+  assert.equal(body.status, "healthy");
+  assert.equal(body.checks.store.status, "ok");
+  assert.equal(body.checks.upstream.status, "ok");
+
+  stub.resetRequests();
+  const cached = await (await fetch(`${stateless.url}/health`)).json() as { checks: { upstream: { cached: boolean } } };
+  assert.equal(cached.checks.upstream.cached, true);
+  assert.equal(stub.requests(), 0, "upstream check is cached");
+
+  for (const mode of ["down", "slow", "drifted"] as const) {
+    stub.setMode(mode);
+    await new Promise((r) => setTimeout(r, 350));
+    const t = performance.now();
+    const bad = await fetch(`${stateless.url}/health`);
+    assert.ok(performance.now() - t < 1500, `${mode}: health check bounded by its timeout`);
+    assert.equal(bad.status, 503, mode);
+    const j = await bad.json() as { status: string; checks: { store: { status: string }; upstream: { status: string; error: string } } };
+    assert.equal(j.status, "degraded");
+    assert.equal(j.checks.store.status, "ok");
+    assert.equal(j.checks.upstream.status, "fail");
+    assert.equal((await fetch(`${stateless.url}/livez`)).status, 200, `${mode}: livez unaffected`);
+  }
+  stub.setMode("normal");
+});
