@@ -1,0 +1,162 @@
+// Everything McpDeployment puts on the host, rendered from plain values: the non-secret files copied into the
+// staging directory, and the create/delete command strings of its two remote commands. Pure (no Pulumi), so the
+// tests and the rehearsal can render and run exactly what a `pulumi up` would.
+import * as z from "zod";
+import { dockerRunCommand, type RunSpec } from "../contract/run-contract.ts";
+import {
+  renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
+  DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, DEFAULT_DEPLOY_HOOK_PATH,
+  type SiteOptionsInput,
+} from "../../nginx/index.ts";
+import { remoteScript } from "./remote-script.ts";
+
+type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
+
+const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute path (letters, digits, . _ ~ / -)");
+
+export const DeploymentPlanSchema = z.object({
+  /** Short name of this server on the host: containers `<app>-blue|green`, volume `<app>-data`, nginx names. */
+  app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "app must start with a-z and contain only a-z, 0-9, - (max 31)"),
+  domain: z.string().min(1),
+  /** Image pinned by digest (repo@sha256:...): what the host pulls and runs. */
+  image: z.string().regex(/^\S+@sha256:[a-f0-9]{64}$/, "image must be pinned by digest (repo@sha256:<64 hex>)"),
+  /** Blue slot ports; the green slot uses port+1 and metricsPort+1. */
+  port: z.number().int().min(1).max(65534),
+  metricsPort: z.number().int().min(1).max(65534),
+  memoryMb: z.number().int().min(64).default(256),
+  cpus: z.number().positive().default(1),
+  healthPath: z.string().startsWith("/").default("/health"),
+  healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
+  /** Seconds the old slot keeps running after nginx switched (in-flight requests finish). */
+  drainSeconds: z.number().int().min(0).max(300).default(5),
+  acmeEmail: z.email("acmeEmail must be an e-mail address"),
+  /** ACME directory URL; Let's Encrypt production when absent. */
+  acmeServer: z.string().url().optional(),
+  /** CA bundle on the host certbot trusts for the ACME server's own TLS (a private CA such as pebble). */
+  acmeCaBundle: absPath.optional(),
+  certbotConfigDir: absPath.default(DEFAULT_CERTBOT_CONFIG_DIR),
+  certbotPath: absPath.default("/usr/bin/certbot"),
+  /** Per-server nginx limits (rate, burst, body size, timeouts); nginx renderer defaults when absent. */
+  limits: z.custom<Limits>().optional(),
+  /** Extra nginx site options (listen addresses, ports, HSTS, ...), passed through to renderNginxConfig. */
+  nginx: z.custom<Partial<Omit<SiteOptionsInput, "domain" | "phase" | "servers">>>().optional(),
+  stateDir: absPath.optional(),
+  stagingDir: absPath.optional(),
+  siteFile: absPath.optional(),
+  nginxPidFile: absPath.default("/run/nginx.pid"),
+  deployHookPath: absPath.default(DEFAULT_DEPLOY_HOOK_PATH),
+});
+export type DeploymentPlanOptions = z.input<typeof DeploymentPlanSchema>;
+
+/** Names of the non-secret files copied to the staging directory (the secret ones: env, docker-config.json). */
+export const PLAIN_FILES = ["run-spec.sh", "nginx-http.conf", "nginx-tls.conf", "upstream-blue.conf", "upstream-green.conf",
+  "issue-certificate.sh", "certbot-deploy-hook"] as const;
+export const SECRET_FILES = ["env", "docker-config.json"] as const;
+export type StagedFile = (typeof PLAIN_FILES)[number] | (typeof SECRET_FILES)[number];
+
+export const SLOTS = ["blue", "green"] as const;
+export type Slot = (typeof SLOTS)[number];
+
+export interface DeploymentPlan {
+  stagingDir: string;
+  stateDir: string;
+  envFile: string;
+  siteFile: string;
+  upstreamFile: string;
+  volume: string;
+  containers: Record<Slot, string>;
+  /** Remote path of each staged file. */
+  remotePaths: Record<StagedFile, string>;
+  /** Contents of the non-secret staged files. */
+  files: Record<(typeof PLAIN_FILES)[number], string>;
+  /** Creates the staging/state directories; its delete removes the staging directory. */
+  prepare: { create: string; delete: string };
+  /** Installs the staged files and runs the blue/green switch; its delete tears the server down. */
+  deploy: { create: string; delete: string };
+}
+
+export function slotPortsOf(o: { port: number; metricsPort: number }): Record<Slot, { port: number; metricsPort: number }> {
+  return { blue: { port: o.port, metricsPort: o.metricsPort }, green: { port: o.port + 1, metricsPort: o.metricsPort + 1 } };
+}
+
+export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan {
+  const o = DeploymentPlanSchema.parse(options);
+  const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
+  const stagingDir = o.stagingDir ?? `/var/lib/selfhosted-mcp/staging-${o.app}`;
+  const envFile = `${stateDir}/env`;
+  const siteFile = o.siteFile ?? `/etc/nginx/conf.d/selfhosted-mcp-${o.app}.conf`;
+  const upstreamDir = o.nginx?.upstreamIncludeDir ?? DEFAULT_UPSTREAM_INCLUDE_DIR;
+  const upstreamFile = upstreamIncludePath(o.app, upstreamDir);
+  const acmeWebroot = o.nginx?.acmeWebroot ?? DEFAULT_ACME_WEBROOT;
+  const volume = `${o.app}-data`;
+  const containers = { blue: `${o.app}-blue`, green: `${o.app}-green` };
+  const ports = slotPortsOf(o);
+
+  const runSpec = (slot: Slot): RunSpec => ({
+    image: o.image, name: containers[slot], envFile, port: ports[slot].port, metricsPort: ports[slot].metricsPort, volume,
+    memory: `${o.memoryMb}m`, cpus: String(o.cpus),
+    labels: { "io.selfhosted-mcp.app": o.app, "io.selfhosted-mcp.slot": slot },
+  });
+  const site = (phase: "http-only" | "tls") => renderNginxConfig({
+    ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
+    servers: [{ name: o.app, ...(o.limits ? { limits: o.limits } : {}) }],
+  });
+  const files: DeploymentPlan["files"] = {
+    "run-spec.sh": [
+      "# shellcheck shell=bash",
+      `# selfhosted-mcp run spec for ${o.app}: one function per slot, rendered from the run contract.`,
+      ...SLOTS.map((slot) => `run_slot_${slot}() {\n  ${dockerRunCommand(runSpec(slot))}\n}`),
+      "",
+    ].join("\n"),
+    "nginx-http.conf": site("http-only"),
+    "nginx-tls.conf": site("tls"),
+    "upstream-blue.conf": renderUpstreamInclude({ port: ports.blue.port, comment: `${o.app} blue slot` }),
+    "upstream-green.conf": renderUpstreamInclude({ port: ports.green.port, comment: `${o.app} green slot` }),
+    "issue-certificate.sh": renderCertbotIssueScript({
+      domain: o.domain, email: o.acmeEmail, certbotConfigDir: o.certbotConfigDir, certbotPath: o.certbotPath, acmeWebroot,
+      deployHookPath: o.deployHookPath, ...(o.acmeServer ? { acmeServer: o.acmeServer } : {}),
+    }),
+    // `nginx -s reload` works with and without systemd (it signals the master from its pid file).
+    "certbot-deploy-hook": renderDeployHook({ reloadCommand: ["nginx", "-s", "reload"] }),
+  };
+  const remotePaths = Object.fromEntries([...PLAIN_FILES, ...SECRET_FILES].map((f) => [f, `${stagingDir}/${f}`])) as Record<StagedFile, string>;
+
+  const dirs = { STATE_DIR: stateDir, STAGING_DIR: stagingDir };
+  const nginxFiles = { SITE_FILE: siteFile, UPSTREAM_FILE: upstreamFile, NGINX_PID_FILE: o.nginxPidFile };
+  const slotInputs = { BLUE_CONTAINER: containers.blue, GREEN_CONTAINER: containers.green };
+  return {
+    stagingDir, stateDir, envFile, siteFile, upstreamFile, volume, containers, remotePaths, files,
+    prepare: {
+      create: remoteScript("prepare", { ...dirs, UPSTREAM_DIR: upstreamDir, ACME_WEBROOT: acmeWebroot }),
+      delete: remoteScript("unprepare", { STAGING_DIR: stagingDir }),
+    },
+    deploy: {
+      create: remoteScript("deploy", {
+        APP: o.app, IMAGE: o.image, ...dirs, ENV_FILE: envFile, ...nginxFiles,
+        CERT_FILE: `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`,
+        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
+        HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
+        PULL_ATTEMPTS: 3, LOG_LINES: 50,
+        ...slotInputs, BLUE_PORT: ports.blue.port, GREEN_PORT: ports.green.port,
+      }),
+      delete: remoteScript("teardown", { STATE_DIR: stateDir, ...nginxFiles, ...slotInputs, VOLUME: volume }),
+    },
+  };
+}
+
+/** docker --env-file format: KEY=value per line, taken literally (no quotes, no expansion, no newlines). */
+export function renderEnvFile(env: Record<string, string>): string {
+  const lines = Object.keys(env).sort().map((k) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`env name ${JSON.stringify(k)} is not a valid variable name`);
+    if (/[\r\n\0]/.test(env[k]!)) throw new Error(`env ${k}: value must be a single line (docker env files cannot hold newlines)`);
+    return `${k}=${env[k]}`;
+  });
+  return "# selfhosted-mcp env file (secrets; mode 0600 on the host)\n" + lines.join("\n") + "\n";
+}
+
+/** A docker client config.json holding credentials for one registry (empty auths when anonymous). */
+export function renderDockerConfig(server: string, username?: string, password?: string): string {
+  const host = server.split("/")[0]!;
+  const auths = username ? { [host]: { auth: Buffer.from(`${username}:${password ?? ""}`).toString("base64") } } : {};
+  return JSON.stringify({ auths }, null, 2) + "\n";
+}

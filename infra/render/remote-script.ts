@@ -1,0 +1,69 @@
+// Remote scripts: plain bash files under ./scripts, rendered with an explicit block of inputs in front, and
+// wrapped into the command string a `command.remote.Command` runs over SSH. The wrapper is POSIX sh: it writes
+// the script to a private temp file and runs it with bash as root (sudo -n when the SSH user is not root).
+// The same strings are what the local rehearsal executes; nothing here depends on Pulumi.
+import { readFileSync } from "node:fs";
+import { shellQuote } from "../contract/run-contract.ts";
+
+/** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
+export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown";
+
+export type ScriptInputs = Record<string, string | number>;
+
+const HEREDOC = "SELFHOSTED_MCP_SCRIPT_EOF";
+const INPUT_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+function source(file: string): string {
+  const text = readFileSync(new URL(`./scripts/${file}`, import.meta.url), "utf8");
+  // The per-file shellcheck directive only makes sense at the top of a standalone file.
+  return text.replace(/^# shellcheck shell=bash\n/m, "");
+}
+
+/** Renders one complete bash script: inputs (read-only, shell-quoted), the shared helpers, then the body. */
+export function renderScript(name: ScriptName, inputs: ScriptInputs): string {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(inputs)) {
+    if (!INPUT_NAME.test(key)) throw new Error(`script input ${JSON.stringify(key)} must be UPPER_SNAKE_CASE`);
+    const v = String(value);
+    if (/[\r\n\0]/.test(v)) throw new Error(`script input ${key} must be a single line`);
+    lines.push(`readonly ${key}=${shellQuote(v)}`);
+  }
+  const text = [
+    "#!/usr/bin/env bash",
+    `# selfhosted-mcp remote script: ${name}. Rendered; do not edit on the host.`,
+    "set -euo pipefail",
+    "umask 077",
+    `readonly SCRIPT_NAME=${shellQuote(name)}`,
+    "# --- inputs ---",
+    ...lines,
+    "# --- helpers ---",
+    source("lib.sh").trimEnd(),
+    "# --- script ---",
+    source(`${name}.sh`).trimEnd(),
+    "",
+  ].join("\n");
+  if (text.split("\n").includes(HEREDOC)) throw new Error(`script ${name} contains the wrapper's delimiter ${HEREDOC}`);
+  return text;
+}
+
+/**
+ * The command string for a remote Command resource: POSIX sh that runs `script` with bash as root.
+ * Elevation uses `sudo -n` only when the SSH user is not root (the deploy user has passwordless sudo).
+ */
+export function remoteCommand(script: string): string {
+  return [
+    "set -eu",
+    'f=$(mktemp "${TMPDIR:-/tmp}/selfhosted-mcp.XXXXXX")',
+    "trap 'rm -f \"$f\"' EXIT",
+    `cat >"$f" <<'${HEREDOC}'`,
+    script.trimEnd(),
+    HEREDOC,
+    'if [ "$(id -u)" -eq 0 ]; then bash "$f"; else sudo -n bash "$f"; fi',
+    "",
+  ].join("\n");
+}
+
+/** renderScript + remoteCommand. */
+export function remoteScript(name: ScriptName, inputs: ScriptInputs): string {
+  return remoteCommand(renderScript(name, inputs));
+}

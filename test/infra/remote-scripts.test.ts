@@ -1,0 +1,230 @@
+// The remote scripts: every rendered script passes shellcheck, and the blue/green deploy logic runs for real with
+// bash (through the same sh wrapper the Command resources use) against stand-in docker/nginx/curl/certbot
+// programs that keep their state in a temp directory. The real programs run in the rehearsal (test/e2e).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, renderDockerConfig, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderScript, remoteScript } from "../../infra/render/remote-script.ts";
+import { run } from "../support/proc.ts";
+
+const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const DIGEST = (c: string) => `127.0.0.1:5000/mcp@sha256:${c.repeat(64)}`;
+
+/** The bash script inside a wrapped command (between the heredoc lines). */
+function inner(command: string): string {
+  const lines = command.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("cat >\"$f\" <<'"));
+  const end = lines.lastIndexOf("SELFHOSTED_MCP_SCRIPT_EOF");
+  assert.ok(start > 0 && end > start, "wrapper has a heredoc");
+  return lines.slice(start + 1, end).join("\n") + "\n";
+}
+
+async function shellcheck(name: string, text: string, shell: "sh" | "bash") {
+  const file = join(root, `sc-${name}`);
+  writeFileSync(file, text);
+  const r = await run("shellcheck", ["--severity=style", "-s", shell, file]);
+  assert.equal(r.code, 0, `shellcheck ${name}:\n${r.stdout}${r.stderr}`);
+}
+
+function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): DeploymentPlanOptions {
+  return {
+    app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
+    acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
+    healthTimeoutSeconds: 5, drainSeconds: 0,
+    stateDir: `${dir}/state`, stagingDir: `${dir}/staging`, siteFile: `${dir}/nginx/conf.d/site.conf`,
+    nginxPidFile: `${dir}/nginx.pid`, certbotConfigDir: `${dir}/letsencrypt`, certbotPath: `${dir}/bin/certbot`,
+    deployHookPath: `${dir}/hook`, nginx: { upstreamIncludeDir: `${dir}/nginx/upstreams`, acmeWebroot: `${dir}/webroot` },
+    ...over,
+  };
+}
+
+test("shellcheck: every rendered script and wrapper", async () => {
+  const plan = renderDeploymentPlan(planOptions("/srv/x"));
+  const commands = { "prepare-create": plan.prepare.create, "prepare-delete": plan.prepare.delete, "deploy-create": plan.deploy.create,
+    "deploy-delete": plan.deploy.delete, "host-ready": remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx" }) };
+  for (const [name, cmd] of Object.entries(commands)) {
+    await shellcheck(`${name}.wrapper.sh`, cmd, "sh");
+    await shellcheck(`${name}.sh`, inner(cmd), "bash");
+  }
+  await shellcheck("run-spec.sh", plan.files["run-spec.sh"], "bash");
+  await shellcheck("issue-certificate.sh", plan.files["issue-certificate.sh"], "sh");
+  await shellcheck("certbot-deploy-hook", plan.files["certbot-deploy-hook"], "sh");
+});
+
+test("shellcheck is a real check here: it flags an unquoted expansion", async () => {
+  const file = join(root, "bad.sh");
+  writeFileSync(file, "#!/bin/bash\nrm -rf $1/x\n");
+  const r = await run("shellcheck", ["-s", "bash", file]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /SC2086/);
+});
+
+test("renderScript: inputs are quoted and validated; the wrapper delimiter cannot be injected", () => {
+  const s = renderScript("unprepare", { STAGING_DIR: "/tmp/a b'c" });
+  assert.match(s, /^readonly STAGING_DIR='\/tmp\/a b'\\''c'$/m);
+  assert.throws(() => renderScript("unprepare", { staging: "x" }), /UPPER_SNAKE_CASE/);
+  assert.throws(() => renderScript("unprepare", { STAGING_DIR: "a\nb" }), /single line/);
+});
+
+// --- stand-ins for the host's programs: tiny bash scripts with their state under $STUB ---
+const STUBS: Record<string, string> = {
+  docker: `#!/bin/bash
+set -eu
+echo "docker $*" >>"$STUB/calls"
+c="$STUB/containers"; mkdir -p "$c"
+case "$1" in
+  pull) [ -z "\${STUB_PULL_FAIL:-}" ] ;;
+  run) shift; name=""; port=""
+       while [ $# -gt 1 ]; do case "$1" in --name) name=$2; shift ;; --env) case "$2" in PORT=*) port=\${2#PORT=} ;; esac; shift ;; esac; shift; done
+       echo "$port $1" >"$c/$name"; echo "container-id-$name" ;;
+  inspect) if [ "$2" = -f ]; then [ -f "$c/$4" ] && echo true || echo false; else [ -f "$c/$2" ]; fi ;;
+  logs) echo "boom: the new container log line for \${@: -1}" ;;
+  stop) [ -f "$c/$2" ] ;;
+  rm) rm -f "$c/$3" ;;
+  *) echo "unexpected docker $*" >&2; exit 2 ;;
+esac
+`,
+  curl: `#!/bin/bash
+echo "curl $*" >>"$STUB/calls"
+[ -z "\${STUB_UNHEALTHY:-}" ] || exit 22
+port=$(echo "\${@: -1}" | sed -E 's#^http://127.0.0.1:([0-9]+)/.*#\\1#')
+grep -qs "^$port " "$STUB"/containers/*
+`,
+  nginx: `#!/bin/bash
+echo "nginx $*" >>"$STUB/calls"
+case "$*" in
+  "-t -q") [ -z "\${STUB_NGINX_BAD:-}" ] || ! grep -qs "ssl_certificate" "$STUB_SITE" ;;
+  "-s reload") ;;
+  "") echo 1 >"$STUB_PID" ;;
+esac
+`,
+  certbot: `#!/bin/bash
+echo "certbot $*" >>"$STUB/calls"
+while [ $# -gt 0 ]; do case "$1" in --config-dir) cfg=$2 ;; --cert-name) name=$2 ;; esac; shift; done
+mkdir -p "$cfg/live/$name" && echo CERT >"$cfg/live/$name/fullchain.pem"
+`,
+};
+
+interface Host { dir: string; env: NodeJS.ProcessEnv; calls(): string; reset(): void }
+function fakeHost(): Host {
+  const dir = mkdtempSync(join(root, "host-"));
+  mkdirSync(join(dir, "bin"));
+  for (const [name, text] of Object.entries(STUBS)) { writeFileSync(join(dir, "bin", name), text); chmodSync(join(dir, "bin", name), 0o755); }
+  const env = { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, STUB: dir, STUB_PID: `${dir}/nginx.pid`, STUB_SITE: `${dir}/nginx/conf.d/site.conf` };
+  return { dir, env, calls: () => (existsSync(`${dir}/calls`) ? readFileSync(`${dir}/calls`, "utf8") : ""), reset: () => rmSync(`${dir}/calls`, { force: true }) };
+}
+
+/** What McpDeployment's CopyToRemote resources do: the staged files, written as the SSH user. */
+function copyFiles(host: Host, options: DeploymentPlanOptions, env: Record<string, string>) {
+  const plan = renderDeploymentPlan(options);
+  for (const f of PLAIN_FILES) writeFileSync(plan.remotePaths[f], plan.files[f]);
+  writeFileSync(plan.remotePaths.env, renderEnvFile(env));
+  writeFileSync(plan.remotePaths["docker-config.json"], renderDockerConfig("127.0.0.1:5000"));
+  return plan;
+}
+
+const sh = (command: string, env: NodeJS.ProcessEnv) => run("sh", ["-c", command], { env, timeoutMs: 60_000 });
+
+test("blue/green: first deploy issues the certificate, redeploy switches slots, a bad image keeps the old one", async () => {
+  const host = fakeHost();
+  const opts = planOptions(host.dir);
+  const first = renderDeploymentPlan(opts);
+  const prep = await sh(first.prepare.create, host.env);
+  assert.equal(prep.code, 0, prep.stdout + prep.stderr);
+  assert.equal(statSync(first.stagingDir).mode & 0o777, 0o700);
+
+  // 1. First deploy: HTTP-only site, certbot, then TLS; blue slot live.
+  copyFiles(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
+  let r = await sh(first.deploy.create, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /no certificate .*HTTP-only site, then certbot/);
+  assert.match(host.calls(), /certbot certonly .*--server https:\/\/127\.0\.0\.1:14000\/dir .*--webroot-path .*\/webroot/);
+  assert.match(readFileSync(first.upstreamFile, "utf8"), /server 127\.0\.0\.1:18000 /);
+  assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
+  assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");
+  assert.equal(statSync(first.envFile).mode & 0o777, 0o600);
+  assert.match(readFileSync(first.envFile, "utf8"), /API_KEYS=sentinel-secret-value-1234/);
+  assert.equal(existsSync(first.remotePaths.env), false, "the staged secret is moved, not left behind");
+  assert.ok(existsSync(`${host.dir}/containers/mcp-blue`));
+  assert.match(host.calls(), /docker pull --quiet 127\.0\.0\.1:5000\/mcp@sha256:a{64}/);
+
+  // 2. New image: green starts beside blue, nginx switches, blue is stopped. No second certificate.
+  host.reset();
+  const opts2 = { ...opts, image: DIGEST("b") };
+  const second = copyFiles(host, opts2, { API_KEYS: "sentinel-secret-value-1234" });
+  r = await sh(second.deploy.create, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(host.calls(), /certbot/);
+  assert.match(readFileSync(second.upstreamFile, "utf8"), /server 127\.0\.0\.1:18001 /);
+  assert.equal(readFileSync(`${second.stateDir}/active-slot`, "utf8").trim(), "green");
+  assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
+  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
+  const calls = host.calls().split("\n");
+  const idx = (re: RegExp) => calls.findIndex((l) => re.test(l));
+  assert.ok(idx(/^docker run .*--name mcp-green/) < idx(/^curl .*:18001\/health/), "health checked after start");
+  assert.ok(idx(/^curl .*:18001\/health/) < idx(/^nginx -s reload/), "switch only after health");
+  assert.ok(idx(/^nginx -s reload/) < idx(/^docker stop mcp-blue/), "old slot stopped after the switch");
+
+  // 3. An image that never becomes healthy: the update fails with its logs; green keeps serving.
+  host.reset();
+  const third = copyFiles(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "sentinel-secret-value-1234" });
+  r = await sh(third.deploy.create, { ...host.env, STUB_UNHEALTHY: "1" });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /last 50 log lines of mcp-blue/);
+  assert.match(r.stdout, /boom: the new container log line for mcp-blue/);
+  assert.match(r.stderr, /not healthy at \/health within 5s \(the green slot keeps serving\)/);
+  assert.match(readFileSync(third.upstreamFile, "utf8"), /:18001 /);
+  assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
+  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false, "the failed container is removed");
+  assert.doesNotMatch(host.calls(), /nginx -s reload/);
+
+  // 4. A site that fails `nginx -t`: the previous files are restored, the new slot removed.
+  host.reset();
+  const fourth = copyFiles(host, { ...opts, image: DIGEST("d") }, { API_KEYS: "sentinel-secret-value-1234" });
+  writeFileSync(`${host.dir}/staging/nginx-tls.conf`, readFileSync(fourth.siteFile, "utf8"));
+  r = await sh(fourth.deploy.create, { ...host.env, STUB_NGINX_BAD: "1" });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /TLS nginx site does not validate/);
+  assert.match(readFileSync(fourth.upstreamFile, "utf8"), /:18001 /, "upstream include restored");
+  assert.equal(readFileSync(`${fourth.stateDir}/active-slot`, "utf8").trim(), "green");
+
+  // 5. Teardown removes containers, nginx files and state (incl. the env file); unprepare the staging dir.
+  r = await sh(first.deploy.delete, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(existsSync(`${host.dir}/containers/mcp-green`), false);
+  for (const f of [first.siteFile, first.upstreamFile, first.stateDir]) assert.equal(existsSync(f), false, f);
+  r = await sh(first.prepare.delete, host.env);
+  assert.equal(r.code, 0);
+  assert.equal(existsSync(first.stagingDir), false);
+});
+
+test("host-ready: checks the required programs and names what is missing", async () => {
+  const host = fakeHost();
+  const ok = await sh(remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker nginx" }), host.env);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /host ready: docker nginx/);
+  const bad = await sh(remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker no-such-program-x" }), host.env);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /missing on this host: no-such-program-x/);
+});
+
+test("the wrapper keeps the script's exit status and removes its temp file (dash and bash)", async () => {
+  for (const shell of ["sh", "bash"]) {
+    const tmp = mkdtempSync(join(root, "wrap-"));
+    const cmd = remoteScript("unprepare", { STAGING_DIR: "/nonexistent" }).replace('rm -rf "${STAGING_DIR}"', "exit 7");
+    const r = await run(shell, ["-c", cmd], { env: { ...process.env, TMPDIR: tmp } });
+    assert.equal(r.code, 7, r.stderr);
+    assert.deepEqual(readdirSync(tmp), []);
+  }
+});
+
+test("env file and docker config", () => {
+  assert.equal(renderEnvFile({ B: "2", A: "x=y z" }), "# selfhosted-mcp env file (secrets; mode 0600 on the host)\nA=x=y z\nB=2\n");
+  assert.throws(() => renderEnvFile({ A: "1\n2" }), /env A: value must be a single line/);
+  assert.deepEqual(JSON.parse(renderDockerConfig("reg.example/ns", "u", "p")), { auths: { "reg.example": { auth: Buffer.from("u:p").toString("base64") } } });
+  assert.deepEqual(JSON.parse(renderDockerConfig("127.0.0.1:5000")), { auths: {} });
+});
