@@ -3,8 +3,12 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 
-const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
-const ms = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const int = (min: number, max: number, def: number, unit = "") => {
+  const error = `must be an integer from ${min} to ${max}${unit}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(def);
+};
+const port = (def: number) => int(1, 65535, def);
+const ms = (def: number, max: number) => int(1, max, def, " (milliseconds)");
 const list = z.string().optional().transform((s) => (s ?? "").split(/[\s,]+/).map((x) => x.trim()).filter(Boolean));
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
@@ -26,14 +30,14 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   UPSTREAM_URL: httpUrl.default("https://api.open-meteo.com"),
   UPSTREAM_TIMEOUT_MS: ms(5000, 60_000),
-  UPSTREAM_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  UPSTREAM_RETRIES: int(0, 5, 2),
   HEALTH_CACHE_MS: ms(30_000, 3_600_000),
   HEALTH_UPSTREAM_TIMEOUT_MS: ms(2000, 30_000),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   MCP_SESSIONS: z.enum(["stateless", "stateful"], { error: 'must be "stateless" or "stateful"' }).default("stateless"),
-  MAX_SESSIONS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  MAX_SESSIONS: int(1, 100_000, 1000),
   SESSION_IDLE_MS: ms(30 * 60_000, 24 * 3_600_000),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024, " (bytes)"),
   SHUTDOWN_TIMEOUT_MS: ms(10_000, 120_000),
 });
 
@@ -108,7 +112,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? "environment");
-    throw new ConfigError(`${name}: invalid value ${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+    const shown = /KEY|SECRET|TOKEN/.test(name) ? "" : ` ${JSON.stringify(env[name] ?? "")}`;
+    throw new ConfigError(`${name}: invalid value${shown}: ${issue.message}`);
   }
   const e = parsed.data;
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, "");

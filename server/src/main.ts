@@ -14,7 +14,7 @@ try {
   config = loadConfig();
 } catch (e) {
   const message = e instanceof ConfigError ? e.message : String(e);
-  process.stderr.write(`${JSON.stringify({ level: "fatal", msg: `invalid configuration: ${message}` })}\n`);
+  process.stderr.write(`invalid configuration: ${message}\n`);
   process.exit(1);
 }
 
