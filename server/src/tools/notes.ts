@@ -3,6 +3,7 @@ import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Store, Note } from "../store.ts";
 import { instrument, ToolError, type ToolDeps } from "./instrument.ts";
+import { smokeMeta } from "./smoke-examples.ts";
 
 export const MAX_SEARCH_LIMIT = 50;
 
@@ -44,6 +45,7 @@ export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: S
     inputSchema: { id: z.uuid().describe("The note's id (a UUID as returned by save_note).") },
     outputSchema: { note: NoteSchema },
     annotations: { title: "Get a note by id", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    _meta: smokeMeta({ skip: "needs the id of an existing note, and the smoke test never writes; search_notes covers the store" }),
   }, instrument(deps, "get_note", ({ id }: { id: string }) => {
     const note = deps.store.getNote(id);
     if (!note) throw new ToolError("not_found", `no note with id ${id}; use search_notes to find notes`);
@@ -59,6 +61,7 @@ export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: S
     },
     outputSchema: { notes: z.array(NoteSchema), count: z.number().int().describe("Number of notes returned.") },
     annotations: { title: "Search notes", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    _meta: smokeMeta({ arguments: { query: "smoke", limit: 5 }, fields: [{ field: "count" }, { field: "notes[].id" }, { field: "notes[].created_at" }] }),
   }, instrument(deps, "search_notes", ({ query, limit }: { query: string; limit: number }) => {
     const notes = deps.store.searchNotes(query, limit).map(noteOut);
     return { notes, count: notes.length };

@@ -3,6 +3,7 @@ import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { WeatherClient } from "../upstream.ts";
 import { instrument, type ToolDeps } from "./instrument.ts";
+import { smokeMeta } from "./smoke-examples.ts";
 
 export const MAX_FORECAST_DAYS = 16;
 
@@ -30,6 +31,15 @@ export function registerWeatherTools(server: McpServer, deps: ToolDeps & { weath
       })),
     },
     annotations: { title: "Daily weather forecast", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    _meta: smokeMeta({
+      arguments: { latitude: 52.52, longitude: 13.41, days: 3 },
+      minItems: { days: 3 },
+      fields: [
+        { field: "timezone" }, { field: "days[].date" },
+        { field: "days[].temperature_max_c", minPopulated: 0.9 }, { field: "days[].temperature_min_c", minPopulated: 0.9 },
+        { field: "days[].precipitation_mm", minPopulated: 0.9 },
+      ],
+    }),
   }, instrument(deps, "get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }) => {
     const f = await deps.weather.forecast(latitude, longitude, days);
     return { ...f };
