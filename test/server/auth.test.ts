@@ -51,6 +51,21 @@ describe("AUTH_MODE=api-key", () => {
     await assert.rejects(connect(fileServer.mcpUrl, { authorization: `Bearer ${SENTINEL}` }), /invalid_token/);
   });
 
+  test("stateful sessions are bound to the key that created them", async () => {
+    const s = await startServer({ AUTH_MODE: "api-key", API_KEYS: `${SENTINEL},${OTHER_KEY}`, MCP_SESSIONS: "stateful" });
+    try {
+      const client = await connect(s.mcpUrl, { authorization: `Bearer ${SENTINEL}` });
+      const sid = (client.transport as unknown as { sessionId: string }).sessionId;
+      const ping = (key: string) => fetch(s.mcpUrl, {
+        method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
+        headers: { ...MCP_HEADERS, authorization: `Bearer ${key}`, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" },
+      });
+      assert.equal((await ping(SENTINEL)).status, 200);
+      assert.equal((await ping(OTHER_KEY)).status, 404, "another client cannot use the session");
+      await client.close();
+    } finally { await s.stop(); }
+  });
+
   test("the key never appears in logs; headers are logged redacted", async () => {
     await postInit(server.mcpUrl, SENTINEL);
     await postInit(server.mcpUrl, `${SENTINEL}-wrong`);

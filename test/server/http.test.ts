@@ -96,6 +96,7 @@ test("stateless: GET and DELETE /mcp → 405; unknown path → 404", async () =>
     assert.equal(r.headers.get("allow"), "POST");
   }
   assert.equal((await fetch(`${stateless.url}/nope`)).status, 404);
+  assert.equal((await fetch(`${stateless.url}/metrics`)).status, 404, "metrics only on METRICS_PORT");
 });
 
 test("stateless: no session id is issued and the SDK client works", async () => {
