@@ -1,0 +1,73 @@
+// Derives the server-only package.json for the image from the root one: the packages server/src imports (at the
+// root's exact versions) as dependencies, and what `tsc` needs to compile them as devDependencies. The image then
+// never carries the Pulumi/infra dependencies of the package. Runs in the image's first build stage:
+//   node server/image-manifest.ts <repo-root> <out-dir>     (writes out-dir/package.json and package-lock.json)
+import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { builtinModules } from "node:module";
+
+interface Manifest { name: string; version: string; type?: string; dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>; engines?: Record<string, string> }
+
+export interface ServerImports { runtime: Set<string>; typeOnly: Set<string> }
+
+/** Package name of a bare import specifier ("@scope/pkg/sub.js" → "@scope/pkg"), or null for relative/builtin. */
+export function packageOf(specifier: string): string | null {
+  if (specifier.startsWith(".") || specifier.startsWith("/") || specifier.startsWith("node:")) return null;
+  const parts = specifier.split("/");
+  const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+  return builtinModules.includes(name) ? null : name;
+}
+
+const IMPORT = /(?:^|[\s;])(import|export)(\s+type)?\s[^"';]*?\sfrom\s+["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s+["']([^"']+)["']/gm;
+
+/** Packages imported by the .ts sources under dir (tests excluded); type-only imports are kept apart. */
+export function scanImports(dir: string): ServerImports {
+  const out: ServerImports = { runtime: new Set(), typeOnly: new Set() };
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".ts") || entry.name.endsWith(".test.ts")) continue;
+    const text = readFileSync(join(entry.parentPath, entry.name), "utf8");
+    for (const m of text.matchAll(IMPORT)) {
+      const pkg = packageOf(m[3] ?? m[4] ?? m[5]!);
+      if (pkg) (m[2] ? out.typeOnly : out.runtime).add(pkg);
+    }
+  }
+  for (const p of out.runtime) out.typeOnly.delete(p);
+  return out;
+}
+
+const pick = (names: Iterable<string>, from: Record<string, string>) =>
+  Object.fromEntries([...names].sort().map((n) => [n, from[n]!]));
+
+/** The server-only manifest; throws naming the import when server/src uses a package the root does not declare. */
+export function serverManifest(root: Manifest, imports: ServerImports): Manifest {
+  const deps = root.dependencies ?? {};
+  const dev = { ...deps, ...root.devDependencies };
+  const missing = [...imports.runtime].filter((p) => !deps[p])
+    .concat([...imports.typeOnly].filter((p) => !dev[p]));
+  if (missing.length > 0) {
+    throw new Error(`server/src imports ${missing.join(", ")} but the root package.json does not declare it: ` +
+      `add it with \`npm install --save-exact <pkg>@<version>\` (runtime imports belong in "dependencies")`);
+  }
+  const build = new Set(["typescript", "@types/node", ...imports.typeOnly]);
+  for (const p of imports.runtime) if (dev[`@types/${p}`]) build.add(`@types/${p}`);
+  return {
+    name: `${root.name}-server`, version: root.version, type: "module",
+    ...(root.engines ? { engines: root.engines } : {}),
+    dependencies: pick(imports.runtime, deps),
+    devDependencies: pick([...build].filter((p) => dev[p]), dev),
+  };
+}
+
+if (import.meta.main) {
+  const [repo, outDir] = process.argv.slice(2);
+  if (!repo || !outDir) throw new Error("usage: node server/image-manifest.ts <repo-root> <out-dir>");
+  const root = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Manifest;
+  const manifest = serverManifest(root, scanImports(join(repo, "server", "src")));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  // The root lock pins every version; `npm install` against it keeps those pins and drops what is unused.
+  copyFileSync(join(repo, "package-lock.json"), join(outDir, "package-lock.json"));
+  process.stdout.write(`image-manifest: ${relative(process.cwd(), outDir) || "."}/package.json: ` +
+    `${Object.keys(manifest.dependencies!).join(" ")}\n`);
+}

@@ -1,0 +1,118 @@
+// The server image as built: metadata (non-root user, healthcheck, labels), contents (production dependencies
+// only, no curl, no Pulumi), app layers within budget, and no run-time secret anywhere in its history or layers.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureBaseImage } from "../support/base-image.ts";
+import { runOk, run } from "../support/proc.ts";
+import {
+  buildServerImage, imageMetadata, imageSizes, inspect, removeContainers, startContainer, type StartedContainer,
+} from "../support/server-image.ts";
+
+interface ImageInspect {
+  Config: { User: string; Env: string[]; Cmd: string[]; ExposedPorts: Record<string, object>; StopSignal: string;
+    Labels: Record<string, string>; Healthcheck: { Test: string[] } };
+}
+
+const SENTINEL = `sentinel-${process.pid}-${Date.now()}-do-not-bake`;
+
+/** Every regular file below dir, never following symlinks (unpacked layers hold absolute ones, e.g. var/run). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    return e.isDirectory() ? filesUnder(path) : e.isFile() ? [path] : [];
+  });
+}
+
+/** Files below dir whose bytes contain needle. */
+const filesContaining = (dir: string, needle: string) => filesUnder(dir).filter((f) => readFileSync(f).includes(needle));
+
+describe("server image", () => {
+  let image: string;
+  let base: string;
+  let tmp: string;
+  const containers: StartedContainer[] = [];
+
+  before(async () => {
+    base = await ensureBaseImage();
+    image = await buildServerImage();
+    tmp = mkdtempSync(join(tmpdir(), "image-test-"));
+  });
+
+  after(async () => {
+    await removeContainers(containers.map((c) => c.name), containers.map((c) => c.volume));
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("runs as a non-root user with a curl-free healthcheck, SIGTERM stop signal and OCI labels", async () => {
+    const { Config } = await inspect<ImageInspect>(image, "image");
+    assert.equal(Config.User, "node");
+    assert.deepEqual(Config.Cmd, ["node", "dist/server/src/main.js"]);
+    assert.equal(Config.StopSignal, "SIGTERM");
+    assert.ok(Config.ExposedPorts["8000/tcp"]);
+    assert.equal(Config.Healthcheck.Test[0], "CMD");
+    assert.equal(Config.Healthcheck.Test[1], "node");
+    assert.match(Config.Healthcheck.Test.join(" "), /fetch\(.*\/livez/);
+    const meta = await imageMetadata();
+    assert.equal(Config.Labels["org.opencontainers.image.version"], meta.version);
+    assert.equal(Config.Labels["org.opencontainers.image.revision"], meta.revision ?? "unknown");
+    assert.equal(Config.Labels["org.opencontainers.image.source"], meta.source ?? "unknown");
+    assert.equal(Config.Labels["org.opencontainers.image.licenses"], "Apache-2.0");
+    const uid = await runOk("docker", ["run", "--rm", "--network", "none", "--entrypoint", "id", image, "-u"]);
+    assert.equal(uid.stdout.trim(), "1000");
+  });
+
+  it("holds only the server's production dependencies and compiled code", async () => {
+    const sh = (script: string) => run("docker", ["run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", script]);
+    const listing = await sh("ls node_modules node_modules/@modelcontextprotocol; ls -R dist | head -50");
+    assert.equal(listing.code, 0, listing.stderr);
+    for (const wanted of ["express", "pino", "prom-client", "zod", "jose", "sdk", "main.js"]) assert.match(listing.stdout, new RegExp(`\\b${wanted}\\b`));
+    for (const unwanted of ["@pulumi", "typescript", "@types", "fast-check", "yaml"]) {
+      assert.ok(!listing.stdout.split(/\s+/).includes(unwanted), `${unwanted} must not be in the image`);
+    }
+    const stray = await sh("command -v curl wget; find / -xdev \\( -name '*.test.ts' -o -name .git -o -name '*.env' \\) -print 2>/dev/null; ls /app");
+    assert.equal(stray.stdout.trim().split("\n").sort().join(" "), "dist node_modules package.json");
+  });
+
+  it("adds at most 20 MB of layers to the base image", async () => {
+    const sizes = await imageSizes(image, base);
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    process.stdout.write(`# image ${mb(sizes.total)} MB = base ${mb(sizes.base)} MB + app layers ${mb(sizes.app)} MB\n`);
+    assert.ok(sizes.app > 1e6, "the app layers hold node_modules and dist");
+    assert.ok(sizes.app <= 20e6, `app layers are ${mb(sizes.app)} MB: ${JSON.stringify(sizes.appLayers)}`);
+  });
+
+  it("keeps a run-time secret out of docker history and every layer of docker save", async () => {
+    const c = await startContainer(image, { dir: tmp, env: { AUTH_MODE: "api-key", API_KEYS: SENTINEL } });
+    containers.push(c);
+    // the secret is live: the server accepts it and rejects requests without it
+    const call = (auth?: string) => fetch(`${c.url}/mcp`, { method: "POST", headers: {
+      "content-type": "application/json", accept: "application/json, text/event-stream", ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+    }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) });
+    assert.equal((await call()).status, 401);
+    assert.equal((await call(SENTINEL)).status, 200);
+
+    const history = await runOk("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}} {{.Comment}}", image]);
+    assert.match(history.stdout, /COPY/);
+    assert.ok(!history.stdout.includes(SENTINEL), "secret in docker history");
+    const config = await runOk("docker", ["image", "inspect", image]);
+    assert.ok(!config.stdout.includes(SENTINEL), "secret in image config");
+
+    const saved = join(tmp, "save");
+    await runOk("docker", ["save", "--output", join(tmp, "image.tar"), image], { timeoutMs: 300_000 });
+    await runOk("mkdir", ["-p", saved]);
+    await runOk("tar", ["-xf", join(tmp, "image.tar"), "-C", saved]);
+    const layers = filesUnder(saved).filter((f) => f.endsWith("layer.tar") || /blobs\/sha256\/[0-9a-f]{64}$/.test(f));
+    assert.ok(layers.length >= 2, `docker save produced layers: ${layers.length}`);
+    for (const [i, layer] of layers.entries()) {
+      const out = join(saved, `unpacked-${i}`);
+      await runOk("mkdir", ["-p", out]);
+      await run("tar", ["-xf", layer, "-C", out, "--no-same-owner", "--no-same-permissions"]);
+    }
+    // the scan finds what is there (the server's code) and not the secret — in tar files or unpacked files
+    assert.ok(filesContaining(saved, "server listening").length > 0, "scan sanity: compiled server code found");
+    assert.deepEqual(filesContaining(saved, SENTINEL), []);
+  });
+});
