@@ -18,6 +18,8 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutM
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", (e) => { clearTimeout(timer); reject(e); });
     child.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    // A program that exits without reading stdin closes the pipe first: that EPIPE is not the caller's error.
+    child.stdin!.on("error", () => {});
     child.stdin!.end(input ?? "");
   });
 }
