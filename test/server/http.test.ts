@@ -3,6 +3,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import fc from "fast-check";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
 import { connect, call, initializeBody, MCP_HEADERS } from "./mcp-client.ts";
@@ -138,10 +141,17 @@ test("/health is deep (store + cached upstream with timeout), /livez stays shall
   assert.equal(body.checks.store.status, "ok");
   assert.equal(body.checks.upstream.status, "ok");
 
+  // The store check is a real write: each /health call leaves a new probe value in the database.
+  const probe = () => {
+    const db = new DatabaseSync(join(stateless.dataDir, "notes.sqlite"), { readOnly: true });
+    try { return (db.prepare("SELECT v FROM health_probe WHERE k = 'probe'").get() as { v: string }).v; } finally { db.close(); }
+  };
+  const v1 = probe();
   stub.resetRequests();
   const cached = await (await fetch(`${stateless.url}/health`)).json() as { checks: { upstream: { cached: boolean } } };
   assert.equal(cached.checks.upstream.cached, true);
   assert.equal(stub.requests(), 0, "upstream check is cached");
+  assert.notEqual(probe(), v1, "store written on every /health call");
 
   for (const mode of ["down", "slow", "drifted"] as const) {
     stub.setMode(mode);
@@ -157,4 +167,24 @@ test("/health is deep (store + cached upstream with timeout), /livez stays shall
     assert.equal((await fetch(`${stateless.url}/livez`)).status, 200, `${mode}: livez unaffected`);
   }
   stub.setMode("normal");
+});
+
+test("property: arbitrary request bodies never produce a 5xx or kill the server", { timeout: 120_000 }, async () => {
+  const methods = fc.constantFrom("initialize", "ping", "tools/list", "tools/call", "notifications/initialized", "resources/list", "x");
+  const rpc = fc.record({
+    jsonrpc: fc.oneof(fc.constant("2.0"), fc.string()),
+    id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.object()),
+    method: fc.oneof(methods, fc.string()),
+    params: fc.oneof(fc.object(), fc.jsonValue(), fc.record({ name: fc.constantFrom("get_forecast", "save_note", "get_note", "search_notes"), arguments: fc.jsonValue() })),
+  }, { requiredKeys: [] });
+  const body = fc.oneof(rpc.map((r) => JSON.stringify(r)), fc.array(rpc, { maxLength: 3 }).map((a) => JSON.stringify(a)), fc.string(), fc.jsonValue().map((v) => JSON.stringify(v)));
+  for (const server of [stateless, stateful]) {
+    await fc.assert(fc.asyncProperty(body, async (b) => {
+      const r = await post(server.mcpUrl, b);
+      await r.arrayBuffer();
+      return r.status < 500;
+    }), { numRuns: 120, seed: 4242 });
+    assert.equal((await fetch(`${server.url}/livez`)).status, 200);
+    assert.ok(!server.logs().includes('"level":"error"'), "no unexpected errors logged");
+  }
 });
