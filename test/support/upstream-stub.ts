@@ -1,10 +1,10 @@
 // A local fake of the Open-Meteo forecast API (GET /v1/forecast) that the server's weather tool calls.
 // Modes: normal (valid answer), drifted (valid JSON in a changed format), slow (answers after slowMs),
-// down (drops every connection without an answer). Binds 127.0.0.1 on a free port.
+// down (drops every connection without an answer), sparse (valid format, but most temperatures are null). Binds 127.0.0.1 on a free port.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
-export type StubMode = "normal" | "drifted" | "slow" | "down";
+export type StubMode = "normal" | "drifted" | "slow" | "down" | "sparse";
 
 export interface UpstreamStub {
   /** Base URL to pass as UPSTREAM_URL, e.g. http://127.0.0.1:PORT */
@@ -63,6 +63,12 @@ export async function startUpstreamStub(opts: StubOptions = {}): Promise<Upstrea
         // Same data, renamed fields: what a silent upstream API change looks like.
         const f = forecast(url);
         return send({ ...f, daily: undefined, daily_data: { dates: f.daily.time, tmax: f.daily.temperature_2m_max } });
+      }
+      case "sparse": {
+        // Schema-valid but mostly empty: what an upstream that silently lost a data source looks like.
+        const f = forecast(url);
+        const holes = (a: number[]) => a.map((v, i) => (i === 0 ? v : null));
+        return send({ ...f, daily: { ...f.daily, temperature_2m_max: holes(f.daily.temperature_2m_max), temperature_2m_min: holes(f.daily.temperature_2m_min) } });
       }
       case "slow": {
         const t = setTimeout(() => { timers.delete(t); if (!res.destroyed) send(forecast(url)); }, slowMs);
