@@ -3,6 +3,7 @@
 // Secrets are only checked for presence here; their values stay inside pulumi secret Outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
+import { slotPortsOf } from "./render/deployment-plan.ts";
 
 /** A DNS name with at least two labels (mcp.example.com). */
 export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -32,6 +33,7 @@ export const StackSettingsSchema = z.object({
   acmeEmail: z.email("must be an e-mail address for the ACME account"),
   acmeServer: z.url({ protocol: /^https$/, error: "must be an https ACME directory URL" }).optional(),
   acmeCaBundle: z.string().startsWith("/", "must be an absolute path on the host").optional(),
+  certbotConfigDir: z.string().startsWith("/", "must be an absolute path on the host").default("/etc/letsencrypt"),
   dnsZone: z.string().toLowerCase().regex(FQDN, "must be the DigitalOcean domain (zone) name such as example.com").optional(),
   reservedIp: z.boolean().default(false),
   registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
@@ -106,11 +108,6 @@ export function fixCommand(key: string): string {
   return `pulumi config set ${key} <value>   (or: pulumi config rm ${key} for the default)`;
 }
 
-/** The TCP ports the two blue/green slots use: app and metrics, each slot one apart. */
-export function slotPorts(s: Pick<StackSettings, "port" | "metricsPort">) {
-  return { blue: { port: s.port, metricsPort: s.metricsPort }, green: { port: s.port + 1, metricsPort: s.metricsPort + 1 } };
-}
-
 /** Cross-field rules zod's per-field schema cannot express. */
 function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -121,7 +118,7 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
   }
   const reserved: Record<number, string> = { 80: "HTTP (nginx)", 443: "HTTPS (nginx)", [s.sshPort]: "SSH (sshPort)" };
   const used = new Map<number, string>();
-  const slots = slotPorts(s);
+  const slots = slotPortsOf(s);
   for (const [slot, p] of Object.entries(slots)) {
     for (const [what, n] of Object.entries(p)) {
       const key = what === "port" ? "port" : "metricsPort";
@@ -174,25 +171,37 @@ const NON_SECRET_KEYS = Object.keys(StackSettingsSchema.shape) as (keyof StackSe
  * Structured keys (adminCidrs, env) are read as objects; scalars are parsed from their YAML/JSON text.
  */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): StackConfig {
+  // Pulumi.yaml declares every optional key with a default ("" where there is no natural one): "" means unset.
+  const isSet = (key: string) => {
+    const v = pulumi.runtime.getConfig(`${config.name}:${key}`);
+    return v !== undefined && v !== "";
+  };
   const raw: RawSettings = {};
   for (const key of NON_SECRET_KEYS) {
-    const text = config.get(key);
-    if (text === undefined) continue;
-    raw[key] = parseScalar(text, StackSettingsSchema.shape[key]);
+    if (!isSet(key)) continue;
+    raw[key] = parseScalar(config.get(key)!, StackSettingsSchema.shape[key]);
   }
   const secrets: StackSecrets = {};
   const present = new Set<SecretKey>();
+  const plainSecrets: ConfigIssue[] = [];
   for (const key of SECRET_KEYS) {
-    if (key === "secretEnv") {
-      const v = config.getSecretObject<Record<string, string>>(key);
-      if (v !== undefined) { secrets.secretEnv = v; present.add(key); }
-      continue;
+    if (!isSet(key)) continue;
+    present.add(key);
+    if (!isStoredSecret(`${config.name}:${key}`)) {
+      plainSecrets.push({ key, message: "is stored in plain text in the stack file; it must be a secret", fix: fixCommand(key) });
     }
-    const v = config.getSecret(key);
-    if (v !== undefined) { secrets[key] = v; present.add(key); }
+    if (key === "secretEnv") secrets.secretEnv = config.requireSecretObject<Record<string, string>>(key);
+    else secrets[key] = config.requireSecret(key);
   }
-  const token = new pulumi.Config("digitalocean").getSecret("token") !== undefined || Boolean(env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN);
-  return { settings: validateStackSettings(raw, present, token), secrets };
+  const token = pulumi.runtime.getConfig("digitalocean:token") || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
+  if (plainSecrets.length > 0) throw new StackConfigError(plainSecrets);
+  return { settings: validateStackSettings(raw, present, Boolean(token)), secrets };
+}
+
+/** pulumi.runtime.isConfigSecret exists at runtime but is missing from the SDK's type declarations. */
+function isStoredSecret(fullKey: string): boolean {
+  const check = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  return check ? check(fullKey) : true;
 }
 
 /** Config values arrive as strings; numbers, booleans, arrays and objects are JSON. Wrong shapes fall to zod. */

@@ -45,6 +45,11 @@ export const DeploymentPlanSchema = z.object({
   siteFile: absPath.optional(),
   nginxPidFile: absPath.default("/run/nginx.pid"),
   deployHookPath: absPath.default(DEFAULT_DEPLOY_HOOK_PATH),
+}).superRefine((o, ctx) => {
+  const used = [o.port, o.port + 1, o.metricsPort, o.metricsPort + 1];
+  if (new Set(used).size !== used.length) {
+    ctx.addIssue({ code: "custom", path: ["metricsPort"], message: `port ${o.port} and metricsPort ${o.metricsPort} clash: the green slot uses port+1 and metricsPort+1, keep them at least 2 apart` });
+  }
 });
 export type DeploymentPlanOptions = z.input<typeof DeploymentPlanSchema>;
 
@@ -152,11 +157,4 @@ export function renderEnvFile(env: Record<string, string>): string {
     return `${k}=${env[k]}`;
   });
   return "# selfhosted-mcp env file (secrets; mode 0600 on the host)\n" + lines.join("\n") + "\n";
-}
-
-/** A docker client config.json holding credentials for one registry (empty auths when anonymous). */
-export function renderDockerConfig(server: string, username?: string, password?: string): string {
-  const host = server.split("/")[0]!;
-  const auths = username ? { [host]: { auth: Buffer.from(`${username}:${password ?? ""}`).toString("base64") } } : {};
-  return JSON.stringify({ auths }, null, 2) + "\n";
 }

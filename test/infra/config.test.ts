@@ -1,7 +1,8 @@
 // Stack config validation: every bad value names its key and the `pulumi config set` command that fixes it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateStackSettings, StackConfigError, slotPorts, type SecretKey } from "../../infra/config.ts";
+import { validateStackSettings, StackConfigError, type SecretKey } from "../../infra/config.ts";
+import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
@@ -21,7 +22,7 @@ test("a minimal config gets production defaults", () => {
   assert.equal(s.region, "fra1");
   assert.equal(s.authMode, "api-key");
   assert.equal(s.port, 8000);
-  assert.deepEqual(slotPorts(s), { blue: { port: 8000, metricsPort: 9090 }, green: { port: 8001, metricsPort: 9091 } });
+  assert.deepEqual(slotPortsOf(s), { blue: { port: 8000, metricsPort: 9090 }, green: { port: 8001, metricsPort: 9091 } });
   assert.equal(pickDropletSize(s).slug, "s-1vcpu-1gb");
 });
 

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, renderDockerConfig, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteScript } from "../../infra/render/remote-script.ts";
 import { run } from "../support/proc.ts";
 
@@ -227,4 +228,7 @@ test("env file and docker config", () => {
   assert.throws(() => renderEnvFile({ A: "1\n2" }), /env A: value must be a single line/);
   assert.deepEqual(JSON.parse(renderDockerConfig("reg.example/ns", "u", "p")), { auths: { "reg.example": { auth: Buffer.from("u:p").toString("base64") } } });
   assert.deepEqual(JSON.parse(renderDockerConfig("127.0.0.1:5000")), { auths: {} });
+  assert.deepEqual(credentialsFromDockerConfig(renderDockerConfig("reg.example/ns", "tok", "t:k"), "reg.example"), { username: "tok", password: "t:k" });
+  assert.throws(() => credentialsFromDockerConfig("{}", "reg.example"), /no auth entry for reg\.example/);
+  assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), port: 9000, metricsPort: 9001 }), /clash/);
 });

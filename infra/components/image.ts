@@ -1,0 +1,118 @@
+// McpImage: builds the server image (BASE_IMAGE build arg) and pushes it; the output is the pushed digest the host
+// pulls. DigitalOcean Container Registry by default (registry + push/pull credentials), any registry by args,
+// or a prebuilt image pinned by digest (no build at all).
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as docker from "@pulumi/docker";
+import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
+
+export interface McpImageBuild {
+  /** Docker build context (default "."). */
+  context?: string;
+  /** Dockerfile path (default "server/Dockerfile"). */
+  dockerfile?: string;
+  /** The BASE_IMAGE build argument (default node:24-bookworm-slim). */
+  baseImage?: string;
+  platform?: string;
+  args?: Record<string, string>;
+}
+
+export interface ExternalRegistry {
+  /** Registry address incl. namespace, e.g. ghcr.io/me or 127.0.0.1:5000. */
+  server: pulumi.Input<string>;
+  username?: pulumi.Input<string>;
+  password?: pulumi.Input<string>;
+}
+
+export interface DocrRegistry {
+  /** Registry name (one per DigitalOcean account). */
+  name: string;
+  /** Create the registry (default true); false uses an existing one of that name. */
+  create?: boolean;
+  /** Subscription tier when created (default "starter", the free tier). */
+  tier?: string;
+  region?: string;
+}
+
+export interface McpImageArgs {
+  /** Build this context; ignored when `image` is given. */
+  build?: McpImageBuild;
+  /** A prebuilt image pinned by digest (repo@sha256:...): nothing is built or pushed. */
+  image?: string;
+  /** Repository name inside the registry (default "selfhosted-mcp"). */
+  repository?: string;
+  tag?: string;
+  /** Any registry. When absent, DigitalOcean Container Registry (`docr`). */
+  registry?: ExternalRegistry;
+  docr?: DocrRegistry;
+}
+
+const DIGEST_REF = /^\S+@sha256:[a-f0-9]{64}$/;
+
+export class McpImage extends pulumi.ComponentResource {
+  /** The pushed image pinned by digest: `registry/repo@sha256:...`. */
+  readonly digest: pulumi.Output<string>;
+  /** Registry address the host pulls from (host[:port]/namespace). */
+  readonly registryServer: pulumi.Output<string>;
+  /** docker config.json with read credentials for the host (secret). */
+  readonly pullConfig: pulumi.Output<string>;
+  readonly image?: docker.Image;
+  readonly registry?: digitalocean.ContainerRegistry;
+
+  constructor(name: string, args: McpImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("selfhosted-mcp:index:McpImage", name, {}, opts);
+    const parent = { parent: this };
+    if (args.image !== undefined && !DIGEST_REF.test(args.image)) {
+      throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
+    }
+
+    let server: pulumi.Output<string>;
+    let push: { server: pulumi.Output<string>; username?: pulumi.Output<string>; password?: pulumi.Output<string> };
+    if (args.registry) {
+      server = pulumi.output(args.registry.server);
+      const username = args.registry.username === undefined ? undefined : pulumi.output(args.registry.username);
+      const password = args.registry.password === undefined ? undefined : pulumi.secret(args.registry.password);
+      push = { server: server.apply(registryHost), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+      this.pullConfig = pulumi.secret(pulumi.all([server, username, password]).apply(([s, u, p]) => renderDockerConfig(s, u, p)));
+    } else {
+      const docr = args.docr ?? { name: "selfhosted-mcp" };
+      let registryName: pulumi.Output<string>;
+      if (docr.create === false) {
+        const existing = digitalocean.getContainerRegistryOutput({ name: docr.name }, parent);
+        server = existing.endpoint;
+        registryName = existing.name;
+      } else {
+        this.registry = new digitalocean.ContainerRegistry(`${name}-registry`, {
+          name: docr.name, subscriptionTierSlug: docr.tier ?? "starter", ...(docr.region ? { region: docr.region } : {}),
+        }, parent);
+        server = this.registry.endpoint;
+        registryName = this.registry.name;
+      }
+      const writeCreds = new digitalocean.ContainerRegistryDockerCredentials(`${name}-push-credentials`, { registryName, write: true }, parent);
+      const readCreds = new digitalocean.ContainerRegistryDockerCredentials(`${name}-pull-credentials`, { registryName, write: false }, parent);
+      const pushAuth = pulumi.secret(pulumi.all([writeCreds.dockerCredentials, server]).apply(([c, s]) => credentialsFromDockerConfig(c, s)));
+      push = { server: server.apply(registryHost), username: pushAuth.apply((a) => a.username), password: pulumi.secret(pushAuth.apply((a) => a.password)) };
+      this.pullConfig = pulumi.secret(readCreds.dockerCredentials);
+    }
+    this.registryServer = server;
+
+    if (args.image !== undefined) {
+      this.digest = pulumi.output(args.image);
+    } else {
+      const b = args.build ?? {};
+      const imageName = pulumi.interpolate`${server}/${args.repository ?? "selfhosted-mcp"}:${args.tag ?? "latest"}`;
+      this.image = new docker.Image(`${name}-image`, {
+        imageName,
+        build: {
+          context: b.context ?? ".",
+          dockerfile: b.dockerfile ?? "server/Dockerfile",
+          platform: b.platform ?? "linux/amd64",
+          args: { BASE_IMAGE: b.baseImage ?? "node:24-bookworm-slim", ...b.args },
+        },
+        registry: push,
+      }, parent);
+      this.digest = this.image.repoDigest;
+    }
+    this.registerOutputs({ digest: this.digest, registryServer: this.registryServer });
+  }
+}

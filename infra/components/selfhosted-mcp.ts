@@ -1,0 +1,106 @@
+// SelfHostedMcp: the common case — one MCP server on its own droplet behind nginx with TLS — composed from
+// McpHost, McpImage and McpDeployment (all exported; compose them yourself to bring your own droplet or registry).
+import * as pulumi from "@pulumi/pulumi";
+import { McpHost, type McpHostArgs } from "./host.ts";
+import { McpImage, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
+import { McpDeployment } from "./deployment.ts";
+
+/** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
+type HostPassThrough = "size" | "sshPublicKey" | "sshPrivateKey" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
+
+export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
+  /** Public host name, e.g. mcp.example.com. */
+  domain: string;
+  /** DigitalOcean region (default fra1). */
+  region?: string;
+  dropletImage?: string;
+  /** DigitalOcean-hosted DNS zone holding `domain`: A/AAAA records are managed when set. */
+  dnsZone?: string;
+  /** The server: a build context (default: this package's server/) or a prebuilt image pinned by digest. */
+  server?: { build?: McpImageBuild; image?: string; repository?: string };
+  /** Any registry; default DigitalOcean Container Registry (`docr`, named after the stack unless given). */
+  registry?: ExternalRegistry;
+  docr?: DocrRegistry;
+  /** Non-secret environment of the server. */
+  env?: Record<string, pulumi.Input<string>>;
+  /** Secret environment (written only to the host's env file, mode 0600). */
+  secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  auth?: { mode: "none" | "api-key" | "oauth"; apiKeys?: pulumi.Input<string> };
+  /** nginx limits per client IP; false disables. */
+  rateLimit?: { perSecond: number; burst?: number } | false;
+  maxBodySize?: string;
+  resources?: { memoryMb?: number; cpus?: number };
+  acme: { email: string; server?: string; caBundle?: string; certbotConfigDir?: string };
+  /** Blue slot ports (green: +1). Defaults 8000 / 9090. */
+  port?: number;
+  metricsPort?: number;
+  healthPath?: string;
+  /** Short name of the server on the host (containers, nginx names). Default "mcp". */
+  app?: string;
+}
+
+export class SelfHostedMcp extends pulumi.ComponentResource {
+  readonly host: McpHost;
+  readonly image: McpImage;
+  readonly deployment: McpDeployment;
+  readonly url: pulumi.Output<string>;
+  readonly healthUrl: pulumi.Output<string>;
+  readonly ipv4: pulumi.Output<string>;
+  readonly imageDigest: pulumi.Output<string>;
+  readonly dropletId: pulumi.Output<string>;
+
+  constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
+    const memoryMb = args.resources?.memoryMb ?? 256;
+    const cpus = args.resources?.cpus ?? 1;
+    const hostArgs: McpHostArgs = {
+      region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
+      sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
+      ...pick(args, ["size", "sshPrivateKey", "sshUser", "sshPort", "allowSshFromAnywhere", "reservedIp"]),
+      ...(args.dropletImage ? { image: args.dropletImage } : {}),
+      ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
+    };
+    this.host = new McpHost(`${name}-host`, hostArgs, { parent: this });
+    this.image = new McpImage(`${name}-image`, {
+      ...(args.server?.build ? { build: args.server.build } : {}),
+      ...(args.server?.image ? { image: args.server.image } : {}),
+      ...(args.server?.repository ? { repository: args.server.repository } : {}),
+      ...(args.registry ? { registry: args.registry } : { docr: args.docr ?? { name: `${pulumi.getProject()}-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63) } }),
+    }, { parent: this });
+
+    const authMode = args.auth?.mode ?? "api-key";
+    const publicUrl = `https://${args.domain}`;
+    const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
+      .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: keys } : {}) }) as Record<string, string>));
+    this.deployment = new McpDeployment(`${name}-deploy`, {
+      connection: this.host.connection, hostReady: this.host.ready,
+      image: this.image.digest, pullConfig: this.image.pullConfig,
+      app: args.app ?? "mcp", domain: args.domain,
+      port: args.port ?? 8000, metricsPort: args.metricsPort ?? 9090,
+      memoryMb, cpus, healthPath: args.healthPath ?? "/health",
+      acmeEmail: args.acme.email,
+      ...(args.acme.server ? { acmeServer: args.acme.server } : {}),
+      ...(args.acme.caBundle ? { acmeCaBundle: args.acme.caBundle } : {}),
+      ...(args.acme.certbotConfigDir ? { certbotConfigDir: args.acme.certbotConfigDir } : {}),
+      limits: {
+        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? 10}r/s`, burst: args.rateLimit?.burst ?? 20 },
+        ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
+      },
+      env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode },
+      secretEnv,
+    }, { parent: this });
+
+    this.ipv4 = this.host.ipv4;
+    this.dropletId = this.host.dropletId;
+    this.imageDigest = this.image.digest;
+    this.url = pulumi.output(`${publicUrl}/mcp`);
+    this.healthUrl = pulumi.output(`${publicUrl}/health`);
+    this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, ipv4: this.ipv4, imageDigest: this.imageDigest, dropletId: this.dropletId });
+  }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

@@ -1,0 +1,48 @@
+// The example stack (Pulumi.yaml `main`): the bundled reference server on one droplet, configured entirely by
+// stack config. Config is validated first; a bad value stops here, before any resource is registered.
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./config.ts";
+import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
+
+const { settings: s, secrets } = loadStackConfig();
+
+const mcp = new SelfHostedMcp("mcp", {
+  domain: s.domain, region: s.region, dropletImage: s.dropletImage,
+  ...(s.dropletSize ? { size: s.dropletSize } : {}),
+  sshPublicKey: s.sshPublicKey, sshUser: s.sshUser, sshPort: s.sshPort,
+  ...(secrets.sshPrivateKey ? { sshPrivateKey: secrets.sshPrivateKey } : {}),
+  adminCidrs: s.adminCidrs, allowSshFromAnywhere: s.allowSshFromAnywhere,
+  ...(s.dnsZone ? { dnsZone: s.dnsZone } : {}),
+  reservedIp: s.reservedIp,
+  server: s.image
+    ? { image: s.image }
+    : { build: { context: s.buildContext, dockerfile: s.dockerfile, baseImage: s.baseImage, platform: s.platform }, repository: s.imageRepository },
+  ...(s.registryServer
+    ? { registry: { server: s.registryServer, ...(s.registryUsername ? { username: s.registryUsername } : {}), ...(secrets.registryPassword ? { password: secrets.registryPassword } : {}) } }
+    : s.docrName ? { docr: { name: s.docrName, create: s.createDocr, tier: s.docrTier, region: s.region } } : {}),
+  env: s.env,
+  ...(secrets.secretEnv || secrets.upstreamApiKey
+    ? { secrets: mergeSecrets(secrets.secretEnv, secrets.upstreamApiKey) } : {}),
+  auth: { mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}) },
+  rateLimit: { perSecond: s.rateLimitPerSecond, burst: s.rateLimitBurst },
+  maxBodySize: s.maxBodySize,
+  resources: { memoryMb: s.containerMemoryMb, cpus: s.containerCpus },
+  acme: {
+    email: s.acmeEmail,
+    ...(s.acmeServer ? { server: s.acmeServer } : {}),
+    ...(s.acmeCaBundle ? { caBundle: s.acmeCaBundle } : {}),
+    certbotConfigDir: s.certbotConfigDir,
+  },
+  port: s.port, metricsPort: s.metricsPort, healthPath: s.healthPath,
+});
+
+function mergeSecrets(extra: typeof secrets.secretEnv, upstreamApiKey: typeof secrets.upstreamApiKey) {
+  return pulumi.all([extra ?? {}, upstreamApiKey ?? ""])
+    .apply(([e, k]) => ({ ...e, ...(k ? { UPSTREAM_API_KEY: k } : {}) }));
+}
+
+export const url = mcp.url;
+export const healthUrl = mcp.healthUrl;
+export const ipv4 = mcp.ipv4;
+export const imageDigest = mcp.imageDigest;
+export const dropletId = mcp.dropletId;

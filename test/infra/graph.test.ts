@@ -1,0 +1,132 @@
+// The resource graph SelfHostedMcp defines (under pulumi mocks): types, key inputs, parent/child wiring, dependency
+// order of the remote commands, and outputs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
+
+const rec = await installMocks();
+const { SelfHostedMcp } = await import("../../infra/index.ts");
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
+const mcp = new SelfHostedMcp("prod", {
+  domain: "mcp.example.com", region: "ams3", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32", "2001:db8::/64"],
+  dnsZone: "example.com", reservedIp: true, acme: { email: "ops@example.com" },
+  resources: { memoryMb: 512, cpus: 1 }, auth: { mode: "none" },
+});
+const outputs = {
+  url: await valueOf(mcp.url), healthUrl: await valueOf(mcp.healthUrl), ipv4: await valueOf(mcp.ipv4),
+  imageDigest: await valueOf(mcp.imageDigest), dropletId: await valueOf(mcp.dropletId),
+};
+await rec.settle();
+
+test("resource types: one of each, nothing unexpected", () => {
+  const count = (t: string) => rec.ofType(t).length;
+  assert.equal(count("selfhosted-mcp:index:SelfHostedMcp"), 1);
+  for (const t of ["McpHost", "McpImage", "McpDeployment"]) assert.equal(count(`selfhosted-mcp:index:${t}`), 1, t);
+  assert.equal(count("digitalocean:index/sshKey:SshKey"), 1);
+  assert.equal(count("digitalocean:index/droplet:Droplet"), 1);
+  assert.equal(count("digitalocean:index/firewall:Firewall"), 1);
+  assert.equal(count("digitalocean:index/reservedIp:ReservedIp"), 1);
+  assert.equal(count("digitalocean:index/dnsRecord:DnsRecord"), 2);
+  assert.equal(count("digitalocean:index/containerRegistry:ContainerRegistry"), 1);
+  assert.equal(count("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"), 2);
+  assert.equal(count("docker:index/image:Image"), 1);
+  assert.equal(count("command:remote:Command"), 3);
+  assert.equal(count("command:remote:CopyToRemote"), 9);
+});
+
+test("droplet: region, smallest size for two 512 MB slots, Ubuntu LTS, monitoring, IPv6, stable user-data", () => {
+  const d = rec.ofType("digitalocean:index/droplet:Droplet")[0]!.inputs;
+  assert.equal(d.region, "ams3");
+  assert.equal(d.size, "s-1vcpu-2gb");
+  assert.equal(d.image, "ubuntu-24-04-x64");
+  assert.equal(d.monitoring, true);
+  assert.equal(d.ipv6, true);
+  const ud = String(d.userData);
+  assert.ok(ud.startsWith("#cloud-config\n"));
+  const doc = parse(ud);
+  assert.deepEqual(doc.users[0].ssh_authorized_keys, [KEY]);
+  assert.equal(doc.swap.size, 1024 ** 3, "2 GB droplet gets a swap file");
+});
+
+test("firewall: SSH only from the admin CIDRs, 80/443 public, attached to the droplet", () => {
+  const f = rec.ofType("digitalocean:index/firewall:Firewall")[0]!.inputs as { inboundRules: Record<string, unknown>[]; dropletIds: number[] };
+  const rule = (port: string) => f.inboundRules.find((r) => r.portRange === port);
+  assert.deepEqual(rule("22")!.sourceAddresses, ["203.0.113.7/32", "2001:db8::/64"]);
+  assert.deepEqual(rule("80")!.sourceAddresses, ["0.0.0.0/0", "::/0"]);
+  assert.deepEqual(rule("443")!.sourceAddresses, ["0.0.0.0/0", "::/0"]);
+  assert.ok(f.inboundRules.every((r) => r.portRange !== "22" ? true : !(r.sourceAddresses as string[]).includes("0.0.0.0/0")));
+  assert.deepEqual(f.dropletIds, [424242]);
+});
+
+test("DNS records in the zone point at the reserved IP / droplet IPv6", () => {
+  const recs = rec.ofType("digitalocean:index/dnsRecord:DnsRecord").map((r) => r.inputs);
+  const a = recs.find((r) => r.type === "A")!;
+  const aaaa = recs.find((r) => r.type === "AAAA")!;
+  assert.deepEqual([a.domain, a.name, a.value], ["example.com", "mcp", MOCK_RESERVED_IP]);
+  assert.deepEqual([aaaa.domain, aaaa.name, aaaa.value], ["example.com", "mcp", "2001:db8::10"]);
+  assert.equal(rec.ofType("digitalocean:index/reservedIp:ReservedIp")[0]!.inputs.dropletId, 424242);
+});
+
+test("registry: DOCR (free tier) with push and read-only pull credentials; image built with BASE_IMAGE and pushed", () => {
+  const reg = rec.ofType("digitalocean:index/containerRegistry:ContainerRegistry")[0]!.inputs;
+  assert.equal(reg.subscriptionTierSlug, "starter");
+  assert.equal(reg.name, "selfhosted-mcp-test");
+  const creds = rec.ofType("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials").map((r) => r.inputs.write);
+  assert.deepEqual(creds.sort(), [false, true]);
+  const img = rec.ofType("docker:index/image:Image")[0]!.inputs as { imageName: string; build: Record<string, unknown>; registry: { value: Record<string, unknown> } };
+  assert.equal(img.imageName, `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`);
+  assert.deepEqual(img.build.args, { BASE_IMAGE: "node:24-bookworm-slim" });
+  assert.equal(img.build.dockerfile, "server/Dockerfile");
+  assert.equal(img.build.platform, "linux/amd64");
+  assert.ok(isSecretValue(img.registry), "push credentials are secret");
+  assert.deepEqual(img.registry.value, { server: MOCK_REGISTRY, username: "push-token", password: "push-token" });
+});
+
+test("parent/child wiring: every part is a child of its component, components of SelfHostedMcp", async () => {
+  const urn = (r: { urn: import("@pulumi/pulumi").Output<string> }) => valueOf(r.urn);
+  const top = "selfhosted-mcp:index:SelfHostedMcp";
+  assert.match(await urn(mcp.host), new RegExp(`::${top}\\$selfhosted-mcp:index:McpHost::prod-host$`));
+  assert.match(await urn(mcp.image), new RegExp(`::${top}\\$selfhosted-mcp:index:McpImage::prod-image$`));
+  assert.match(await urn(mcp.deployment), new RegExp(`::${top}\\$selfhosted-mcp:index:McpDeployment::prod-deploy$`));
+  assert.match(await urn(mcp.host.droplet), /::selfhosted-mcp:index:McpHost\$digitalocean:index\/droplet:Droplet::prod-host-droplet$/);
+  assert.match(await urn(mcp.host.firewall), /McpHost\$digitalocean:index\/firewall:Firewall::/);
+  assert.match(await urn(mcp.host.ready), /McpHost\$command:remote:Command::prod-host-ready$/);
+  assert.match(await urn(mcp.image.image!), /McpImage\$docker:index\/image:Image::/);
+  assert.match(await urn(mcp.deployment.deploy), /::selfhosted-mcp:index:McpDeployment\$command:remote:Command::prod-deploy-deploy$/);
+  assert.match(await urn(mcp.deployment.copies.env), /McpDeployment\$command:remote:CopyToRemote::prod-deploy-copy-env$/);
+});
+
+test("remote commands register in dependency order: host ready -> prepare -> copies -> deploy", () => {
+  const order = rec.resources.filter((r) => r.type.startsWith("command:remote:")).map((r) => r.name);
+  assert.equal(order[0], "prod-host-ready");
+  assert.equal(order[1], "prod-deploy-prepare");
+  assert.equal(order.at(-1), "prod-deploy-deploy");
+  assert.deepEqual(order.slice(2, -1).sort(), [
+    "certbot-deploy-hook", "docker-config.json", "env", "issue-certificate.sh", "nginx-http.conf", "nginx-tls.conf",
+    "run-spec.sh", "upstream-blue.conf", "upstream-green.conf"].map((f) => `prod-deploy-copy-${f}`));
+});
+
+test("commands: SSH connection to the droplet as the deploy user; scripts, paths and the pinned image", async () => {
+  const ready = rec.named("prod-host-ready").inputs as { connection: { value: Record<string, unknown> }; create: string };
+  assert.deepEqual([ready.connection.value.host, ready.connection.value.user, ready.connection.value.port], [MOCK_IPV4, "deploy", 22]);
+  assert.match(ready.create, /cloud-init status --wait/);
+  const deploy = rec.named("prod-deploy-deploy").inputs as { create: string; update: string; delete: string; triggers: unknown[] };
+  assert.equal(deploy.update, deploy.create);
+  assert.match(deploy.create, new RegExp(`^readonly IMAGE=${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@sha256:[0-9a-f]{64}$`, "m"));
+  assert.match(deploy.delete, /# selfhosted-mcp remote script: teardown\./);
+  const copy = await resolveAssets(rec.named("prod-deploy-copy-run-spec.sh").inputs) as { remotePath: string; source: { text: string } };
+  assert.equal(copy.remotePath, "/var/lib/selfhosted-mcp/staging-mcp/run-spec.sh");
+  assert.match(copy.source.text, /--memory 512m/);
+  const tls = await resolveAssets(rec.named("prod-deploy-copy-nginx-tls.conf").inputs) as { source: { text: string } };
+  assert.match(tls.source.text, /server_name mcp\.example\.com/);
+});
+
+test("outputs: url, health URL, IPv4 (reserved), image digest, droplet id", () => {
+  assert.deepEqual(outputs, {
+    url: "https://mcp.example.com/mcp", healthUrl: "https://mcp.example.com/health", ipv4: MOCK_RESERVED_IP,
+    imageDigest: `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@${digestOf(`${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`)}`,
+    dropletId: "424242",
+  });
+});
