@@ -109,7 +109,7 @@ export function renderDeployHook(options: DeployHookOptions = {}): string {
 /** The `certbot renew` argv that the renewal service runs. */
 export function renewCommand(options: z.input<typeof certbotSchema> = {}): string[] {
   const o = parseOptions(certbotSchema, options, "certbot renewal");
-  return [o.certbotPath, "renew", "--quiet", "--deploy-hook", o.deployHookPath, ...dirArgs(o)];
+  return [o.certbotPath, "renew", "--quiet", "--no-random-sleep-on-renew", "--deploy-hook", o.deployHookPath, ...dirArgs(o)];
 }
 
 /** systemd service + timer running `certbot renew` twice a day (randomized) with the deploy hook. */

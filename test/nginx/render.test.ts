@@ -194,7 +194,7 @@ describe("host scripts", () => {
 
   it("systemd renewal timer and service pass systemd-analyze verify", async () => {
     const { service, timer } = renderRenewalUnits({ deployHookPath: "/usr/local/sbin/hook", onCalendar: "*-*-* 03,15:30:00" });
-    assert.match(service, /^ExecStart=\/usr\/bin\/certbot renew --quiet --deploy-hook \/usr\/local\/sbin\/hook --config-dir \/etc\/letsencrypt /m);
+    assert.match(service, /^ExecStart=\/usr\/bin\/certbot renew --quiet --no-random-sleep-on-renew --deploy-hook \/usr\/local\/sbin\/hook --config-dir \/etc\/letsencrypt /m);
     assert.match(timer, /^OnCalendar=\*-\*-\* 03,15:30:00$/m);
     const unitDir = join(dir, "units");
     mkdirSync(unitDir, { recursive: true });

@@ -1,0 +1,270 @@
+// Live proof with real programs only: a private nginx (Debian's) runs the rendered HTTP-only site, certbot gets a
+// certificate from pebble through the rendered ACME location and the rendered issuance script, the TLS phase is
+// rendered and nginx reloaded, and the reference MCP server sits behind it. Then: a real MCP client over https,
+// an SSE stream through the proxy, redirects, rate limits, body limit, /metrics, testssl, blue/green switching of
+// the upstream include file, and a forced renewal picked up by the deploy hook without a restart.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, chmodSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
+  renewCommand, type SiteOptionsInput,
+} from "../../nginx/index.ts";
+import { startPebble, startPrivateNginx, type Pebble, type PrivateNginx } from "../support/acme.ts";
+import { httpsClient, type HttpsClient } from "../support/https-client.ts";
+import { startServer, type RunningServer } from "../support/server.ts";
+import { startSseUpstream, type SseUpstream } from "./sse-upstream.ts";
+import { freePort, run, runOk, waitFor } from "../support/proc.ts";
+
+const DOMAIN = "mcp.example.test";
+const KEY_A = "key-a-0123456789abcdef0123456789abcdef";
+const KEY_B = "key-b-fedcba9876543210fedcba9876543210";
+const INIT = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+
+describe("nginx in front of the MCP server, TLS from pebble via certbot", { timeout: 600_000 }, () => {
+  let work: string, httpPort: number, httpsPort: number, site: Omit<SiteOptionsInput, "phase">;
+  let pebble: Pebble, nginx: PrivateNginx, server: RunningServer, green: RunningServer | undefined;
+  let sse: SseUpstream, client: HttpsClient, certbot: ReturnType<Pebble["certbotDirs"]>, hookPath: string;
+  const origin = () => `https://${DOMAIN}:${httpsPort}`;
+  const post = (path: string, headers: Record<string, string> = {}, body = INIT) => client.fetch(`${origin()}${path}`, {
+    method: "POST", body,
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+  });
+  const writeUpstream = (name: string, port: number) =>
+    writeFileSync(upstreamIncludePath(name, work), renderUpstreamInclude({ port, comment: `test slot ${port}` }));
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "nginx-live-"));
+    chmodSync(work, 0o755);
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    pebble = await startPebble({ httpPort });
+    server = await startServer({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin() });
+    sse = await startSseUpstream();
+    certbot = pebble.certbotDirs();
+    site = {
+      domain: DOMAIN, listenAddresses: ["127.0.0.1"], httpPort, httpsPort,
+      acmeWebroot: join(work, "webroot"), certbotConfigDir: certbot.configDir, upstreamIncludeDir: work,
+      accessLog: join(work, "access.log"), errorLog: join(work, "error.log"),
+      servers: [
+        { name: "main", path: "/mcp", limits: { perIp: { rate: "50r/s", burst: 100 }, perCredential: { rate: "50r/s", burst: 100 }, maxBodySize: "64k" } },
+        { name: "stream", limits: { perIp: { rate: "50r/s", burst: 100 } } },
+        { name: "ip", limits: { perIp: { rate: "1r/m", burst: 4 }, perCredential: false } },
+        { name: "cred", limits: { perIp: false, perCredential: { rate: "1r/m", burst: 2 } } },
+      ],
+    };
+    for (const name of ["main", "ip", "cred"]) writeUpstream(name, server.port);
+    writeUpstream("stream", sse.port);
+    nginx = await startPrivateNginx(renderNginxConfig({ ...site, phase: "http-only" }));
+
+    hookPath = join(work, "deploy-hook.sh");
+    writeFileSync(hookPath, renderDeployHook({ testCommand: nginx.testCommand, reloadCommand: nginx.reloadCommand }), { mode: 0o755 });
+    const issue = join(work, "issue.sh");
+    writeFileSync(issue, renderCertbotIssueScript({
+      domain: DOMAIN, email: "ops@example.test", acmeServer: pebble.directoryUrl, acmeWebroot: site.acmeWebroot,
+      certbotConfigDir: certbot.configDir, certbotWorkDir: certbot.workDir, certbotLogsDir: certbot.logsDir,
+      deployHookPath: hookPath,
+    }), { mode: 0o755 });
+    const t0 = Date.now();
+    await runOk("sh", [issue], { env: { ...process.env, ...pebble.certbotEnv }, timeoutMs: 120_000 });
+    console.log(`# certbot issuance through nginx's ACME location: ${Date.now() - t0} ms`);
+
+    nginx.writeSite(renderNginxConfig({ ...site, phase: "tls" }));
+    await nginx.reload();
+    client = httpsClient({ ca: await pebble.rootCaPem(), servername: DOMAIN });
+    await waitFor("nginx serving TLS", async () => (await client.fetch(`${origin()}/nope`)).status === 404, { timeoutMs: 10_000 });
+  });
+
+  after(async () => {
+    await client?.close();
+    await nginx?.stop();
+    await server?.stop();
+    await green?.stop();
+    await sse?.stop();
+    await pebble?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function mcpClient(path: string, token?: string) {
+    const contentTypes: string[] = [];
+    const recording: FetchLike = async (url, init) => {
+      const r = await client.fetch(url, init);
+      contentTypes.push(r.headers.get("content-type") ?? "");
+      return r;
+    };
+    const transport = new StreamableHTTPClientTransport(new URL(`${origin()}${path}`), {
+      fetch: recording, requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    });
+    const mcp = new Client({ name: "nginx-live-test", version: "1.0.0" });
+    await mcp.connect(transport);
+    return { mcp, contentTypes };
+  }
+
+  it("certbot got the certificate through the rendered ACME location (HTTP-01 from pebble's VA)", () => {
+    const lines = readFileSync(site.accessLog as string, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, string | number>);
+    const challenges = lines.filter((l) => String(l.uri).startsWith("/.well-known/acme-challenge/"));
+    assert.ok(challenges.length >= 1, "pebble fetched the challenge");
+    assert.ok(challenges.every((l) => l.status === 200), JSON.stringify(challenges));
+  });
+
+  it("a real MCP client initializes, lists and calls tools over https through nginx", async () => {
+    const { mcp, contentTypes } = await mcpClient("/mcp", KEY_A);
+    try {
+      const tools = await mcp.listTools();
+      assert.ok(tools.tools.some((t) => t.name === "save_note"), JSON.stringify(tools.tools.map((t) => t.name)));
+      const saved = await mcp.callTool({ name: "save_note", arguments: { request_id: "nginx-live-0001", title: "via nginx", body: "hello through TLS" } });
+      assert.notEqual(saved.isError, true, JSON.stringify(saved));
+      const id = (saved.structuredContent as { note: { id: string } }).note.id;
+      const got = await mcp.callTool({ name: "get_note", arguments: { id } });
+      assert.match(JSON.stringify(got.structuredContent), /hello through TLS/);
+      // The reference server answers POSTs in JSON-response mode; nginx passes the type through unchanged.
+      const typed = contentTypes.filter(Boolean); // 202s to notifications carry no body
+      assert.ok(typed.length >= 4 && typed.every((t) => t.startsWith("application/json")), contentTypes.join());
+    } finally { await mcp.close(); }
+  });
+
+  it("an SSE response streams through the proxy intact and unbuffered", async () => {
+    const { mcp, contentTypes } = await mcpClient("/stream/mcp");
+    try {
+      const t0 = Date.now();
+      const progress: Array<{ progress: number; at: number }> = [];
+      const result = await mcp.callTool({ name: "countdown", arguments: { steps: 6, intervalMs: 250 } }, undefined,
+        { onprogress: (p) => progress.push({ progress: p.progress, at: Date.now() - t0 }), timeout: 20_000 });
+      const done = Date.now() - t0;
+      assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(result.content, [{ type: "text", text: "step 1,step 2,step 3,step 4,step 5,step 6" }]);
+      assert.ok(contentTypes.includes("text/event-stream"), contentTypes.join());
+      // Buffered, every event would arrive with the result; streamed, the first arrives ~1.5 s before it.
+      console.log(`# SSE: first progress at ${progress[0]!.at} ms, result at ${done} ms`);
+      assert.ok(done - progress[0]!.at >= 1000, `first event at ${progress[0]!.at} ms, result at ${done} ms`);
+    } finally { await mcp.close(); }
+  });
+
+  it("http:// redirects to https:// keeping path and query, except the ACME challenge path", async () => {
+    const plain = (path: string) => fetch(`http://127.0.0.1:${httpPort}${path}`, { headers: { host: DOMAIN }, redirect: "manual" });
+    const r = await plain("/mcp/some/path?x=1&y=two");
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.get("location"), `${origin()}/mcp/some/path?x=1&y=two`);
+    writeFileSync(join(site.acmeWebroot as string, ".well-known", "acme-challenge", "probe-token"), "probe-content");
+    const acme = await plain("/.well-known/acme-challenge/probe-token");
+    assert.equal(acme.status, 200);
+    assert.equal(await acme.text(), "probe-content");
+    assert.equal((await plain("/.well-known/acme-challenge/absent")).status, 404);
+  });
+
+  it("a burst past the per-IP limit gets 429 with Retry-After and a JSON-RPC error body", async () => {
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post("/ip/mcp", { authorization: `Bearer ${KEY_A}` })));
+    const limited = responses.filter((r) => r.status === 429);
+    assert.equal(limited.length, 5, responses.map((r) => r.status).join()); // 1 + burst 4 pass, at 1r/m no refill
+    for (const r of limited) {
+      assert.equal(r.headers.get("retry-after"), "60");
+      assert.equal(r.headers.get("content-type"), "application/json");
+      assert.ok(r.headers.get("strict-transport-security"));
+      const body = await r.json() as { jsonrpc: string; id: null; error: { code: number; message: string } };
+      assert.deepEqual({ jsonrpc: body.jsonrpc, id: body.id, code: body.error.code }, { jsonrpc: "2.0", id: null, code: -32000 });
+      assert.match(body.error.message, /Rate limit exceeded/);
+    }
+    await Promise.all(responses.filter((r) => r.status !== 429).map((r) => r.arrayBuffer()));
+  });
+
+  it("two credentials from one IP are limited independently", async () => {
+    const burst = async (key: string, n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await post("/cred/mcp", { authorization: `Bearer ${key}` });
+        await r.arrayBuffer();
+        statuses.push(r.status);
+      }
+      return statuses;
+    };
+    const a = await burst(KEY_A, 5);
+    assert.deepEqual(a.map((s) => s === 429), [false, false, false, true, true], a.join()); // 1 + burst 2
+    const b = await burst(KEY_B, 3);
+    assert.ok(b.every((s) => s !== 429), `key B has its own budget: ${b.join()}`);
+    assert.equal((await burst(KEY_A, 1))[0], 429);
+    assert.equal((await burst(KEY_B, 1))[0], 429);
+  });
+
+  it("an oversized body gets 413 from nginx; a body under the limit reaches the server", async () => {
+    const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: { pad: "x".repeat(100_000) } });
+    const r = await post("/mcp", { authorization: `Bearer ${KEY_A}` }, big);
+    assert.equal(r.status, 413);
+    assert.equal(r.headers.get("content-type"), "application/json");
+    assert.equal((await r.json() as { error: { code: number } }).error.code, -32600);
+    const small = await post("/mcp", { authorization: `Bearer ${KEY_A}` }, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: { pad: "x".repeat(30_000) } }));
+    assert.notEqual(small.status, 413);
+    await small.arrayBuffer();
+  });
+
+  it("/metrics is 404 through nginx; responses carry security headers and no nginx version", async () => {
+    for (const path of ["/metrics", "/mcp/../metrics", "/stream/metrics", "/health"]) {
+      const r = await client.fetch(`${origin()}${path}`);
+      assert.equal(r.status, 404, path);
+      await r.arrayBuffer();
+    }
+    const r = await post("/mcp", { authorization: `Bearer ${KEY_A}` });
+    await r.arrayBuffer();
+    assert.equal(r.headers.get("server"), "nginx");
+    assert.equal(r.headers.get("strict-transport-security"), "max-age=63072000");
+    assert.equal(r.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(r.headers.get("x-frame-options"), "DENY");
+  });
+
+  it("testssl: TLS 1.0 and 1.1 not offered, TLS 1.2 and 1.3 offered", { timeout: 300_000 }, async () => {
+    const t0 = Date.now();
+    const r = await run("testssl", ["--quiet", "--color", "0", "--warnings", "off", "--protocols", "--ip", "127.0.0.1",
+      `${DOMAIN}:${httpsPort}`], { timeoutMs: 240_000 });
+    const out = r.stdout + r.stderr;
+    console.log(`# testssl --protocols: ${Date.now() - t0} ms`);
+    assert.match(out, /^\s*TLS 1\s+not offered/m, out);
+    assert.match(out, /^\s*TLS 1\.1\s+not offered/m, out);
+    assert.match(out, /^\s*TLS 1\.2\s+offered/m, out);
+    assert.match(out, /^\s*TLS 1\.3\s+offered/m, out);
+    assert.match(out, /^\s*SSLv3\s+not offered/m, out);
+  });
+
+  it("blue/green: rewriting the upstream include file and reloading switches the live server", async () => {
+    green = await startServer({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin() });
+    const pid = nginx.pid();
+    writeUpstream("main", green.port);
+    await runOk("sh", [hookPath]);
+    await server.stop(); // blue gone: only green can answer now
+    await waitFor("requests answered by green", async () => {
+      const r = await post("/mcp", { authorization: `Bearer ${KEY_A}` });
+      await r.arrayBuffer();
+      return r.status === 200;
+    }, { timeoutMs: 10_000 });
+    const { mcp } = await mcpClient("/mcp", KEY_A);
+    try { assert.ok((await mcp.listTools()).tools.length > 0); } finally { await mcp.close(); }
+    assert.equal(nginx.pid(), pid, "reload, not restart");
+  });
+
+  it("a forced renewal runs the deploy hook; nginx serves the new certificate without a restart", { timeout: 180_000 }, async () => {
+    const before = await client.peerCertificate(httpsPort);
+    const pid = nginx.pid();
+    const [cmd, ...args] = renewCommand({
+      certbotConfigDir: certbot.configDir, certbotWorkDir: certbot.workDir, certbotLogsDir: certbot.logsDir, deployHookPath: hookPath,
+    });
+    const t0 = Date.now();
+    await runOk(cmd!, [...args, "--force-renewal"], { env: { ...process.env, ...pebble.certbotEnv }, timeoutMs: 120_000 });
+    const after = await waitFor("the renewed certificate on the wire", async () => {
+      const c = await client.peerCertificate(httpsPort);
+      return c.fingerprint256 !== before.fingerprint256 && c;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    console.log(`# forced renewal to new certificate served: ${Date.now() - t0} ms`);
+    assert.notEqual(after.serialNumber, before.serialNumber);
+    assert.match(after.subjectaltname ?? "", /DNS:mcp\.example\.test/);
+    assert.equal(nginx.pid(), pid, "same master process: reloaded, not restarted");
+  });
+
+  it("no bearer token ever reaches nginx's logs", () => {
+    const access = readFileSync(site.accessLog as string, "utf8");
+    const logs = access + readFileSync(site.errorLog as string, "utf8") + nginx.errorLog();
+    assert.match(access, /"status":429/);
+    for (const secret of [KEY_A, KEY_B, KEY_A.slice(-16), KEY_B.slice(-16)]) assert.ok(!logs.includes(secret), "token in nginx logs");
+  });
+});

@@ -1,0 +1,34 @@
+// HTTPS to a name that only exists in the test: every connection goes to 127.0.0.1 (like challtestsrv's DNS does
+// for pebble) with the real host name as SNI and Host, verified against a given CA (e.g. pebble's root).
+// `fetch` fits the MCP SDK's StreamableHTTPClientTransport `fetch` option.
+import { connect, type PeerCertificate } from "node:tls";
+import { Agent, fetch as undiciFetch } from "undici";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+
+export interface HttpsClient {
+  fetch: FetchLike;
+  /** The certificate the server presents (after a verified handshake) for `servername` on `port`. */
+  peerCertificate(port: number): Promise<PeerCertificate>;
+  close(): Promise<void>;
+}
+
+const loopback = (_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
+  opts.all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
+
+export function httpsClient(opts: { ca: string; servername: string }): HttpsClient {
+  const agent = new Agent({ connect: { ca: opts.ca, lookup: loopback as never }, keepAliveTimeout: 1000 });
+  return {
+    fetch: ((url: string | URL, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as FetchLike,
+    peerCertificate: (port) => new Promise((resolve, reject) => {
+      const s = connect({ host: "127.0.0.1", port, servername: opts.servername, ca: opts.ca, timeout: 10_000 }, () => {
+        const cert = s.getPeerCertificate();
+        s.end();
+        resolve(cert);
+      });
+      s.once("error", reject);
+      s.once("timeout", () => { s.destroy(); reject(new Error(`TLS handshake with 127.0.0.1:${port} timed out`)); });
+    }),
+    close: () => agent.close(),
+  };
+}
