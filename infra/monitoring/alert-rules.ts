@@ -1,0 +1,132 @@
+// Prometheus alerting rules for the reference server's metrics (server/src/metrics.ts) and the smoke test's textfile
+// metrics (infra/smoke/metrics-file.ts). Rendered from options so the latency SLA etc. are inputs; the shipped
+// infra/monitoring/alerts.yml is this renderer's output with the defaults (a test keeps them identical).
+import * as z from "zod";
+import { stringify } from "yaml";
+import { SMOKE_METRICS } from "../smoke/metrics-file.ts";
+
+const optionsSchema = z.object({
+  /** p95 tool latency above this many seconds (over 5 minutes) alerts. */
+  latencySlaSeconds: z.number().positive("latencySlaSeconds must be > 0, e.g. 10").default(10),
+  /** Share of tool calls ending in error (over 5 minutes) above which to alert, 0..1. */
+  errorRatio: z.number().gt(0).lt(1, "errorRatio is a share between 0 and 1, e.g. 0.05 for 5 %").default(0.05),
+  /** Consecutive failed /health checks of the smoke timer that alert. */
+  healthFailures: z.number().int().min(1).default(3),
+  /** Alert when the served certificate expires within this many days. */
+  certExpiryDays: z.number().int().min(1).default(14),
+  /** Process (container) restarts within restartWindow that alert. */
+  restarts: z.number().int().min(1).default(2),
+  restartWindow: z.string().regex(/^[1-9][0-9]*[mh]$/, 'restartWindow must be a duration like "30m" or "1h"').default("30m"),
+  /** The smoke test's result is stale (timer not running) after this many minutes. */
+  smokeStaleMinutes: z.number().int().min(1).default(60),
+  /** Prometheus job label of the server's /metrics scrape (process_start_time_seconds is exposed by many jobs). */
+  job: z.string().regex(/^[^"\\]+$/, "job must not contain quotes or backslashes").default("selfhosted-mcp"),
+}).strict();
+
+export type AlertRuleOptions = z.input<typeof optionsSchema>;
+
+export class AlertRuleOptionsError extends Error {}
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: "critical" | "warning" };
+  annotations: { summary: string; description: string };
+}
+
+export function resolveAlertRuleOptions(opts: AlertRuleOptions = {}): z.output<typeof optionsSchema> {
+  const parsed = optionsSchema.safeParse(opts);
+  if (!parsed.success) {
+    throw new AlertRuleOptionsError(parsed.error.issues.map((i) => `alert rules: ${i.path.join(".") || "(options)"}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
+  const o = resolveAlertRuleOptions(opts);
+  const errorPct = +(o.errorRatio * 100).toFixed(4);
+  return [
+    {
+      alert: "McpHealthCheckFailing",
+      expr: `${SMOKE_METRICS.healthFailures} >= ${o.healthFailures}`,
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "MCP server health check failing",
+        description: `GET /health of {{ $labels.target }} failed {{ $value }} smoke runs in a row (alerts at ${o.healthFailures}).`,
+      },
+    },
+    {
+      alert: "McpToolErrorRatioHigh",
+      expr: `sum by (tool) (rate(mcp_tool_calls_total{status="error"}[5m])) / sum by (tool) (rate(mcp_tool_calls_total[5m])) > ${o.errorRatio}`,
+      for: "2m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "MCP tool error ratio above " + `${errorPct} %`,
+        description: `{{ $value | humanizePercentage }} of {{ $labels.tool }} calls failed over the last 5 minutes (threshold ${errorPct} %).`,
+      },
+    },
+    {
+      alert: "McpToolLatencyHigh",
+      expr: `histogram_quantile(0.95, sum by (tool, le) (rate(mcp_tool_duration_seconds_bucket[5m]))) > ${o.latencySlaSeconds}`,
+      for: "5m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `MCP tool p95 latency above the ${o.latencySlaSeconds} s SLA`,
+        description: `p95 latency of {{ $labels.tool }} is {{ $value | humanizeDuration }} over the last 5 minutes (SLA ${o.latencySlaSeconds} s).`,
+      },
+    },
+    {
+      alert: "McpContainerRestarting",
+      expr: `changes(process_start_time_seconds{job="${o.job}"}[${o.restartWindow}]) >= ${o.restarts}`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "MCP server container restarting",
+        description: `The server at {{ $labels.instance }} restarted {{ $value }} times in ${o.restartWindow}; check \`docker logs\` for the crash.`,
+      },
+    },
+    {
+      alert: "McpUpstreamSchemaDrift",
+      expr: "increase(mcp_upstream_schema_errors_total[10m]) > 0",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Upstream API response format changed",
+        description: "{{ $labels.instance }} got upstream responses that no longer match the expected schema in the last 10 minutes; the affected tools return errors.",
+      },
+    },
+    {
+      alert: "McpTlsCertificateExpiringSoon",
+      expr: `${SMOKE_METRICS.certExpiry} - time() < ${o.certExpiryDays} * 86400`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `TLS certificate expires within ${o.certExpiryDays} days`,
+        description: "The certificate served for {{ $labels.target }} expires in {{ $value | humanizeDuration }}; check the certbot renewal timer.",
+      },
+    },
+    {
+      alert: "McpSmokeTestFailing",
+      expr: `${SMOKE_METRICS.success} == 0`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "MCP smoke test failing",
+        description: "The smoke test of {{ $labels.target }} has been failing for 10 minutes; see `journalctl -u selfhosted-mcp-smoke` for the tool and field.",
+      },
+    },
+    {
+      alert: "McpSmokeTestStale",
+      expr: `time() - ${SMOKE_METRICS.lastRun} > ${o.smokeStaleMinutes * 60}`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "MCP smoke test not running",
+        description: `The smoke test of {{ $labels.target }} last ran {{ $value | humanizeDuration }} ago (more than ${o.smokeStaleMinutes} minutes); check \`systemctl status selfhosted-mcp-smoke.timer\`.`,
+      },
+    },
+  ];
+}
+
+/** The rules file (YAML) for Prometheus' `rule_files`. */
+export function renderAlertRules(opts: AlertRuleOptions = {}): string {
+  const header = "# Generated by selfhosted-mcp (infra/monitoring/alert-rules.ts); render other thresholds with renderAlertRules().\n";
+  return header + stringify({ groups: [{ name: "selfhosted-mcp", rules: alertRules(opts) }] }, { lineWidth: 0 });
+}
