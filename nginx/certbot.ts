@@ -2,18 +2,15 @@
 // graceful reload) and a systemd timer + service for renewal. All rendered here; all pass shellcheck.
 import * as z from "zod";
 import {
-  ACME_DIRECTORIES, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, parseOptions,
+  ACME_DIRECTORIES, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, parseOptions, absPath, domain as fqdn,
 } from "./options.ts";
-import { shellCommand, shellQuote } from "./shell.ts";
+import { shellCommand, shellQuote } from "../infra/contract/run-contract.ts";
 
 export const DEFAULT_DEPLOY_HOOK_PATH = "/usr/local/sbin/selfhosted-mcp-certbot-deploy-hook";
 /** systemd unit base name: `${RENEWAL_UNIT}.service` and `${RENEWAL_UNIT}.timer`. */
 export const RENEWAL_UNIT = "selfhosted-mcp-cert-renew";
 
-const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute path (letters, digits, . _ ~ / -)");
 const argv = z.array(z.string().min(1)).min(1, "must be a non-empty argv array");
-const fqdn = z.string().regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/,
-  "must be a lower-case fully qualified domain name such as mcp.example.com");
 
 const certbotSchema = z.object({
   /** Certbot executable (absolute: systemd needs it). */

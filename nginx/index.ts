@@ -11,4 +11,3 @@ export {
   DEFAULT_DEPLOY_HOOK_PATH, RENEWAL_UNIT,
   type CertbotIssueOptions, type DeployHookOptions, type RenewalTimerOptions,
 } from "./certbot.ts";
-export { shellQuote, shellCommand } from "./shell.ts";

@@ -13,9 +13,9 @@ export const DEFAULT_ACME_WEBROOT = "/var/www/selfhosted-mcp-acme";
 export const DEFAULT_CERTBOT_CONFIG_DIR = "/etc/letsencrypt";
 
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-const domain = z.string().regex(new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`),
+export const domain = z.string().regex(new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`),
   "must be a lower-case fully qualified domain name such as mcp.example.com (no scheme, port, path or wildcard)");
-const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/,
+export const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/,
   "must be an absolute path made of letters, digits and . _ ~ / - (no spaces or quotes)")
   .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/,
