@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ensureBaseImage } from "../support/base-image.ts";
 import { runOk, run } from "../support/proc.ts";
 import {
-  buildServerImage, imageMetadata, imageSizes, inspect, removeContainers, startContainer, type StartedContainer,
+  buildServerImage, imageMetadata, imageSizes, inspect, removeContainers, startContainer, waitHealthy, type StartedContainer,
 } from "../support/server-image.ts";
 
 interface ImageInspect {
@@ -85,8 +85,9 @@ describe("server image", () => {
   });
 
   it("keeps a run-time secret out of docker history and every layer of docker save", async () => {
-    const c = await startContainer(image, { dir: tmp, env: { AUTH_MODE: "api-key", API_KEYS: SENTINEL } });
+    const c = await startContainer(image, { dir: tmp, env: { AUTH_MODE: "api-key", API_KEYS: SENTINEL }, wait: false });
     containers.push(c);
+    await waitHealthy(c.name);
     // the secret is live: the server accepts it and rejects requests without it
     const call = (auth?: string) => fetch(`${c.url}/mcp`, { method: "POST", headers: {
       "content-type": "application/json", accept: "application/json, text/event-stream", ...(auth ? { authorization: `Bearer ${auth}` } : {}),

@@ -126,6 +126,6 @@ export async function startContainer(image: string, opts: StartOptions): Promise
   const envFile = writeEnvFile(join(opts.dir, `${name}.env`), opts.env);
   const spec: RunSpec = { image, name, volume, port, metricsPort, envFile, healthInterval: "1s", ...opts.spec };
   await runContainer(spec);
-  if (opts.wait !== false) await waitHealthy(name);
-  return { name, volume, port: spec.port, metricsPort: spec.metricsPort, url: `http://127.0.0.1:${spec.port}`, spec };
+  if (opts.wait !== false) await waitHealthy(spec.name);
+  return { name: spec.name, volume: spec.volume, port: spec.port, metricsPort: spec.metricsPort, url: `http://127.0.0.1:${spec.port}`, spec };
 }

@@ -1,0 +1,135 @@
+// The image run exactly as the deployment runs it (infra/contract/run-contract.ts) on a real dockerd:
+// healthy, hardened, reachable by a real MCP client on 127.0.0.1, data kept across a container replacement,
+// and a clean graceful stop.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run, runOk } from "../support/proc.ts";
+import {
+  buildServerImage, containerLogs, inspect, removeContainers, startContainer, uniqueName, waitHealthy, type ContainerState,
+  type StartedContainer,
+} from "../support/server-image.ts";
+import { call, connect } from "../server/mcp-client.ts";
+
+const API_KEY = `img-test-key-${randomUUID()}`;
+const ENV = { AUTH_MODE: "api-key", API_KEYS: API_KEY, UPSTREAM_URL: "http://127.0.0.1:9", LOG_LEVEL: "info" };
+const auth = { authorization: `Bearer ${API_KEY}` };
+
+interface ContainerInspect {
+  State: ContainerState;
+  Config: { User: string; Labels: Record<string, string> };
+  HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[]; SecurityOpt: string[]; Memory: number; NanoCpus: number;
+    PidsLimit: number; RestartPolicy: { Name: string }; NetworkMode: string; Tmpfs: Record<string, string>;
+    LogConfig: { Type: string; Config: Record<string, string> } };
+  Mounts: { Type: string; Name: string; Destination: string }[];
+}
+
+describe("server container under the run contract", () => {
+  let image: string;
+  let tmp: string;
+  const started: StartedContainer[] = [];
+  const volume = uniqueName("mcp-img-vol");
+  const start = async (name = uniqueName("mcp-img")) => {
+    const c = await startContainer(image, { dir: tmp, env: ENV, name, volume, spec: { labels: { "io.selfhosted-mcp.test": "image" } }, wait: false });
+    started.push(c);
+    await waitHealthy(c.name);
+    return c;
+  };
+
+  before(async () => {
+    image = await buildServerImage();
+    tmp = mkdtempSync(join(tmpdir(), "container-test-"));
+  });
+
+  after(async () => {
+    await removeContainers(started.map((c) => c.name), [volume]);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("becomes healthy with the contract's hardening, limits, volume and labels in force", async () => {
+    const c = await start();
+    const info = await inspect<ContainerInspect>(c.name);
+    assert.equal(info.State.Health?.Status, "healthy");
+    assert.equal(info.Config.User, "node");
+    assert.equal(info.Config.Labels["io.selfhosted-mcp.test"], "image");
+    const h = info.HostConfig;
+    assert.equal(h.ReadonlyRootfs, true);
+    assert.deepEqual(h.CapDrop, ["ALL"]);
+    assert.ok(h.SecurityOpt.some((o) => o.startsWith("no-new-privileges")), String(h.SecurityOpt));
+    assert.equal(h.Memory, 512 * 1024 * 1024);
+    assert.equal(h.NanoCpus, 1e9);
+    assert.equal(h.PidsLimit, 256);
+    assert.equal(h.RestartPolicy.Name, "unless-stopped");
+    assert.equal(h.NetworkMode, "host");
+    assert.match(h.Tmpfs["/tmp"] ?? "", /noexec/);
+    assert.equal(h.LogConfig.Type, "json-file");
+    assert.deepEqual(info.Mounts.map((m) => [m.Type, m.Name, m.Destination]), [["volume", volume, "/data"]]);
+
+    // enforced by the kernel, not just recorded: uid 1000, no capabilities, no_new_privs, read-only root
+    const status = await runOk("docker", ["exec", c.name, "sh", "-c", "id -u; grep -E '^(CapEff|NoNewPrivs)' /proc/1/status"]);
+    assert.match(status.stdout, /^1000\nCapEff:\s+0000000000000000\nNoNewPrivs:\s+1\n$/);
+    const write = await run("docker", ["exec", c.name, "sh", "-c", "touch /app/x"]);
+    assert.notEqual(write.code, 0);
+    assert.match(write.stderr, /Read-only file system/);
+    await runOk("docker", ["exec", c.name, "sh", "-c", "touch /tmp/ok /data/ok && rm /tmp/ok /data/ok"]);
+
+    // bound to loopback on the host network: /livez and /metrics answer on 127.0.0.1
+    assert.equal((await fetch(`${c.url}/livez`)).status, 200);
+    assert.match(await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text(), /^# HELP /m);
+  });
+
+  it("is reached by a real MCP client over 127.0.0.1, with the API key from the env file", async () => {
+    const c = started.at(-1)!;
+    const denied = await fetch(`${c.url}/mcp`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    assert.equal(denied.status, 401);
+    const client = await connect(`${c.url}/mcp`, auth);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      assert.ok(names.includes("save_note") && names.includes("get_note"), names.join(","));
+      assert.ok(client.getServerVersion()?.name, "server identified itself in initialize");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("keeps data written through save_note when the container is replaced (same volume)", async () => {
+    const first = started.at(-1)!;
+    const client = await connect(`${first.url}/mcp`, auth);
+    const saved = await call(client, "save_note", { request_id: `img-${randomUUID()}`, title: "survives", body: "replacement", tags: ["image"] });
+    await client.close();
+    assert.equal(saved.isError, undefined, JSON.stringify(saved));
+    const id = (saved.structuredContent as { note: { id: string } }).note.id;
+
+    await runOk("docker", ["stop", first.name]);
+    await runOk("docker", ["rm", first.name]);
+    const second = await start(uniqueName("mcp-img-replaced"));
+    const again = await connect(`${second.url}/mcp`, auth);
+    try {
+      const got = await call(again, "get_note", { id });
+      assert.equal(got.isError, undefined, JSON.stringify(got));
+      assert.deepEqual((got.structuredContent as { note: { title: string; body: string } }).note,
+        { ...(saved.structuredContent as { note: object }).note });
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("docker stop ends it through the graceful path: exit 0 well inside the stop timeout", async () => {
+    const c = started.at(-1)!;
+    const stopTimeout = 30;
+    const t0 = performance.now();
+    await runOk("docker", ["stop", "--timeout", String(stopTimeout), c.name], { timeoutMs: (stopTimeout + 15) * 1000 });
+    const elapsedS = (performance.now() - t0) / 1000;
+    const state = (await inspect<ContainerInspect>(c.name)).State;
+    assert.equal(state.Status, "exited");
+    assert.equal(state.ExitCode, 0);
+    assert.ok(elapsedS < stopTimeout / 2, `stopped after ${elapsedS.toFixed(1)} s (SIGKILL comes at ${stopTimeout} s)`);
+    const events = (await containerLogs(c.name)).split("\n").filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { event?: string; signal?: string }));
+    assert.ok(events.some((e) => e.event === "shutdown" && e.signal === "SIGTERM"), "shutdown log line");
+    assert.ok(events.some((e) => e.event === "stopped"), "stopped log line");
+  });
+});
