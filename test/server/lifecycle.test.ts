@@ -38,7 +38,7 @@ test("SIGTERM: stops accepting, finishes the in-flight call, exits 0", { timeout
     await waitFor("the call to reach the upstream", () => stub.requests() === 1, { timeoutMs: 5000, intervalMs: 10 });
     const t = performance.now();
     const stopping = server.stop("SIGTERM");
-    await waitFor("shutdown to begin", () => server.logEntries().some((e) => e.event === "shutdown"), { timeoutMs: 5000, intervalMs: 10 });
+    await server.waitForLog((e) => e.event === "shutdown");
     await assert.rejects(fetch(`${server.url}/livez`, { signal: AbortSignal.timeout(2000) }), "no new connections while draining");
     const result = await inflight;
     assert.equal(result.isError, undefined, "the in-flight call completed with data");

@@ -162,6 +162,7 @@ test("metrics and one log entry per tool call (tool, ids, duration, outcome, err
   assert.match(body, /^mcp_tool_duration_seconds_bucket\{le="0.005",tool="save_note"\} \d+/m);
   assert.match(body, /^mcp_upstream_request_duration_seconds_count\{outcome="timeout"\} 3/m);
   assert.match(body, /^process_resident_memory_bytes \d+/m);
+  await server.waitForLog((e) => e.event === "tool_call" && e.tool === "search_notes" && e.outcome === "ok");
   const calls = server.logEntries().filter((e) => e.event === "tool_call");
   const conflict = calls.find((e) => e.tool === "save_note" && e.error_type === "idempotency_conflict");
   assert.ok(conflict, "conflict logged with its error type");

@@ -25,6 +25,8 @@ export interface RunningServer {
   logs(): string;
   /** stdout lines parsed as JSON (non-JSON lines skipped). */
   logEntries(): Record<string, unknown>[];
+  /** Waits (bounded, default 5 s) for a JSON log entry matching `match`; log lines arrive asynchronously over a pipe. */
+  waitForLog(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends a signal (default SIGTERM), waits up to 15 s (then SIGKILL) and returns how it exited. */
   stop(signal?: NodeJS.Signals): Promise<ServerExit>;
   /** Resolves when the process exits on its own. */
@@ -88,10 +90,12 @@ export async function startServer(env: Record<string, string> = {}, opts: StartO
     throw new Error(`${(e as Error).message}\n--- server output ---\n${out}`);
   }
 
+  const logEntries = () => stdout.split("\n").flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } });
   return {
     url, mcpUrl: `${url}/mcp`, port, metricsPort, pid: child.pid!, dataDir, exited,
     logs: () => out,
-    logEntries: () => stdout.split("\n").flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } }),
+    logEntries,
+    waitForLog: (match, timeoutMs = 5000) => waitFor("a matching log entry", () => logEntries().find(match), { timeoutMs, intervalMs: 20 }),
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (!done) {
         child.kill(signal);
