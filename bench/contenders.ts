@@ -1,0 +1,96 @@
+// The benchmark contenders: the raw node:http echo (ceiling), the bare-SDK baseline, the reference server direct
+// (api-key auth + metrics + info logging to a file), and the reference server behind nginx with TLS.
+// Each gets its own process (so its peak RSS is its own) and a request body file for tools-call.lua.
+import { writeFileSync, statSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../test/support/proc.ts";
+import { spawnNode, memory, children, type BenchProcess } from "./processes.ts";
+import { startTlsFront, BENCH_DOMAIN, type TlsFront } from "./nginx-tls.ts";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const BENCH_KEY = "bench-key-0123456789abcdef0123456789abcdef";
+
+export interface Contender {
+  id: string;
+  label: string;
+  url: string;
+  bodyFile: string;
+  token?: string;
+  host?: string;
+  /** Peak RSS (VmHWM, kB) of the server process(es) and, for (c), nginx's master + workers. */
+  peakRss(): { serverKb: number; nginxKb?: number };
+  /** Bytes of log output written so far. */
+  logBytes(): number;
+  stop(): Promise<void>;
+}
+
+const toolsCall = (name: string, args: Record<string, unknown>) =>
+  JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } });
+
+async function rpc(url: string, body: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const r = await fetch(url, {
+    method: "POST", body, signal: AbortSignal.timeout(10_000),
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+  });
+  const json = await r.json() as Record<string, unknown>;
+  if (!r.ok || !json.result) throw new Error(`setup call failed: HTTP ${r.status} ${JSON.stringify(json)}`);
+  return json.result as Record<string, unknown>;
+}
+
+async function plainNode(id: string, label: string, script: string, work: string, body: string): Promise<Contender> {
+  const port = await freePort();
+  const proc = await spawnNode(id, { script: join(HERE, script), env: { PORT: String(port) }, logFile: join(work, `${id}.log`), readyUrl: `http://127.0.0.1:${port}/livez` });
+  const bodyFile = join(work, `${id}.json`);
+  writeFileSync(bodyFile, body);
+  return {
+    id, label, url: `http://127.0.0.1:${port}/mcp`, bodyFile,
+    peakRss: () => ({ serverKb: memory(proc.pid).hwmKb }),
+    logBytes: () => statSync(proc.logFile).size,
+    stop: () => proc.stop(),
+  };
+}
+
+/** The reference server (server/src/main.ts) as deployed: api-key auth, metrics registry, info logs (to a file). */
+async function referenceServer(id: string, work: string, nodeArgs: string[], publicUrl?: string): Promise<{ proc: BenchProcess; port: number; bodyFile: string }> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const proc = await spawnNode(id, {
+    script: join(HERE, "..", "server", "src", "main.ts"),
+    env: {
+      HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: String(metricsPort), AUTH_MODE: "api-key", API_KEYS: BENCH_KEY,
+      LOG_LEVEL: "info", DATA_DIR: join(work, `${id}-data`), UPSTREAM_URL: "http://127.0.0.1:9",
+      ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}),
+    },
+    logFile: join(work, `${id}.log`), readyUrl: `http://127.0.0.1:${port}/livez`, nodeArgs,
+  });
+  const auth = { authorization: `Bearer ${BENCH_KEY}` };
+  const saved = await rpc(`http://127.0.0.1:${port}/mcp`, toolsCall("save_note", { request_id: `bench-${id}-seed`, title: "bench", body: "a note read by every benchmark call" }), auth);
+  const noteId = ((saved.structuredContent as { note: { id: string } }).note).id;
+  const bodyFile = join(work, `${id}.json`);
+  writeFileSync(bodyFile, toolsCall("get_note", { id: noteId }));
+  return { proc, port, bodyFile };
+}
+
+export async function startContenders(work: string, opts: { profileDir?: string } = {}): Promise<Contender[]> {
+  const nodeArgs = opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const echo = await plainNode("echo", "raw node:http echo (ceiling)", "baseline-echo.ts", work, toolsCall("echo", { text: "hello" }));
+  const sdk = await plainNode("a", "(a) bare SDK baseline", "baseline-sdk.ts", work, toolsCall("echo", { text: "hello" }));
+  const direct = await referenceServer("b", work, nodeArgs);
+  const proxied = await referenceServer("c", work, nodeArgs, `https://${BENCH_DOMAIN}`);
+  let front: TlsFront;
+  try { front = await startTlsFront(proxied.port); } catch (e) { await Promise.all([echo.stop(), sdk.stop(), direct.proc.stop(), proxied.proc.stop()]); throw e; }
+  const ref = (id: string, label: string, r: typeof direct, url: string, extra: Partial<Contender>, nginx?: TlsFront): Contender => ({
+    id, label, url, bodyFile: r.bodyFile, token: BENCH_KEY, ...extra,
+    peakRss: () => ({
+      serverKb: memory(r.proc.pid).hwmKb,
+      ...(nginx ? { nginxKb: [nginx.pid(), ...children(nginx.pid())].reduce((s, p) => s + memory(p).hwmKb, 0) } : {}),
+    }),
+    logBytes: () => statSync(r.proc.logFile).size,
+    stop: async () => { await nginx?.stop(); await r.proc.stop(); },
+  });
+  return [
+    echo, sdk,
+    ref("b", "(b) reference, direct (auth+metrics+logs)", direct, `http://127.0.0.1:${direct.port}/mcp`, {}),
+    ref("c", "(c) reference via nginx TLS", proxied, front.url, { host: BENCH_DOMAIN }, front),
+  ];
+}
