@@ -22,7 +22,7 @@ export const StackSettingsSchema = z.object({
   dropletSize: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb").optional(),
   dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
   containerMemoryMb: z.number().int().min(128, "must be at least 128").max(65536).default(256),
-  containerCpus: z.number().positive().max(32).default(1),
+  containerCpus: z.number().int().min(1).max(32).default(1),
   sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
     "must be an OpenSSH public key line (the contents of ~/.ssh/id_ed25519.pub)"),
   sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("deploy"),

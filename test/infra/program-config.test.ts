@@ -1,0 +1,72 @@
+// The example program validates its stack config before registering anything: each bad case fails with the
+// documented message (key + fix command) and the mock engine sees zero resources. A good config then registers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks } from "./mock-harness.ts";
+
+delete process.env.DIGITALOCEAN_TOKEN;
+delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
+const rec = await installMocks();
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
+const good: Record<string, string> = {
+  "digitalocean:token": "dop_v1_test",
+  "selfhosted-mcp:domain": "mcp.example.com",
+  "selfhosted-mcp:sshPublicKey": KEY,
+  "selfhosted-mcp:adminCidrs": '["203.0.113.7/32"]',
+  "selfhosted-mcp:acmeEmail": "ops@example.com",
+  "selfhosted-mcp:apiKeys": "0123456789abcdef0123456789abcdef",
+  // Pulumi.yaml's empty defaults arrive like this and mean "unset".
+  "selfhosted-mcp:dnsZone": "",
+  "selfhosted-mcp:image": "",
+};
+const SECRET = ["digitalocean:token", "selfhosted-mcp:apiKeys"];
+let run = 0;
+
+async function runProgram(config: Record<string, string>, secretKeys = SECRET) {
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  return import(`../../infra/program.ts?run=${++run}`);
+}
+
+async function expectError(config: Record<string, string>, ...patterns: RegExp[]) {
+  await assert.rejects(runProgram(config), (e: Error) => {
+    assert.equal(e.name, "StackConfigError", e.stack);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  });
+  await rec.settle(100);
+  assert.equal(rec.resources.length, 0, `no resource may be registered, got ${rec.resources.map((r) => r.name).join(", ")}`);
+}
+
+test("missing DigitalOcean token", async () => {
+  const { "digitalocean:token": _, ...rest } = good;
+  await expectError(rest, /digitalocean:token: the DigitalOcean API token is not set/, /fix: pulumi config set digitalocean:token --secret/);
+});
+
+test("bad domain", async () => {
+  await expectError({ ...good, "selfhosted-mcp:domain": "https://mcp.example.com" },
+    /domain: must be a DNS name such as mcp\.example\.com \(got "https:\/\/mcp\.example\.com"\)/, /fix: pulumi config set domain mcp\.example\.com/);
+});
+
+test("empty admin CIDRs", async () => {
+  await expectError({ ...good, "selfhosted-mcp:adminCidrs": "[]" },
+    /adminCidrs: must list at least one CIDR/, /fix: pulumi config set --path 'adminCidrs\[0\]' 203\.0\.113\.7\/32/);
+});
+
+test("port clash", async () => {
+  await expectError({ ...good, "selfhosted-mcp:port": "9090", "selfhosted-mcp:metricsPort": "9091" },
+    /port: port of the green slot \(9091\) clashes with metricsPort of the blue slot \(9091\); .*at least 2 apart/, /fix: pulumi config set port 8000/);
+});
+
+test("a secret key stored in plain text is refused", async () => {
+  await assert.rejects(runProgram(good, ["digitalocean:token"]), /apiKeys: is stored in plain text .*\n\s+fix: pulumi config set apiKeys --secret/);
+  assert.equal(rec.resources.length, 0);
+});
+
+test("the same program with a good config registers the stack (the zero counts above are meaningful)", async () => {
+  const program = await runProgram(good);
+  await rec.settle();
+  assert.ok(rec.resources.length >= 20, `got ${rec.resources.length}`);
+  assert.ok(rec.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
+  assert.ok(pulumi.Output.isInstance(program.url));
+});
