@@ -50,6 +50,8 @@ export const StackSettingsSchema = z.object({
   port: port.default(8000),
   metricsPort: port.default(9090),
   healthPath: z.string().startsWith("/").default("/health"),
+  healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
+  drainSeconds: z.number().int().min(0).max(300).default(5),
   authMode: z.enum(["none", "api-key", "oauth"]).default("api-key"),
   env: z.record(z.string(), z.string().refine((v) => !/[\r\n]/.test(v), "env values must be single-line"))
     .refine((o) => Object.keys(o).every((k) => ENV_NAME.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),

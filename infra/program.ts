@@ -34,6 +34,7 @@ const mcp = new SelfHostedMcp("mcp", {
     certbotConfigDir: s.certbotConfigDir,
   },
   port: s.port, metricsPort: s.metricsPort, healthPath: s.healthPath,
+  healthTimeoutSeconds: s.healthTimeoutSeconds, drainSeconds: s.drainSeconds,
 });
 
 function mergeSecrets(extra: typeof secrets.secretEnv, upstreamApiKey: typeof secrets.upstreamApiKey) {

@@ -35,6 +35,10 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   port?: number;
   metricsPort?: number;
   healthPath?: string;
+  /** Bound on the health gate of a deploy (default 90 s). */
+  healthTimeoutSeconds?: number;
+  /** Seconds the old slot keeps running after the switch (default 5). */
+  drainSeconds?: number;
   /** Short name of the server on the host (containers, nginx names). Default "mcp". */
   app?: string;
 }
@@ -78,6 +82,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       app: args.app ?? "mcp", domain: args.domain,
       port: args.port ?? 8000, metricsPort: args.metricsPort ?? 9090,
       memoryMb, cpus, healthPath: args.healthPath ?? "/health",
+      ...pick(args, ["healthTimeoutSeconds", "drainSeconds"]),
       acmeEmail: args.acme.email,
       ...(args.acme.server ? { acmeServer: args.acme.server } : {}),
       ...(args.acme.caBundle ? { acmeCaBundle: args.acme.caBundle } : {}),
