@@ -180,7 +180,8 @@ function commandEnv(inputs: Record<string, unknown>, prev: ExecutedResource | un
   return env;
 }
 
-const tail = (r: RunResult, lines = 60) => (r.stdout + (r.stderr ? `\n--- stderr\n${r.stderr}` : "")).split("\n").slice(-lines).join("\n");
+const lastLines = (text: string, n: number) => text.trimEnd().split("\n").slice(-n).join("\n");
+const tail = (r: RunResult) => lastLines(r.stdout, 60) + (r.stderr.trim() ? `\n--- stderr (last lines)\n${lastLines(r.stderr, 15)}` : "");
 
 interface Connection { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }
 

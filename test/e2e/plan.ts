@@ -175,8 +175,9 @@ async function childMain(outFile: string): Promise<void> {
     return original(r, cb);
   };
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
-    const mod = (await import(pathToFileURL(project.main).href)) as { default?: unknown };
-    return typeof mod.default === "function" ? await (mod.default as () => unknown)() : undefined;
+    // Like Pulumi's Node.js host: a default-exported function's result, else the module's exports, are the outputs.
+    const mod = (await import(pathToFileURL(project.main).href)) as Record<string, unknown>;
+    return typeof mod.default === "function" ? await (mod.default as () => unknown)() : { ...mod };
   });
   await pulumi.runtime.disconnect();
   const resources = await Promise.all(pending);

@@ -1,0 +1,57 @@
+// `npm run rehearse` — deploy the example stack to this machine exactly as `pulumi up` would to a droplet, then
+// call it over HTTPS with an MCP client. `npm run rehearse -- --destroy` runs the recorded delete scripts and
+// stops everything the rehearsal started. Options: --state-dir DIR (default .rehearsal/).
+import { parseArgs } from "node:util";
+import { rehearse, destroy } from "./rehearsal.ts";
+import { ensureHostPrograms, requireRoot } from "./bootstrap.ts";
+import { DEFAULT_STATE_DIR } from "./state.ts";
+import { StepError } from "./execute.ts";
+
+const { values } = parseArgs({
+  options: {
+    destroy: { type: "boolean", default: false },
+    "state-dir": { type: "string", default: DEFAULT_STATE_DIR },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+const log = (l: string) => console.log(`[rehearse] ${l}`);
+
+async function main(): Promise<number> {
+  if (values.help) {
+    console.log("usage: npm run rehearse [-- --destroy] [-- --state-dir DIR]");
+    return 0;
+  }
+  const stateDir = values["state-dir"]!;
+  requireRoot();
+  if (values.destroy) {
+    const t = Date.now();
+    await destroy({ stateDir, log });
+    log(`destroyed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return 0;
+  }
+  const started = Date.now();
+  await ensureHostPrograms(log);
+  const r = await rehearse({ stateDir, log });
+  const ran = r.steps.filter((s) => s.op !== "same");
+  log(`executed ${ran.length} step(s): ${ran.map((s) => `${s.op} ${s.name}`).join(", ") || "nothing changed"}`);
+  log(`phases (ms): ${Object.entries(r.timings).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  console.log([
+    "",
+    `  URL:      ${r.url}/mcp   (resolves to 127.0.0.1 for the rehearsal's client only)`,
+    `  Token:    ${r.token}   (Authorization: Bearer …; API key from ${stateDir}/secrets.json)`,
+    `  CA:       ${r.services.acme.rootPemPath}   (pebble's root; trust it to call the server yourself)`,
+    `  Try:      curl --cacert ${r.services.acme.rootPemPath} --resolve mcp.example.test:443:127.0.0.1 https://mcp.example.test/health`,
+    `  Tools:    ${r.check.tools.join(", ")}`,
+    `  Teardown: npm run rehearse -- --destroy${stateDir === DEFAULT_STATE_DIR ? "" : ` --state-dir ${stateDir}`}`,
+    `  Took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    "",
+  ].join("\n"));
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  if (e instanceof StepError) console.error(`[rehearse] FAILED at ${e.resource}:\n${e.output}`);
+  else console.error(`[rehearse] FAILED: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
