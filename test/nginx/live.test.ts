@@ -89,7 +89,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     rmSync(work, { recursive: true, force: true });
   });
 
-  async function mcpClient(path: string, token?: string) {
+  async function mcpClient(path: string, token?: string, headers: Record<string, string> = {}) {
     const contentTypes: string[] = [];
     const recording: FetchLike = async (url, init) => {
       const r = await client.fetch(url, init);
@@ -97,7 +97,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
       return r;
     };
     const transport = new StreamableHTTPClientTransport(new URL(`${origin()}${path}`), {
-      fetch: recording, requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      fetch: recording, requestInit: { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } },
     });
     const mcp = new Client({ name: "nginx-live-test", version: "1.0.0" });
     await mcp.connect(transport);
@@ -141,6 +141,27 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
       // Buffered, every event would arrive with the result; streamed, the first arrives ~1.5 s before it.
       console.log(`# SSE: first progress at ${progress[0]!.at} ms, result at ${done} ms`);
       assert.ok(done - progress[0]!.at >= 1000, `first event at ${progress[0]!.at} ms, result at ${done} ms`);
+    } finally { await mcp.close(); }
+  });
+
+  it("forwards client IP, proto and host (spoofed X-Forwarded-* replaced) over kept-alive upstream connections", async () => {
+    const { mcp } = await mcpClient("/stream/mcp", undefined, { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http" });
+    try {
+      const before = sse.connections();
+      const seen: Array<Record<string, string>> = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await mcp.callTool({ name: "request_headers", arguments: {} });
+        seen.push(JSON.parse((r.content as Array<{ text: string }>)[0]!.text) as Record<string, string>);
+      }
+      for (const h of seen) {
+        assert.equal(h["x-forwarded-for"], "127.0.0.1");
+        assert.equal(h["x-real-ip"], "127.0.0.1");
+        assert.equal(h["x-forwarded-proto"], "https");
+        assert.equal(h["x-forwarded-host"], DOMAIN);
+        assert.equal(h.host, DOMAIN);
+        assert.notEqual(h.connection, "close");
+      }
+      assert.ok(sse.connections() - before <= 1, `5 requests opened ${sse.connections() - before} upstream connections`);
     } finally { await mcp.close(); }
   });
 

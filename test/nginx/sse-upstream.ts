@@ -1,14 +1,15 @@
 // A second, minimal MCP server for the live nginx test that answers in SSE (the reference server runs in JSON-response
 // mode): built from the SDK's own McpServer + StreamableHTTPServerTransport (stateless, enableJsonResponse false).
 // Its one tool, `countdown`, sends `steps` progress notifications `intervalMs` apart on the POST's event stream before
-// its result, so a client can tell a streamed response from one that a proxy buffered.
+// its result, so a client can tell a streamed response from one that a proxy buffered. `request_headers` returns the
+// headers the proxy sent; `connections()` counts accepted TCP connections (to see upstream keep-alive at work).
 import { createServer, type IncomingMessage } from "node:http";
 import * as z from "zod";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { sleep } from "../support/proc.ts";
 
-export interface SseUpstream { port: number; stop(): Promise<void> }
+export interface SseUpstream { port: number; connections(): number; stop(): Promise<void> }
 
 function mcpServer(): McpServer {
   const server = new McpServer({ name: "sse-upstream", version: "1.0.0" });
@@ -25,6 +26,8 @@ function mcpServer(): McpServer {
     }
     return { content: [{ type: "text", text: Array.from({ length: steps }, (_, i) => `step ${i + 1}`).join(",") }] };
   });
+  server.registerTool("request_headers", { description: "Returns the HTTP request headers this server received." },
+    (extra) => ({ content: [{ type: "text", text: JSON.stringify(extra.requestInfo?.headers ?? {}) }] }));
   return server;
 }
 
@@ -43,9 +46,12 @@ export function startSseUpstream(): Promise<SseUpstream> {
     await server.connect(transport);
     await transport.handleRequest(req, res, await readJson(req));
   });
+  let connections = 0;
+  http.on("connection", () => { connections++; });
   return new Promise((resolve) => {
     http.listen(0, "127.0.0.1", () => resolve({
       port: (http.address() as { port: number }).port,
+      connections: () => connections,
       stop: () => new Promise<void>((r) => { http.closeAllConnections(); http.close(() => r()); }),
     }));
   });
