@@ -2,7 +2,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { registerWeatherTools } from "./tools/weather.ts";
 import { registerNoteTools } from "./tools/notes.ts";
-import type { ToolDeps } from "./tools/instrument.ts";
+import { ToolCalls, type ToolDeps } from "./tools/instrument.ts";
 import type { Store } from "./store.ts";
 import type { WeatherClient } from "./upstream.ts";
 
@@ -11,11 +11,14 @@ export const SERVER_INFO = { name: "selfhosted-mcp-reference", title: "selfhoste
 export type McpDeps = ToolDeps & { store: Store; weather: WeatherClient };
 
 export function createMcpServer(deps: McpDeps): McpServer {
+  // No `capabilities.tools` here: registerTool declares it, after ToolCalls.observe has hooked the handler.
   const server = new McpServer(SERVER_INFO, {
-    capabilities: { tools: {} },
     instructions: "Weather forecasts by coordinates (get_forecast) and a small note store (save_note, get_note, search_notes).",
   });
-  registerWeatherTools(server, deps);
-  registerNoteTools(server, deps);
+  const calls = new ToolCalls(deps);
+  const assertObserved = calls.observe(server);
+  registerWeatherTools(server, { calls, weather: deps.weather });
+  registerNoteTools(server, { calls, store: deps.store });
+  assertObserved();
   return server;
 }

@@ -170,6 +170,10 @@ test("metrics and one log entry per tool call (tool, ids, duration, outcome, err
   assert.equal(typeof conflict.duration_ms, "number");
   assert.ok(conflict.rpc_id !== undefined && typeof conflict.request_id === "string");
   assert.ok(calls.some((e) => e.error_type === "upstream_schema"));
+  assert.ok(calls.some((e) => e.tool === "get_forecast" && e.error_type === "invalid_params"), "SDK-rejected arguments are logged too");
+  assert.ok(calls.some((e) => e.tool === "unknown" && e.error_type === "unknown_tool"), "unknown tool names do not become labels");
+  assert.match(body, /^mcp_tool_calls_total\{tool="unknown",status="error"\} 1$/m);
+  assert.doesNotMatch(body, /no_such_tool/);
   assert.ok(calls.some((e) => e.error_type === "upstream_timeout"));
   assert.doesNotMatch(server.logs(), /umbrella|Packing list|temperature_max/, "no arguments or results in logs");
 });

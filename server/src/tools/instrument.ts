@@ -1,12 +1,14 @@
-// Wraps a tool implementation with the production concerns every tool shares: timing, metrics, one log entry per
-// call (tool, ids, duration, outcome, error type — never arguments or results) and error → isError result.
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+// The production concerns every tool shares: one log entry per tools/call (tool, ids, duration, outcome, error type —
+// never arguments or results), metrics, and error → isError result. The tools/call handler itself is observed, so
+// calls the SDK rejects before a tool runs (unknown tool, invalid arguments) are logged and counted too.
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { ServerRequest, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, type CallToolRequest, type CallToolResult, type RequestId, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type CallHandler = (request: CallToolRequest, extra: Extra) => Promise<CallToolResult>;
 
 /** An error whose message is safe and useful to show to the model; `type` is a stable machine-readable kind. */
 export class ToolError extends Error {
@@ -21,32 +23,74 @@ function errorType(e: unknown): string {
   return typeof t === "string" ? t : "internal";
 }
 
-/** Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. */
-export function instrument<A>(deps: ToolDeps, tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>) {
-  return async (args: A, extra: Extra): Promise<CallToolResult> => {
-    const start = process.hrtime.bigint();
-    const endTimer = deps.metrics.toolDuration.startTimer({ tool });
-    let outcome: "ok" | "error" = "ok";
-    let type: string | undefined;
-    let result: CallToolResult;
-    try {
-      const structured = await fn(args, extra);
-      result = { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured };
-    } catch (e) {
-      outcome = "error";
-      type = errorType(e);
-      // Known errors carry a message written for the caller; anything else stays generic (details go to the log type only).
-      const message = type === "internal" ? "internal error while running the tool" : (e as Error).message;
-      result = { isError: true, content: [{ type: "text", text: message }] };
-      if (type === "internal") deps.logger.error({ tool, err: { name: (e as Error)?.name, message: (e as Error)?.message } }, "tool failed unexpectedly");
-    }
-    endTimer();
-    deps.metrics.toolCalls.inc({ tool, status: outcome });
-    deps.logger.info({
-      event: "tool_call", tool, rpc_id: extra.requestId, request_id: extra.requestInfo?.headers["x-request-id"],
-      session_id: extra.sessionId, client_id: extra.authInfo?.clientId,
-      duration_ms: Number(process.hrtime.bigint() - start) / 1e6, outcome, error_type: type,
-    }, "tool call");
-    return result;
-  };
+const firstText = (r: CallToolResult | undefined) => (r?.content?.[0]?.type === "text" ? r.content[0].text : "");
+
+/** One per McpServer: wraps tool implementations and observes that server's tools/call handler. */
+export class ToolCalls {
+  #deps: ToolDeps;
+  #known = new Set<string>();
+  #errorTypes = new Map<RequestId, string>();
+
+  constructor(deps: ToolDeps) { this.#deps = deps; }
+
+  /** Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. */
+  wrap<A>(tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>) {
+    this.#known.add(tool);
+    return async (args: A, extra: Extra): Promise<CallToolResult> => {
+      try {
+        const structured = await fn(args, extra);
+        return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured };
+      } catch (e) {
+        const type = errorType(e);
+        this.#errorTypes.set(extra.requestId, type);
+        if (type === "internal") this.#deps.logger.error({ tool, err: { name: (e as Error)?.name, message: (e as Error)?.message } }, "tool failed unexpectedly");
+        // Known errors carry a message written for the caller; anything else stays generic.
+        return { isError: true, content: [{ type: "text", text: type === "internal" ? "internal error while running the tool" : (e as Error).message }] };
+      }
+    };
+  }
+
+  /**
+   * Wraps the tools/call handler the McpServer installs on its Server at the first registerTool, so construct the
+   * McpServer without `capabilities.tools` (registerTool declares it). Returns a check to run after registration:
+   * it throws if the handler was not observed (an SDK change), so a silent loss of logs/metrics cannot ship.
+   */
+  observe(server: McpServer): () => void {
+    const protocol = server.server;
+    const set = protocol.setRequestHandler.bind(protocol);
+    let observed = false;
+    protocol.setRequestHandler = ((schema: unknown, handler: CallHandler) => {
+      const isCall = schema === CallToolRequestSchema;
+      observed ||= isCall;
+      return set(schema as typeof CallToolRequestSchema, (isCall ? this.#observed(handler) : handler) as never);
+    }) as typeof protocol.setRequestHandler;
+    return () => { if (!observed) throw new Error("tools/call handler was not observed: tool calls would not be logged or counted"); };
+  }
+
+  #observed(handler: CallHandler): CallHandler {
+    return async (request, extra) => {
+      const name = request.params.name;
+      const tool = this.#known.has(name) ? name : "unknown"; // bounded label values
+      const start = process.hrtime.bigint();
+      let result: CallToolResult | undefined;
+      let thrown: unknown;
+      try { result = await handler(request, extra); } catch (e) { thrown = e; }
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      let type = this.#errorTypes.get(extra.requestId);
+      this.#errorTypes.delete(extra.requestId);
+      const failed = thrown !== undefined || result?.isError === true;
+      if (failed && !type) {
+        type = tool === "unknown" ? "unknown_tool" : /Input validation error/.test(firstText(result)) ? "invalid_params" : "internal";
+      }
+      this.#deps.metrics.toolCalls.inc({ tool, status: failed ? "error" : "ok" });
+      this.#deps.metrics.toolDuration.observe({ tool }, seconds);
+      this.#deps.logger.info({
+        event: "tool_call", tool, rpc_id: extra.requestId, request_id: extra.requestInfo?.headers["x-request-id"],
+        session_id: extra.sessionId, client_id: extra.authInfo?.clientId,
+        duration_ms: seconds * 1000, outcome: failed ? "error" : "ok", error_type: failed ? type : undefined,
+      }, "tool call");
+      if (thrown !== undefined) throw thrown;
+      return result!;
+    };
+  }
 }

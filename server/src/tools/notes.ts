@@ -2,7 +2,7 @@
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Store, Note } from "../store.ts";
-import { instrument, ToolError, type ToolDeps } from "./instrument.ts";
+import { ToolError, type ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 
 export const MAX_SEARCH_LIMIT = 50;
@@ -18,7 +18,7 @@ const noteShape = {
 const NoteSchema = z.object(noteShape);
 const noteOut = (n: Note) => ({ ...n });
 
-export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: Store }): void {
+export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; store: Store }): void {
   server.registerTool("save_note", {
     title: "Save a note",
     description:
@@ -34,7 +34,7 @@ export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: S
     },
     outputSchema: { note: NoteSchema, replayed: z.boolean().describe("true when this request_id was already stored and nothing new was written.") },
     annotations: { title: "Save a note", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  }, instrument(deps, "save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
+  }, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
     const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags });
     return { note: noteOut(note), replayed };
   }));
@@ -46,7 +46,7 @@ export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: S
     outputSchema: { note: NoteSchema },
     annotations: { title: "Get a note by id", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     _meta: smokeMeta({ skip: "needs the id of an existing note, and the smoke test never writes; search_notes covers the store" }),
-  }, instrument(deps, "get_note", ({ id }: { id: string }) => {
+  }, deps.calls.wrap("get_note", ({ id }: { id: string }) => {
     const note = deps.store.getNote(id);
     if (!note) throw new ToolError("not_found", `no note with id ${id}; use search_notes to find notes`);
     return { note: noteOut(note) };
@@ -62,7 +62,7 @@ export function registerNoteTools(server: McpServer, deps: ToolDeps & { store: S
     outputSchema: { notes: z.array(NoteSchema), count: z.number().int().describe("Number of notes returned.") },
     annotations: { title: "Search notes", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     _meta: smokeMeta({ arguments: { query: "smoke", limit: 5 }, fields: [{ field: "count" }, { field: "notes[].id" }, { field: "notes[].created_at" }] }),
-  }, instrument(deps, "search_notes", ({ query, limit }: { query: string; limit: number }) => {
+  }, deps.calls.wrap("search_notes", ({ query, limit }: { query: string; limit: number }) => {
     const notes = deps.store.searchNotes(query, limit).map(noteOut);
     return { notes, count: notes.length };
   }));

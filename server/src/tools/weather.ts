@@ -2,12 +2,12 @@
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { WeatherClient } from "../upstream.ts";
-import { instrument, type ToolDeps } from "./instrument.ts";
+import type { ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 
 export const MAX_FORECAST_DAYS = 16;
 
-export function registerWeatherTools(server: McpServer, deps: ToolDeps & { weather: WeatherClient }): void {
+export function registerWeatherTools(server: McpServer, deps: { calls: ToolCalls; weather: WeatherClient }): void {
   server.registerTool("get_forecast", {
     title: "Daily weather forecast",
     description:
@@ -40,7 +40,7 @@ export function registerWeatherTools(server: McpServer, deps: ToolDeps & { weath
         { field: "days[].precipitation_mm", minPopulated: 0.9 },
       ],
     }),
-  }, instrument(deps, "get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }) => {
+  }, deps.calls.wrap("get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }) => {
     const f = await deps.weather.forecast(latitude, longitude, days);
     return { ...f };
   }));
