@@ -97,3 +97,16 @@ test("notes survive a restart on the same DATA_DIR (and idempotency still holds)
     } finally { await second.stop(); }
   } finally { rmSync(dataDir, { recursive: true, force: true }); }
 });
+
+test("SIGTERM in stateful mode: open sessions (and their GET streams) do not hold up shutdown", { timeout: 60_000 }, async () => {
+  const server = await startServer({ MCP_SESSIONS: "stateful", SHUTDOWN_TIMEOUT_MS: "10000" });
+  try {
+    const client = await connect(server.mcpUrl);
+    assert.equal((await call(client, "search_notes", { query: "x" })).isError, undefined);
+    const t = performance.now();
+    assert.deepEqual(await server.stop("SIGTERM"), { code: 0, signal: null });
+    assert.ok(performance.now() - t < 5000, "exits without waiting for the drain timeout");
+    assert.equal(server.logEntries().find((e) => e.event === "stopped")?.drained, true);
+    await client.close().catch(() => {});
+  } finally { await server.stop(); }
+});
