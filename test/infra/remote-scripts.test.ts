@@ -144,6 +144,7 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /no certificate .*HTTP-only site, then certbot/);
   assert.match(host.calls(), /certbot certonly .*--server https:\/\/127\.0\.0\.1:14000\/dir .*--webroot-path .*\/webroot/);
+  assert.equal(statSync(`${host.dir}/webroot/.well-known/acme-challenge`).mode & 0o777, 0o755, "nginx workers can read challenges");
   assert.match(readFileSync(first.upstreamFile, "utf8"), /server 127\.0\.0\.1:18000 /);
   assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
   assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");

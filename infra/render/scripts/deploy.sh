@@ -99,7 +99,8 @@ if [ ! -f "${CERT_FILE}" ]; then
   write_file_atomic "${SITE_FILE}" 0644 <"${STATE_DIR}/nginx-http.conf"
   if ! nginx_apply; then restore_nginx; fail_new "the HTTP-only nginx site does not validate"; fi
   if [ -n "${ACME_CA_BUNDLE}" ]; then export REQUESTS_CA_BUNDLE="${ACME_CA_BUNDLE}"; fi
-  if ! sh "${STATE_DIR}/issue-certificate.sh"; then restore_nginx; fail_new "certificate issuance failed"; fi
+  # umask 022: nginx's workers (not root) must read the challenge files certbot writes under the webroot.
+  if ! (umask 022 && sh "${STATE_DIR}/issue-certificate.sh"); then restore_nginx; fail_new "certificate issuance failed"; fi
   [ -f "${CERT_FILE}" ] || { restore_nginx; fail_new "certbot finished but ${CERT_FILE} is missing"; }
 fi
 write_file_atomic "${SITE_FILE}" 0644 <"${STATE_DIR}/nginx-tls.conf"

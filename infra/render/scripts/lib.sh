@@ -56,7 +56,7 @@ nginx_apply() {
   elif systemd_running; then
     systemctl enable --now nginx >/dev/null 2>&1 || systemctl restart nginx
   else
-    nginx
+    (umask 022 && nginx)
   fi
   log "nginx configuration applied"
 }
