@@ -110,7 +110,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP smoke test failing",
-        description: "The smoke test of {{ $labels.target }} has been failing for 10 minutes; see `journalctl -u selfhosted-mcp-smoke` for the tool and field.",
+        description: "The smoke test of {{ $labels.target }} has been failing for 10 minutes; see `journalctl -u 'selfhosted-mcp-smoke-*'` for the tool and field.",
       },
     },
     {
@@ -119,7 +119,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP smoke test not running",
-        description: `The smoke test of {{ $labels.target }} last ran {{ $value | humanizeDuration }} ago (more than ${o.smokeStaleMinutes} minutes); check \`systemctl status selfhosted-mcp-smoke.timer\`.`,
+        description: `The smoke test of {{ $labels.target }} last ran {{ $value | humanizeDuration }} ago (more than ${o.smokeStaleMinutes} minutes); check \`systemctl list-timers 'selfhosted-mcp-smoke-*'\`.`,
       },
     },
   ];

@@ -151,7 +151,7 @@ test("smoke test failing for 10 minutes fires; a brief failure or a fresh result
       exp_labels: { severity: "warning", target: T },
       exp_annotations: {
         summary: "MCP smoke test failing",
-        description: `The smoke test of ${T} has been failing for 10 minutes; see \`journalctl -u selfhosted-mcp-smoke\` for the tool and field.`,
+        description: `The smoke test of ${T} has been failing for 10 minutes; see \`journalctl -u 'selfhosted-mcp-smoke-*'\` for the tool and field.`,
       },
     }),
     at("30m", "McpSmokeTestStale"),
@@ -159,7 +159,7 @@ test("smoke test failing for 10 minutes fires; a brief failure or a fresh result
       exp_labels: { severity: "warning", target: T },
       exp_annotations: {
         summary: "MCP smoke test not running",
-        description: `The smoke test of ${T} last ran 1h 5m 0s ago (more than 60 minutes); check \`systemctl status selfhosted-mcp-smoke.timer\`.`,
+        description: `The smoke test of ${T} last ran 1h 5m 0s ago (more than 60 minutes); check \`systemctl list-timers 'selfhosted-mcp-smoke-*'\`.`,
       },
     }),
   ],

@@ -1,0 +1,153 @@
+// The optional smoke-test timer on the droplet (pure renderer): a systemd service + timer that run
+// infra/monitoring/smoke-run.sh, and the bash scripts that install / remove them together with the smoke CLI's
+// sources (run inside the live server image, so the host needs no Node). The token, if any, arrives on stdin.
+import { existsSync, readFileSync } from "node:fs";
+import * as z from "zod";
+import { shellQuote } from "../contract/run-contract.ts";
+
+const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path (letters, digits, . _ / -)");
+
+export const smokeTimerSchema = z.object({
+  /** The server's short name on the host (McpDeployment `app`): the live container is `<app>-<active slot>`. */
+  app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "app must start with a-z and contain only a-z, 0-9, - (max 31)"),
+  /** Public URL the smoke test checks, e.g. https://mcp.example.com. */
+  url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL such as https://mcp.example.com" })
+    .refine((u) => !/[%"'\\\s$`]/.test(u), "url must not contain %, quotes, backslashes, $, ` or spaces"),
+  stateDir: absPath.optional(),
+  unitDir: absPath.default("/etc/systemd/system"),
+  /** How often the timer runs (systemd time span). */
+  interval: z.string().regex(/^[1-9][0-9]*(s|min|h)$/, 'interval must be a systemd time span like "5min", "90s" or "1h"').default("5min"),
+  minCertDays: z.number().int().min(0).max(90).default(7),
+  /** node_exporter's textfile-collector directory to publish the metrics in (e.g. /var/lib/prometheus/node-exporter). */
+  textfileDir: absPath.optional(),
+  /** The install script reads a bearer token from stdin and stores it as SMOKE_TOKEN in a 0600 env file. */
+  withToken: z.boolean().default(false),
+}).strict();
+
+export type SmokeTimerOptions = z.input<typeof smokeTimerSchema>;
+
+export interface SmokeTimer {
+  unit: string;
+  smokeDir: string;
+  tokenFile?: string;
+  service: string;
+  timer: string;
+  /** bash, run as root: writes sources + units (+ token from stdin), enables the timer when systemd runs. */
+  install: string;
+  /** bash, run as root: disables the timer and removes everything install wrote. */
+  uninstall: string;
+}
+
+/** Smoke CLI sources copied to the host, relative to the package root. */
+export const SMOKE_SOURCES = [
+  "infra/smoke/cli.ts", "infra/smoke/run.ts", "infra/smoke/tls.ts", "infra/smoke/examples.ts", "infra/smoke/population.ts",
+  "infra/smoke/report.ts", "infra/smoke/metrics-file.ts", "server/src/tools/smoke-examples.ts", "infra/monitoring/smoke-run.sh",
+] as const;
+
+/** Package root: two levels up from this module in the sources, three from dist/infra/monitoring. */
+const ROOTS = [new URL("../../", import.meta.url), new URL("../../../", import.meta.url)];
+function packageFile(rel: string): string {
+  const root = ROOTS.find((r) => existsSync(new URL(rel, r)));
+  if (!root) throw new Error(`selfhosted-mcp: ${rel} not found under ${ROOTS.map((r) => r.pathname).join(" or ")}`);
+  return readFileSync(new URL(rel, root), "utf8");
+}
+
+export class SmokeTimerOptionsError extends Error {}
+
+function inputs(vars: Record<string, string>): string[] {
+  return Object.entries(vars).map(([k, v]) => `readonly ${k}=${shellQuote(v)}`);
+}
+
+export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
+  const parsed = smokeTimerSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new SmokeTimerOptionsError(parsed.error.issues.map((i) => `smoke timer: ${i.path.join(".") || "(options)"}: ${i.message}`).join("; "));
+  }
+  const o = parsed.data;
+  const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
+  const smokeDir = `${stateDir}/smoke`;
+  const unit = `selfhosted-mcp-smoke-${o.app}`;
+  const tokenFile = o.withToken ? `${stateDir}/smoke-token.env` : undefined;
+  const env: Record<string, string> = {
+    APP: o.app, STATE_DIR: stateDir, SMOKE_URL: o.url, SMOKE_DIR: smokeDir, METRICS_DIR: `${stateDir}/metrics`,
+    MIN_CERT_DAYS: String(o.minCertDays), ...(o.textfileDir ? { TEXTFILE_DIR: o.textfileDir } : {}),
+    ...(tokenFile ? { TOKEN_ENV_FILE: tokenFile } : {}),
+  };
+  const service = [
+    "[Unit]",
+    `Description=selfhosted-mcp smoke test of ${o.app} (${o.url})`,
+    "Requires=docker.service",
+    "After=docker.service network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    ...Object.entries(env).map(([k, v]) => `Environment=${k}=${v}`),
+    `ExecStart=/bin/bash ${smokeDir}/run-smoke.sh`,
+    `SyslogIdentifier=${unit}`,
+    "TimeoutStartSec=180",
+    "",
+  ].join("\n");
+  const timer = [
+    "[Unit]",
+    `Description=Run the selfhosted-mcp smoke test of ${o.app} every ${o.interval}`,
+    "",
+    "[Timer]",
+    "OnBootSec=2min",
+    `OnUnitActiveSec=${o.interval}`,
+    "RandomizedDelaySec=30s",
+    "AccuracySec=30s",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+
+  const files: [string, string, string][] = [
+    ...SMOKE_SOURCES.map((rel): [string, string, string] => [
+      rel === "infra/monitoring/smoke-run.sh" ? `${smokeDir}/run-smoke.sh` : `${smokeDir}/${rel}`, "0644", packageFile(rel),
+    ]),
+    [`${o.unitDir}/${unit}.service`, "0644", service],
+    [`${o.unitDir}/${unit}.timer`, "0644", timer],
+  ];
+  const systemd = 'systemd_running() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }';
+  const install = [
+    "#!/usr/bin/env bash",
+    `# selfhosted-mcp: install the smoke-test timer ${unit}. Rendered; do not edit on the host.`,
+    "set -euo pipefail",
+    "umask 022",
+    ...inputs({ UNIT: unit, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
+    systemd,
+    "put() { # put <dest> <mode> <base64 content>: atomic replace",
+    '  local tmp; mkdir -p "$(dirname "$1")"; tmp=$(mktemp "$1.XXXXXX")',
+    '  printf %s "$3" | base64 -d >"$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"',
+    "}",
+    ...files.map(([dest, mode, text]) => `put ${shellQuote(dest)} ${mode} ${Buffer.from(text).toString("base64")}`),
+    'if [ -n "${TOKEN_FILE}" ]; then',
+    "  token=$(cat)",
+    '  [ -n "${token}" ] || { echo "${UNIT}: expected the smoke token on stdin" >&2; exit 1; }',
+    '  (umask 077; printf "SMOKE_TOKEN=%s\\n" "${token}" >"${TOKEN_FILE}.tmp"); mv -f "${TOKEN_FILE}.tmp" "${TOKEN_FILE}"',
+    "fi",
+    "if systemd_running; then",
+    '  systemctl daemon-reload; systemctl enable --now "${UNIT}.timer"; echo "${UNIT}.timer enabled"',
+    "else",
+    '  echo "${UNIT}: systemd is not running here; units installed in ${UNIT_DIR} but not enabled"',
+    "fi",
+    "",
+  ].join("\n");
+  const uninstall = [
+    "#!/usr/bin/env bash",
+    `# selfhosted-mcp: remove the smoke-test timer ${unit}. Rendered; do not edit on the host.`,
+    "set -euo pipefail",
+    ...inputs({ UNIT: unit, SMOKE_DIR: smokeDir, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
+    systemd,
+    'if systemd_running; then systemctl disable --now "${UNIT}.timer" 2>/dev/null || true; fi',
+    'rm -f "${UNIT_DIR}/${UNIT}.service" "${UNIT_DIR}/${UNIT}.timer"',
+    'rm -rf "${SMOKE_DIR}"',
+    'if [ -n "${TOKEN_FILE}" ]; then rm -f "${TOKEN_FILE}"; fi',
+    "if systemd_running; then systemctl daemon-reload; fi",
+    'echo "${UNIT} removed"',
+    "",
+  ].join("\n");
+  return { unit, smokeDir, ...(tokenFile ? { tokenFile } : {}), service, timer, install, uninstall };
+}
