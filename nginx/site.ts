@@ -33,9 +33,8 @@ interface Names {
   id: string;
   logFormat: string;
   credential: string;
-  conn: string;
   upstream(s: ServerOptions): string;
-  zone(s: ServerOptions, kind: "ip" | "cred"): string;
+  zone(s: ServerOptions, kind: "ip" | "cred" | "conn"): string;
   limited(s: ServerOptions): string;
   tooLarge: string;
 }
@@ -46,7 +45,6 @@ function names(o: SiteOptions): Names {
     id,
     logFormat: `${id}_json`,
     credential: `$${id}_credential`,
-    conn: `${id}_conn`,
     upstream: (s) => `${id}_${s.name}`,
     zone: (s, kind) => `${id}_${s.name}_${kind}`,
     limited: (s) => `@${id}_${s.name}_rate_limited`,
@@ -79,11 +77,9 @@ function serverDefinitions(o: SiteOptions, n: Names): string[] {
     `    "~*^bearer\\s+\\S*?(\\S{1,64})\\s*$" $1;`,
     "}",
   ];
-  if (o.servers.some((s) => s.limits.connectionsPerIp !== false)) {
-    out.push(`limit_conn_zone $binary_remote_addr zone=${n.conn}:10m;`);
-  }
   for (const s of o.servers) {
-    const { perIp, perCredential } = s.limits;
+    const { perIp, perCredential, connectionsPerIp } = s.limits;
+    if (connectionsPerIp !== false) out.push(`limit_conn_zone $binary_remote_addr zone=${n.zone(s, "conn")}:10m;`);
     if (perIp) out.push(`limit_req_zone $binary_remote_addr zone=${n.zone(s, "ip")}:10m rate=${perIp.rate};`);
     if (perCredential) out.push(`limit_req_zone ${n.credential} zone=${n.zone(s, "cred")}:10m rate=${perCredential.rate};`);
     out.push(
@@ -190,7 +186,7 @@ function limitDirectives(s: ServerOptions, n: Names): string[] {
   return [
     ...[[perIp, "ip"] as const, [perCredential, "cred"] as const].flatMap(([l, kind]) =>
       l ? [`limit_req zone=${n.zone(s, kind)}${l.burst > 0 ? ` burst=${l.burst} nodelay` : ""};`] : []),
-    ...(connectionsPerIp === false ? [] : [`limit_conn ${n.conn} ${connectionsPerIp};`]),
+    ...(connectionsPerIp === false ? [] : [`limit_conn ${n.zone(s, "conn")} ${connectionsPerIp};`]),
     "limit_req_status 429;",
     "limit_conn_status 429;",
     "# error_page in a location replaces the server's list: repeat 413 here.",

@@ -55,10 +55,11 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
         { name: "stream", limits: { perIp: { rate: "50r/s", burst: 100 } } },
         { name: "ip", limits: { perIp: { rate: "1r/m", burst: 4 }, perCredential: false } },
         { name: "cred", limits: { perIp: false, perCredential: { rate: "1r/m", burst: 2 } } },
+        { name: "conn", limits: { perIp: { rate: "50r/s", burst: 100 }, connectionsPerIp: 2 } },
       ],
     };
     for (const name of ["main", "ip", "cred"]) writeUpstream(name, server.port);
-    writeUpstream("stream", sse.port);
+    for (const name of ["stream", "conn"]) writeUpstream(name, sse.port);
     nginx = await startPrivateNginx(renderNginxConfig({ ...site, phase: "http-only" }));
 
     hookPath = join(work, "deploy-hook.sh");
@@ -208,6 +209,18 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     assert.ok(b.every((s) => s !== 429), `key B has its own budget: ${b.join()}`);
     assert.equal((await burst(KEY_A, 1))[0], 429);
     assert.equal((await burst(KEY_B, 1))[0], 429);
+  });
+
+  it("concurrent requests past the per-IP connection limit get 429 while open streams continue", async () => {
+    const call = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "countdown", arguments: { steps: 4, intervalMs: 300 } } });
+    const responses = await Promise.all([0, 1, 2].map(() => post("/conn/mcp", {}, call)));
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    const statuses = responses.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 429], bodies.join("\n"));
+    for (const [i, r] of responses.entries()) {
+      if (r.status === 429) assert.match(bodies[i]!, /Rate limit exceeded/);
+      else assert.match(bodies[i]!, /step 1,step 2,step 3,step 4/); // the two admitted streams ran to completion
+    }
   });
 
   it("an oversized body gets 413 from nginx; a body under the limit reaches the server", async () => {
