@@ -10,6 +10,7 @@ import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, type DeploymentPlanOp
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteScript } from "../../infra/render/remote-script.ts";
 import { run } from "../support/proc.ts";
+import { writeWrapperConf } from "../support/nginx.ts";
 
 const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -232,4 +233,33 @@ test("env file and docker config", () => {
   assert.deepEqual(credentialsFromDockerConfig(renderDockerConfig("reg.example/ns", "tok", "t:k"), "reg.example"), { username: "tok", password: "t:k" });
   assert.throws(() => credentialsFromDockerConfig("{}", "reg.example"), /no auth entry for reg\.example/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), port: 9000, metricsPort: 9001 }), /clash/);
+});
+
+test("real nginx accepts both sites at the paths the deploy script installs them (upstream include, certificate)", async () => {
+  const dir = mkdtempSync(join(root, "nginx-t-"));
+  const opts = planOptions(dir, { nginx: { upstreamIncludeDir: `${dir}/upstreams`, acmeWebroot: `${dir}/webroot`,
+    accessLog: `${dir}/access.log`, errorLog: `${dir}/error.log` } });
+  const plan = renderDeploymentPlan(opts);
+  mkdirSync(`${dir}/upstreams`);
+  writeFileSync(plan.upstreamFile, plan.files["upstream-green.conf"]);
+  const live = `${dir}/letsencrypt/live/mcp.example.test`;
+  mkdirSync(live, { recursive: true });
+  const cert = await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", `${live}/privkey.pem`, "-out", `${live}/fullchain.pem`, "-days", "1", "-subj", "/CN=mcp.example.test"]);
+  assert.equal(cert.code, 0, cert.stderr);
+  for (const phase of ["nginx-http.conf", "nginx-tls.conf"] as const) {
+    const prefix = mkdtempSync(join(dir, "prefix-"));
+    mkdirSync(join(prefix, "conf.d"));
+    const site = join(prefix, "conf.d", "site.conf");
+    writeFileSync(site, plan.files[phase]);
+    const conf = writeWrapperConf(prefix, site);
+    const r = await run("nginx", ["-t", "-p", prefix, "-c", conf, "-e", join(prefix, "logs", "error.log")]);
+    assert.equal(r.code, 0, `${phase}: ${r.stderr}`);
+  }
+  rmSync(plan.upstreamFile);
+  const prefix = mkdtempSync(join(dir, "prefix-"));
+  writeFileSync(join(prefix, "site.conf"), plan.files["nginx-tls.conf"]);
+  const r = await run("nginx", ["-t", "-p", prefix, "-c", writeWrapperConf(prefix, join(prefix, "site.conf")), "-e", join(prefix, "error.log")]);
+  assert.notEqual(r.code, 0, "without the upstream include nginx -t fails: the check is real");
+  assert.match(r.stderr, /upstream\.conf/);
 });
