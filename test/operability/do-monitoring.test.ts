@@ -1,5 +1,6 @@
 // McpMonitoring under pulumi mocks: the uptime check on /health, its down/latency/ssl-expiry alerts, the droplet
-// CPU/memory/disk monitor alerts with their thresholds, notifications (Slack webhook kept secret), and option errors.
+// CPU/memory/disk monitor alerts with their thresholds, notifications (Slack webhook kept secret), and option errors;
+// McpSmokeTimer: one remote Command installing the timer, the token only on stdin as a secret.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,6 +9,9 @@ import { installMocks, valueOf, isSecretValue, withoutSecrets } from "../infra/m
 const WEBHOOK = "https://hooks.example.test/T000/B000/XXXX";
 const rec = await installMocks();
 const { McpMonitoring } = await import("../../infra/monitoring/do-monitoring.ts");
+const { McpSmokeTimer } = await import("../../infra/monitoring/smoke-timer-component.ts");
+const TOKEN = "smoke-token-0123456789abcdef0123456789";
+const CONNECTION = { host: "203.0.113.10", user: "deploy", privateKey: pulumi.secret("KEY") };
 
 const mon = new McpMonitoring("prod-mon", {
   healthUrl: pulumi.output("https://mcp.example.com/health"), dropletIds: [pulumi.output("424242")],
@@ -15,14 +19,29 @@ const mon = new McpMonitoring("prod-mon", {
   cpuPercent: 70, window: "5m",
 });
 const checkId = await valueOf(mon.uptimeCheckId);
+const timer = new McpSmokeTimer("prod-smoke", { connection: CONNECTION, app: "mcp", url: "https://mcp.example.com", token: pulumi.secret(TOKEN), textfileDir: "/var/lib/prometheus/node-exporter" });
 await rec.settle();
+const COMMAND = "command:remote:Command";
 
 const UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert";
 const MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert";
 const byName = (type: string) => Object.fromEntries(rec.ofType(type).map((r) => [r.name, r.inputs]));
 
+test("McpSmokeTimer: one remote Command installing and removing the timer; the token only on stdin, as a secret", () => {
+  assert.equal(timer.unit, "selfhosted-mcp-smoke-mcp");
+  const [cmd] = rec.ofType(COMMAND);
+  assert.equal(rec.ofType(COMMAND).length, 1);
+  const create = cmd!.inputs.create as string;
+  assert.match(create, /^put '?\/var\/lib\/selfhosted-mcp\/mcp\/smoke\/run-smoke\.sh'? 0644 /m);
+  assert.match(create, /^put '?\/etc\/systemd\/system\/selfhosted-mcp-smoke-mcp\.timer'? 0644 /m);
+  assert.equal(cmd!.inputs.update, create);
+  assert.match(cmd!.inputs.delete as string, /systemctl disable --now "\$\{UNIT\}\.timer"/);
+  assert.ok(isSecretValue(cmd!.inputs.stdin) && cmd!.inputs.stdin.value === TOKEN);
+  assert.ok(!JSON.stringify(withoutSecrets(cmd!.inputs)).includes(TOKEN), "token outside stdin/triggers secrets");
+});
+
 test("one component, one uptime check, three uptime alerts, three droplet alerts — nothing else", () => {
-  assert.deepEqual(rec.resources.map((r) => r.type).sort(), [
+  assert.deepEqual(rec.resources.filter((r) => !/SmokeTimer|remote:Command/.test(r.type)).map((r) => r.type).sort(), [
     "digitalocean:index/uptimeCheck:UptimeCheck", MONITOR_ALERT, MONITOR_ALERT, MONITOR_ALERT,
     UPTIME_ALERT, UPTIME_ALERT, UPTIME_ALERT, "selfhosted-mcp:index:McpMonitoring",
   ].sort());

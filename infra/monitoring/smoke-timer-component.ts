@@ -1,0 +1,40 @@
+// McpSmokeTimer: installs the smoke-test timer (renderSmokeTimer) on a host over SSH with one remote Command.
+// The bearer token, if any, travels on the command's stdin as a secret — never in the script or the state's plain
+// inputs. Re-runs only when the rendered script (sources, units, options) or the token changes.
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { remoteCommand } from "../render/remote-script.ts";
+import type { Connection } from "../components/host.ts";
+import { renderSmokeTimer, type SmokeTimerOptions } from "./smoke-timer.ts";
+
+export interface McpSmokeTimerArgs extends Omit<SmokeTimerOptions, "withToken"> {
+  /** SSH connection to the host (McpHost.connection). */
+  connection: pulumi.Input<Connection>;
+  /** Bearer token for /mcp (an API key of the server); stored on the host as a 0600 env file. */
+  token?: pulumi.Input<string>;
+  /** Install after these (e.g. the McpDeployment, so the live slot exists). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+export class McpSmokeTimer extends pulumi.ComponentResource {
+  readonly unit: string;
+  readonly install: command.remote.Command;
+
+  constructor(name: string, args: McpSmokeTimerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { connection, token, dependsOn, ...options } = args;
+    const t = renderSmokeTimer({ ...options, withToken: token !== undefined });
+    super("selfhosted-mcp:index:McpSmokeTimer", name, {}, opts);
+    this.unit = t.unit;
+    const create = remoteCommand(t.install);
+    this.install = new command.remote.Command(`${name}-install`, {
+      connection, create, update: create, delete: remoteCommand(t.uninstall),
+      ...(token !== undefined ? { stdin: pulumi.secret(token) } : {}),
+      triggers: [sha256(create), ...(token !== undefined ? [pulumi.secret(pulumi.output(token).apply(sha256))] : [])],
+      addPreviousOutputInEnv: false,
+    }, { parent: this, ...(dependsOn ? { dependsOn } : {}) });
+    this.registerOutputs({ unit: this.unit });
+  }
+}
