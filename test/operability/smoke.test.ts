@@ -141,3 +141,14 @@ test("TLS: trusted certificate passes with its days left; too close to expiry or
   assert.equal(untrusted.code, 1);
   assert.match(json(untrusted.stdout).checks[0]!.message, /certificate not valid for 127\.0\.0\.1: .*(self[- ]signed|SELF_SIGNED)/i);
 });
+
+test("package bin `selfhosted-mcp` is the build output of infra/smoke/cli.ts, which starts with a node shebang", () => {
+  const root = join(import.meta.dirname, "..", "..");
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string>; scripts: Record<string, string>; files: string[] };
+  assert.equal(pkg.bin["selfhosted-mcp"], "dist/infra/smoke/cli.js");
+  const build = JSON.parse(readFileSync(join(root, "tsconfig.build.json"), "utf8")) as { include: string[] };
+  assert.ok(build.include.includes("infra") && build.include.includes("server/src"), "cli.ts and the smoke-example format it imports are compiled");
+  assert.equal(pkg.scripts.smoke, "node infra/smoke/cli.ts");
+  assert.match(readFileSync(CLI, "utf8"), /^#!\/usr\/bin\/env node\n/);
+  assert.ok(pkg.files.includes("infra") && pkg.files.includes("server"), "the smoke timer ships these sources to the droplet");
+});
