@@ -10,7 +10,7 @@ import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, type SiteOptionsInput,
 } from "../../nginx/index.ts";
-import { nginxTest } from "../support/nginx.ts";
+import { nginxTest, nginxTestInStockConf } from "../support/nginx.ts";
 import { run, runOk } from "../support/proc.ts";
 
 const DOMAIN = "mcp.example.test";
@@ -62,6 +62,17 @@ describe("nginx -t accepts every rendered variant", () => {
       assert.match(r.stderr, /test is successful/);
     });
   }
+
+  it("production defaults pass nginx -t inside the stock Debian nginx.conf, beside its default site", async () => {
+    writeUpstreams(["weather", "notes"]);
+    for (const phase of ["http-only", "tls"] as const) {
+      const site = renderNginxConfig({ ...base, phase, servers: [{ name: "weather" }, { name: "notes" }] });
+      assert.match(site, /listen \*:80;\n\s+listen \[::\]:80;/);
+      const r = await nginxTestInStockConf(site);
+      assert.equal(r.code, 0, `${phase}: ${r.stderr}`);
+      assert.match(r.stderr, /test is successful/);
+    }
+  });
 
   it("fails nginx -t when a server's upstream include file is missing or broken", async () => {
     const site = renderNginxConfig({ ...base, phase: "tls", listenAddresses: ["127.0.0.1"], servers: [{ name: "absent" }] });

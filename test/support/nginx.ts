@@ -1,7 +1,7 @@
 // A private nginx for tests: temp prefix, its own pid file, logs and temp paths, run as a foreground master
 // (stopped by PID). The wrapper nginx.conf mirrors the http{} level of Debian's stock nginx.conf (including its
 // permissive ssl_protocols) and includes the rendered site file unchanged, as sites-enabled/* does in production.
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readFileSync, rmSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, runOk, startDaemon, waitFor, type RunResult } from "./proc.ts";
@@ -61,6 +61,26 @@ export async function nginxTest(site: string): Promise<RunResult> {
     return await run("nginx", ["-t", "-p", prefix, "-c", conf, "-e", join(prefix, "logs", "error.log")]);
   } finally {
     rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `nginx -t` of a site file dropped into a copy of the host's stock Debian/Ubuntu nginx.conf (sites-enabled/, next
+ * to the stock default site), with /etc/nginx, /var/log/nginx and the pid file moved under a temp dir.
+ */
+export async function nginxTestInStockConf(site: string): Promise<RunResult> {
+  const root = mkdtempSync(join(tmpdir(), "nginx-stock-"));
+  try {
+    const conf = readFileSync("/etc/nginx/nginx.conf", "utf8").replaceAll("/etc/nginx/", `${root}/`)
+      .replaceAll("/var/log/nginx/", `${root}/logs/`).replace("/run/nginx.pid", `${root}/nginx.pid`);
+    for (const d of ["conf.d", "modules-enabled", "sites-enabled", "logs"]) mkdirSync(join(root, d));
+    writeFileSync(join(root, "nginx.conf"), conf);
+    copyFileSync("/etc/nginx/mime.types", join(root, "mime.types"));
+    copyFileSync("/etc/nginx/sites-available/default", join(root, "sites-enabled", "default"));
+    writeFileSync(join(root, "sites-enabled", "selfhosted-mcp.conf"), site);
+    return await run("nginx", ["-t", "-p", root, "-c", join(root, "nginx.conf"), "-e", join(root, "logs", "error.log")]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }
 
