@@ -37,7 +37,7 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
     app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
     acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
     healthTimeoutSeconds: 5, drainSeconds: 0,
-    stateDir: `${dir}/state`, stagingDir: `${dir}/staging`, siteFile: `${dir}/nginx/conf.d/site.conf`,
+    stateDir: `${dir}/lib/selfhosted-mcp/mcp`, stagingDir: `${dir}/lib/selfhosted-mcp/staging-mcp`, siteFile: `${dir}/nginx/conf.d/site.conf`,
     nginxPidFile: `${dir}/nginx.pid`, certbotConfigDir: `${dir}/letsencrypt`, certbotPath: `${dir}/bin/certbot`,
     deployHookPath: `${dir}/hook`, nginx: { upstreamIncludeDir: `${dir}/nginx/upstreams`, acmeWebroot: `${dir}/webroot` },
     ...over,
@@ -138,6 +138,8 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   const prep = await sh(first.prepare.create, host.env);
   assert.equal(prep.code, 0, prep.stdout + prep.stderr);
   assert.equal(statSync(first.stagingDir).mode & 0o777, 0o700);
+  assert.equal(statSync(first.stateDir).mode & 0o777, 0o700);
+  assert.equal(statSync(`${host.dir}/lib/selfhosted-mcp`).mode & 0o777, 0o755, "the SSH user can reach its staging directory");
 
   // 1. First deploy: HTTP-only site, certbot, then TLS; blue slot live.
   copyFiles(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
@@ -188,7 +190,7 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   // 4. A site that fails `nginx -t`: the previous files are restored, the new slot removed.
   host.reset();
   const fourth = copyFiles(host, { ...opts, image: DIGEST("d") }, { API_KEYS: "sentinel-secret-value-1234" });
-  writeFileSync(`${host.dir}/staging/nginx-tls.conf`, readFileSync(fourth.siteFile, "utf8"));
+  writeFileSync(fourth.remotePaths["nginx-tls.conf"], readFileSync(fourth.siteFile, "utf8"));
   r = await sh(fourth.deploy.create, { ...host.env, STUB_NGINX_BAD: "1" });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /TLS nginx site does not validate/);
