@@ -172,6 +172,8 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeReport> {
       report.checks.push(checkToolList(tools));
       for (const tool of tools.filter((t) => t.annotations?.readOnlyHint === true)) report.checks.push(await callTool(client, tool, timeoutMs));
     } else report.checks.push(listFailed!);
+    // Stateful servers: end the session now instead of leaving it to the idle timeout (no-op when stateless).
+    await transport.terminateSession().catch(() => undefined);
     await client.close().catch(() => undefined);
   }
   report.ok = report.checks.every((c) => c.status !== "fail");

@@ -93,6 +93,16 @@ test("without a token initialize fails with the server's 401, and the token neve
   assert.ok(!ok.stdout.includes(API_KEY) && !ok.stderr.includes(API_KEY));
 });
 
+test("works against a stateful server too (sessions are created and ended by the SDK client)", async () => {
+  stub.setMode("normal");
+  const stateful = await startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful" });
+  try {
+    const r = await smoke([stateful.url, "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(toolCheck(json(r.stdout), "get_forecast")!.status, "pass");
+  } finally { await stateful.stop(); }
+});
+
 test("bad usage exits 2 with a message naming the problem", async () => {
   const none = await smoke(["smoke"]);
   assert.equal(none.code, 2);
