@@ -38,8 +38,10 @@ export class McpDeployment extends pulumi.ComponentResource {
   readonly contentHash: pulumi.Output<string>;
 
   constructor(name: string, args: McpDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
     const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, ...planOptions } = args;
+    // Validate the plain options first (a clear error at construction, not later inside an apply).
+    renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
+    super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
     this.plan = pulumi.output(image).apply((img) => renderDeploymentPlan({ ...planOptions, image: img }));
     const plan = this.plan;
 

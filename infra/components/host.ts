@@ -78,8 +78,8 @@ export class McpHost extends pulumi.ComponentResource {
   readonly userData: string;
 
   constructor(name: string, args: McpHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("selfhosted-mcp:index:McpHost", name, {}, opts);
     validateHostArgs(args);
+    super("selfhosted-mcp:index:McpHost", name, {}, opts);
     const user = args.sshUser ?? "deploy";
     const sshPort = args.sshPort ?? 22;
     const budget: MemoryBudget = { containerMemoryMb: 256, containerCpus: 1, ...args.memoryBudget };

@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
 
 const rec = await installMocks();
-const { SelfHostedMcp } = await import("../../infra/index.ts");
+const { SelfHostedMcp, McpDeployment, McpHost } = await import("../../infra/index.ts");
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const mcp = new SelfHostedMcp("prod", {
@@ -129,4 +129,16 @@ test("outputs: url, health URL, IPv4 (reserved), image digest, droplet id", () =
     imageDigest: `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@${digestOf(`${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`)}`,
     dropletId: "424242",
   });
+});
+
+test("component arguments are validated at construction, before anything registers", async () => {
+  const before = rec.resources.length;
+  assert.throws(() => new McpHost("h2", { region: "fra1", sshPublicKey: KEY, adminCidrs: [] }), /McpHost adminCidrs: list at least one CIDR/);
+  assert.throws(() => new McpHost("h3", { region: "fra1", sshPublicKey: KEY, adminCidrs: ["0.0.0.0/0"] }), /allowSshFromAnywhere/);
+  assert.throws(() => new McpDeployment("d2", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "Bad_Name",
+    domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app must start with a-z/);
+  assert.throws(() => new McpDeployment("d3", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "ok",
+    domain: "mcp.example.com", port: 8000, metricsPort: 8001, acmeEmail: "ops@example.com" }), /clash/);
+  await rec.settle();
+  assert.equal(rec.resources.length, before, "nothing registered, not even the component");
 });
