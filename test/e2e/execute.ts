@@ -56,6 +56,8 @@ export interface ExecuteOptions {
   types?: string[];
   /** Skip the end-of-run deletes (used by the image-only pass). */
   skipDeletes?: boolean;
+  /** Diff images by their inputs instead of rebuilding (they were just built by an earlier pass of this run). */
+  imagesBuilt?: boolean;
 }
 
 const stateFile = (dir: string) => join(dir, "executed.json");
@@ -105,7 +107,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Ste
     const triggersHash = hash(r.inputs.triggers);
     const inputsHash = hash(r.inputs);
     let op: Operation = !prev ? "create" : prev.inputsHash === inputsHash ? "same" : prev.triggersHash !== triggersHash ? "replace" : "update";
-    if (r.type === IMAGE) op = prev ? "update" : "create"; // the docker provider re-hashes the build context every run
+    // The docker provider re-hashes the build context on every run, so an image is rebuilt (docker's cache makes
+    // that cheap) unless an earlier pass of this run already did.
+    if (r.type === IMAGE && !(opts.imagesBuilt && op === "same")) op = prev ? "update" : "create";
     if (op === "replace" && r.inputs.update) op = "update";
     if (op === "same") { steps.push({ urn: r.urn, name: r.name, type: r.type, op, ms: 0 }); continue; }
     const started = Date.now();

@@ -127,7 +127,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const steps: Step[] = [];
   steps.push(...await timed("image", () => executePlan(plan, { stateDir: opts.stateDir, log, types: [IMAGE], skipDeletes: true })));
   plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
-  steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log })));
+  steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log, imagesBuilt: true })));
 
   const secrets = rehearsalSecrets(opts.stateDir);
   const url = `https://${DOMAIN}`;
