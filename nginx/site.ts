@@ -67,16 +67,37 @@ function httpLevel(o: SiteOptions, n: Names): string {
   return out.join("\n");
 }
 
-/** Zones, the credential map and upstream blocks: only needed once /mcp is served (TLS phase). */
-function serverDefinitions(o: SiteOptions, n: Names): string[] {
-  const out = [
-    "# Rate-limit key per credential: the last 64 characters of the bearer token (for a JWT, its signature),",
-    "# held only in nginx's shared memory — never logged. Requests without a bearer token are limited per IP only.",
-    `map $http_authorization ${n.credential} {`,
+const HASH_BLOCKS = 8;
+const HEX = "0123456789abcdef";
+
+/**
+ * The per-credential rate-limit key: a 32-bit hash of the bearer token, so neither the token nor any part of it is
+ * stored (nginx core has no digest function; split_clients hashes its key with MurmurHash2 and picks one of 16
+ * equal buckets: 8 independently salted blocks give 8 hex digits). Empty without a bearer token, which exempts
+ * the request from the credential limit (the per-IP limit still applies). Never logged.
+ */
+function credentialKey(n: Names): string[] {
+  const token = `$${n.id}_bearer`;
+  const digit = (i: number) => `$${n.id}_h${i}`;
+  const buckets = [...HEX.slice(0, -1)].map((h) => `6.25% ${h};`).join(" ") + ` * ${HEX.at(-1)};`;
+  const blocks = Array.from({ length: HASH_BLOCKS }, (_, i) => `split_clients "${i}:${token}" ${digit(i)} { ${buckets} }`);
+  return [
+    "# Per-credential rate-limit key: a 32-bit hash of the bearer token (never the token itself; never logged).",
+    `map $http_authorization ${token} {`,
     `    default "";`,
-    `    "~*^bearer\\s+\\S*?(\\S{1,64})\\s*$" $1;`,
+    `    "~*^bearer\\s+(\\S+)\\s*$" $1;`,
+    "}",
+    ...blocks,
+    `map ${token} ${n.credential} {`,
+    `    "" "";`,
+    `    default "${Array.from({ length: HASH_BLOCKS }, (_, i) => digit(i)).join("")}";`,
     "}",
   ];
+}
+
+/** Zones, the credential map and upstream blocks: only needed once /mcp is served (TLS phase). */
+function serverDefinitions(o: SiteOptions, n: Names): string[] {
+  const out = [...credentialKey(n), ""];
   for (const s of o.servers) {
     const { perIp, perCredential, connectionsPerIp } = s.limits;
     if (connectionsPerIp !== false) out.push(`limit_conn_zone $binary_remote_addr zone=${n.zone(s, "conn")}:10m;`);

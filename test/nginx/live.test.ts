@@ -209,6 +209,8 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     assert.ok(b.every((s) => s !== 429), `key B has its own budget: ${b.join()}`);
     assert.equal((await burst(KEY_A, 1))[0], 429);
     assert.equal((await burst(KEY_B, 1))[0], 429);
+    const anonymous = await Promise.all(Array.from({ length: 5 }, async () => { const r = await post("/cred/mcp"); await r.arrayBuffer(); return r.status; }));
+    assert.ok(anonymous.every((st) => st !== 429), `no bearer token: per-IP limit only (off here): ${anonymous.join()}`);
   });
 
   it("concurrent requests past the per-IP connection limit get 429 while open streams continue", async () => {

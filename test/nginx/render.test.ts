@@ -10,8 +10,8 @@ import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, type SiteOptionsInput,
 } from "../../nginx/index.ts";
-import { nginxTest, nginxTestInStockConf } from "../support/nginx.ts";
-import { run, runOk } from "../support/proc.ts";
+import { nginxTest, nginxTestInStockConf, startPrivateNginx } from "../support/nginx.ts";
+import { run, runOk, freePort } from "../support/proc.ts";
 
 const DOMAIN = "mcp.example.test";
 let dir: string;
@@ -131,6 +131,30 @@ describe("site config content", () => {
     const noBurst = renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "a", limits: { perCredential: { rate: "1r/s", burst: 0 } } }] });
     assert.match(noBurst, /limit_req zone=smcp_mcp_example_test_a_cred;/);
     assert.match(site, /location @smcp_mcp_example_test_b_rate_limited \{[\s\S]*?add_header Retry-After "17" always;/);
+  });
+});
+
+describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
+  it("is a stable 8-hex-digit hash per bearer token, distinct across tokens, empty without one", async () => {
+    writeUpstreams(["weather"]);
+    const port = await freePort();
+    // The rendered site plus a probe server that echoes the key variable the credential zone is keyed by.
+    const site = renderNginxConfig({ ...base, phase: "tls", listenAddresses: ["127.0.0.1"], httpPort: await freePort(),
+      httpsPort: await freePort(), servers: [{ name: "weather" }] });
+    const nginx = await startPrivateNginx(`${site}\nserver { listen 127.0.0.1:${port}; location / { return 200 "[$smcp_mcp_example_test_credential]"; } }\n`);
+    try {
+      const key = async (authorization?: string) =>
+        (await fetch(`http://127.0.0.1:${port}/`, { headers: authorization ? { authorization } : {} })).text();
+      const tokens = Array.from({ length: 40 }, (_, i) => `token-${i}-0123456789abcdefghij`);
+      const keys = await Promise.all(tokens.map((t) => key(`Bearer ${t}`)));
+      for (const k of keys) assert.match(k, /^\[[0-9a-f]{8}\]$/);
+      assert.equal(new Set(keys).size, tokens.length, "distinct tokens get distinct keys");
+      assert.equal(await key(`bearer   ${tokens[0]}`), keys[0], "same token, same key");
+      assert.equal(await key(), "[]");
+      assert.equal(await key("Basic dXNlcjpwYXNz"), "[]");
+      // Every hex digit position varies across tokens (no constant block).
+      for (let i = 1; i <= 8; i++) assert.ok(new Set(keys.map((k) => k[i])).size > 4, `digit ${i} varies`);
+    } finally { await nginx.stop(); }
   });
 });
 
