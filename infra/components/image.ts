@@ -60,11 +60,11 @@ export class McpImage extends pulumi.ComponentResource {
   readonly registry?: digitalocean.ContainerRegistry;
 
   constructor(name: string, args: McpImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("selfhosted-mcp:index:McpImage", name, {}, opts);
-    const parent = { parent: this };
     if (args.image !== undefined && !DIGEST_REF.test(args.image)) {
       throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
     }
+    super("selfhosted-mcp:index:McpImage", name, {}, opts);
+    const parent = { parent: this };
 
     let server: pulumi.Output<string>;
     let push: { server: pulumi.Output<string>; username?: pulumi.Output<string>; password?: pulumi.Output<string> };

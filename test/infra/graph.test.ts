@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
 
 const rec = await installMocks();
-const { SelfHostedMcp, McpDeployment, McpHost } = await import("../../infra/index.ts");
+const { SelfHostedMcp, McpDeployment, McpHost, McpImage } = await import("../../infra/index.ts");
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const mcp = new SelfHostedMcp("prod", {
@@ -139,6 +139,7 @@ test("component arguments are validated at construction, before anything registe
     domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app must start with a-z/);
   assert.throws(() => new McpDeployment("d3", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "ok",
     domain: "mcp.example.com", port: 8000, metricsPort: 8001, acmeEmail: "ops@example.com" }), /clash/);
+  assert.throws(() => new McpImage("i2", { image: "ghcr.io/acme/mcp:latest" }), /McpImage image: .* must be pinned by digest/);
   await rec.settle();
   assert.equal(rec.resources.length, before, "nothing registered, not even the component");
 });
