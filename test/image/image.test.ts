@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ensureBaseImage } from "../support/base-image.ts";
 import { runOk, run } from "../support/proc.ts";
 import {
-  buildServerImage, imageMetadata, imageSizes, inspect, removeContainers, startContainer, waitHealthy, type StartedContainer,
+  REPO_ROOT, buildServerImage, imageMetadata, imageSizes, inspect, removeContainers, startContainer, waitHealthy, type StartedContainer,
 } from "../support/server-image.ts";
 
 interface ImageInspect {
@@ -74,6 +74,19 @@ describe("server image", () => {
     }
     const stray = await sh("command -v curl wget; find / -xdev \\( -name '*.test.ts' -o -name .git -o -name '*.env' \\) -print 2>/dev/null; ls /app");
     assert.equal(stray.stdout.trim().split("\n").sort().join(" "), "dist node_modules package.json");
+  });
+
+  it("installs exactly the versions pinned by the root package-lock.json", async () => {
+    const script = "const fs=require('fs'),p=require('path'),out={};" +
+      "(function walk(d){for(const n of fs.readdirSync(d)){if(n.startsWith('.'))continue;const f=p.join(d,n);" +
+      "if(n.startsWith('@')){walk(f);continue}const m=p.join(f,'package.json');" +
+      "if(fs.existsSync(m)){out[f]=JSON.parse(fs.readFileSync(m,'utf8')).version;const nm=p.join(f,'node_modules');if(fs.existsSync(nm))walk(nm)}}})('node_modules');" +
+      "console.log(JSON.stringify(out))";
+    const r = await runOk("docker", ["run", "--rm", "--network", "none", "--entrypoint", "node", image, "-e", script]);
+    const installed = JSON.parse(r.stdout) as Record<string, string>;
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    assert.ok(Object.keys(installed).length > 20, r.stdout);
+    for (const [path, version] of Object.entries(installed)) assert.equal(version, lock.packages[path]?.version, path);
   });
 
   it("adds at most 20 MB of layers to the base image", async () => {
