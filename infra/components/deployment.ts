@@ -26,6 +26,9 @@ export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image"> 
   hostReady?: pulumi.Input<pulumi.Resource>;
 }
 
+/** Staged files whose content depends on the image (the rest is rendered without it). */
+const IMAGE_FILES: readonly string[] = ["run-spec.sh"];
+
 const sha256 = (parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
 export class McpDeployment extends pulumi.ComponentResource {
@@ -39,11 +42,13 @@ export class McpDeployment extends pulumi.ComponentResource {
 
   constructor(name: string, args: McpDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, ...planOptions } = args;
-    // Validate the plain options first (a clear error at construction, not later inside an apply).
-    renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
+    // Everything but the run spec and the deploy script is independent of the image: render it now (this also
+    // validates the options before anything registers), so a new image changes only what really depends on it.
+    const base = renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
     super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
     this.plan = pulumi.output(image).apply((img) => renderDeploymentPlan({ ...planOptions, image: img }));
     const plan = this.plan;
+    const fileText = (f: (typeof PLAIN_FILES)[number]) => (IMAGE_FILES.includes(f) ? plan.files[f] : pulumi.output(base.files[f]));
 
     const envText = pulumi.secret(pulumi.all([pulumi.output(env), pulumi.output(secretEnv)])
       .apply(([plain, secret]) => renderEnvFile({ ...plain, ...secret } as Record<string, string>)));
@@ -52,18 +57,18 @@ export class McpDeployment extends pulumi.ComponentResource {
 
     this.prepare = new command.remote.Command(`${name}-prepare`, {
       connection,
-      create: plan.prepare.create,
-      delete: plan.prepare.delete,
+      create: base.prepare.create,
+      delete: base.prepare.delete,
       addPreviousOutputInEnv: false,
     }, { parent: this, ...(hostReady ? { dependsOn: [hostReady] } : {}) });
 
     const copy = (file: StagedFile, text: pulumi.Output<string>) => new command.remote.CopyToRemote(`${name}-copy-${file}`, {
       connection,
       source: text.apply((t) => new pulumi.asset.StringAsset(t)),
-      remotePath: plan.remotePaths[file],
+      remotePath: base.remotePaths[file],
     }, { parent: this, dependsOn: [this.prepare] });
     const copies: Partial<Record<StagedFile, command.remote.CopyToRemote>> = {};
-    for (const f of PLAIN_FILES) copies[f] = copy(f, plan.files[f]);
+    for (const f of PLAIN_FILES) copies[f] = copy(f, fileText(f));
     for (const f of SECRET_FILES) copies[f] = copy(f, secretText[f]);
     this.copies = copies as Record<StagedFile, command.remote.CopyToRemote>;
 
@@ -73,7 +78,7 @@ export class McpDeployment extends pulumi.ComponentResource {
       connection,
       create: plan.deploy.create,
       update: plan.deploy.create,
-      delete: plan.deploy.delete,
+      delete: base.deploy.delete,
       triggers: [this.contentHash, secretHash],
       addPreviousOutputInEnv: false,
     }, { parent: this, dependsOn: Object.values(this.copies) });

@@ -265,3 +265,14 @@ test("real nginx accepts both sites at the paths the deploy script installs them
   assert.notEqual(r.code, 0, "without the upstream include nginx -t fails: the check is real");
   assert.match(r.stderr, /upstream\.conf/);
 });
+
+test("only the run spec and the deploy script depend on the image (McpDeployment renders the rest without it)", () => {
+  const a = renderDeploymentPlan(planOptions("/srv/x"));
+  const b = renderDeploymentPlan(planOptions("/srv/x", { image: DIGEST("f") }));
+  const differing = PLAIN_FILES.filter((f) => a.files[f] !== b.files[f]);
+  assert.deepEqual(differing, ["run-spec.sh"]);
+  assert.notEqual(a.deploy.create, b.deploy.create);
+  assert.equal(a.deploy.delete, b.deploy.delete);
+  assert.deepEqual(a.prepare, b.prepare);
+  assert.deepEqual(a.remotePaths, b.remotePaths);
+});
