@@ -81,3 +81,14 @@ test("droplet size: smallest that fits two slots plus the host", () => {
   assert.equal(pickDropletSize({ containerMemoryMb: 512, containerCpus: 2 }).slug, "s-2vcpu-2gb");
   assert.throws(() => pickDropletSize({ containerMemoryMb: 65536, containerCpus: 1 }), /containerMemoryMb=65536.*dropletSize/);
 });
+
+test("DNS record names relative to the zone; host argument checks", async () => {
+  const { recordName, validateHostArgs } = await import("../../infra/components/host.ts");
+  assert.equal(recordName("mcp.example.com", "example.com"), "mcp");
+  assert.equal(recordName("a.b.example.com", "example.com"), "a.b");
+  assert.equal(recordName("example.com", "example.com"), "@");
+  const host = { region: "fra1", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"] };
+  assert.doesNotThrow(() => validateHostArgs(host));
+  assert.throws(() => validateHostArgs({ ...host, dns: { zone: "example.org", domain: "mcp.example.com" } }), /not inside zone example\.org/);
+  assert.doesNotThrow(() => validateHostArgs({ ...host, adminCidrs: ["::/0"], allowSshFromAnywhere: true }));
+});
