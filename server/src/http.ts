@@ -1,5 +1,6 @@
 // The HTTP app: /livez, /health, RFC 9728 metadata, and /mcp behind Host/Origin validation, auth and a body limit.
-// Stateless mode (default): a new McpServer + transport per POST; GET/DELETE → 405. Stateful: see sessions.ts.
+// Stateless mode (default): a new McpServer + transport per POST — JSON answer, or SSE for a tools/call that asked for
+// progress (streaming.ts); GET/DELETE → 405. Stateful: see sessions.ts.
 import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request, type Response, type NextFunction } from "express";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -12,6 +13,7 @@ import { createMcpServer, type McpDeps } from "./mcp.ts";
 import { originGuard } from "./origin.ts";
 import { setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
+import { wantsEventStream } from "./streaming.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
@@ -90,7 +92,8 @@ export function createApp(deps: AppDeps) {
     const body: unknown = req.body;
     if (!sessions) {
       const server = createMcpServer(deps);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const enableJsonResponse = !wantsEventStream(req.headers.accept, body);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
       await server.connect(transport);
       await transport.handleRequest(req, res, body);

@@ -1,5 +1,9 @@
 // Stateful mode: one McpServer + transport per MCP session, bound to the client that created it, with idle expiry and
 // a cap on the number of live sessions (the oldest idle session is closed to make room).
+// Response mode: the SDK fixes JSON-vs-SSE per transport (`enableJsonResponse`, read again when each response is sent),
+// and a session has one transport for all its requests, so it cannot switch per request. Sessions therefore use the
+// SDK default, SSE: every POST carrying a request is answered as `text/event-stream`, so progress (and any other
+// request-scoped notification) always reaches the client; stateless mode keeps JSON for calls without progress.
 import { randomUUID } from "node:crypto";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -33,7 +37,7 @@ export class SessionManager {
     if (this.#sessions.size >= this.#max) await this.#evictOldest();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
+      enableJsonResponse: false,
       onsessioninitialized: (id) => { this.#sessions.set(id, { transport, server, clientId, lastSeen: Date.now() }); },
     });
     transport.onclose = () => {

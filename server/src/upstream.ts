@@ -31,6 +31,10 @@ export interface ForecastDay { date: string; temperature_max_c: number | null; t
 export interface Forecast { latitude: number; longitude: number; timezone: string; days: ForecastDay[] }
 
 export interface UpstreamOptions { url: string; timeoutMs: number; retries: number }
+/** Per-call options: the health check overrides timeout/retries; a tool passes `onStep` to report progress. */
+export interface ForecastCallOptions extends Partial<Pick<UpstreamOptions, "timeoutMs" | "retries">> {
+  onStep?: (message: string) => Promise<void>;
+}
 
 const BACKOFF_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,9 +44,9 @@ export class WeatherClient {
   readonly metrics: Metrics;
   constructor(opts: UpstreamOptions, metrics: Metrics) { this.opts = opts; this.metrics = metrics; }
 
-  /** Daily forecast; `overrides` lets the health check use a shorter timeout and no retry. */
-  async forecast(latitude: number, longitude: number, days: number, overrides: Partial<UpstreamOptions> = {}): Promise<Forecast> {
-    const { timeoutMs, retries } = { ...this.opts, ...overrides };
+  /** Daily forecast. `call` lets the health check use a shorter timeout and no retry, and a tool follow the steps. */
+  async forecast(latitude: number, longitude: number, days: number, call: ForecastCallOptions = {}): Promise<Forecast> {
+    const { timeoutMs = this.opts.timeoutMs, retries = this.opts.retries, onStep = async () => {} } = call;
     const url = new URL("/v1/forecast", this.opts.url);
     url.search = new URLSearchParams({
       latitude: String(latitude), longitude: String(longitude), forecast_days: String(days), timezone: "auto",
@@ -50,9 +54,17 @@ export class WeatherClient {
     }).toString();
     let lastError: UpstreamError = new UpstreamError("upstream_unavailable", "upstream unavailable");
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(BACKOFF_MS * 2 ** (attempt - 1));
+      const of = `attempt ${attempt + 1} of ${retries + 1}`;
+      if (attempt > 0) {
+        const wait = BACKOFF_MS * 2 ** (attempt - 1);
+        await onStep(`${lastError.message}; retrying in ${wait} ms (${of})`);
+        await sleep(wait);
+      } else {
+        await onStep(`requesting the forecast from the upstream API (${of})`);
+      }
       const end = this.metrics.upstreamDuration.startTimer();
       let text: string;
+      let status: number;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
         if (res.status >= 500 || res.status === 429) {
@@ -67,6 +79,7 @@ export class WeatherClient {
           throw new UpstreamError("upstream_rejected", `upstream rejected the request with HTTP ${res.status}`);
         }
         text = await res.text();
+        status = res.status;
       } catch (e) {
         if (e instanceof UpstreamError) throw e;
         const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
@@ -76,6 +89,7 @@ export class WeatherClient {
           : new UpstreamError("upstream_unavailable", "upstream unreachable or sent an unreadable response");
         continue;
       }
+      await onStep(`upstream answered HTTP ${status} (${text.length} characters); validating the response format`);
       let body: unknown;
       try { body = JSON.parse(text); } catch { body = undefined; }
       const parsed = ForecastResponse.safeParse(body);
@@ -86,6 +100,7 @@ export class WeatherClient {
       }
       end({ outcome: "ok" });
       const d = parsed.data;
+      await onStep(`response valid: ${d.daily.time.length} day(s) for the grid cell at ${d.latitude}, ${d.longitude}`);
       return {
         latitude: d.latitude, longitude: d.longitude, timezone: d.timezone,
         days: d.daily.time.map((date, i) => ({

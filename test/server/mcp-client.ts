@@ -1,11 +1,13 @@
-// Connects the SDK's own Client over Streamable HTTP to a running server (optionally with extra request headers).
+// Connects the SDK's own Client over Streamable HTTP to a running server (optionally with extra request headers, or a
+// fetch wrapper that observes the HTTP responses).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
-export async function connect(mcpUrl: string, headers: Record<string, string> = {}): Promise<Client> {
+export async function connect(mcpUrl: string, headers: Record<string, string> = {}, fetch?: FetchLike): Promise<Client> {
   const client = new Client({ name: "server-tests", version: "1.0.0" });
-  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers } });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers }, fetch });
   await client.connect(transport);
   return client;
 }

@@ -4,6 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { WeatherClient } from "../upstream.ts";
 import type { ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
+import { progressReporter } from "./progress.ts";
 
 export const MAX_FORECAST_DAYS = 16;
 
@@ -40,8 +41,9 @@ export function registerWeatherTools(server: McpServer, deps: { calls: ToolCalls
         { field: "days[].precipitation_mm", minPopulated: 0.9 },
       ],
     }),
-  }, deps.calls.wrap("get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }) => {
-    const f = await deps.weather.forecast(latitude, longitude, days);
+  }, deps.calls.wrap("get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }, extra) => {
+    // With a progressToken the caller sees each upstream step (request, retries, validation) as it happens.
+    const f = await deps.weather.forecast(latitude, longitude, days, { onStep: progressReporter(extra) });
     return { ...f };
   }));
 }
