@@ -121,6 +121,22 @@ test("stateless: a raw POST with _meta.progressToken (no initialize needed) gets
   assert.equal(((await plain.json()) as { id: number }).id, 8);
 });
 
+test("stateless: each event is written when its step happens, not buffered until the result (slow upstream)", async () => {
+  stub.setMode("slow"); // the stub answers after 1500 ms
+  const started = performance.now();
+  const res = await fetch(servers.stateless.mcpUrl, {
+    method: "POST", headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "get_forecast", arguments: ARGS, _meta: { progressToken: 9 } } }),
+  });
+  const arrivals: Array<{ ms: number; text: string }> = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body!) arrivals.push({ ms: performance.now() - started, text: decoder.decode(chunk as Uint8Array, { stream: true }) });
+  const at = (re: RegExp) => arrivals.find((a) => re.test(a.text))?.ms ?? Number.NaN;
+  const first = at(/"progress":1,"message":"requesting the forecast/);
+  const result = at(/"id":9/);
+  assert.ok(result - first >= 1000, `first progress at ${first} ms, result at ${result} ms: the first event must not wait for the upstream`);
+});
+
 test("streamed calls are logged and counted like JSON calls", async () => {
   stub.setMode("normal");
   const server = servers.stateless;
