@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 
 node_version=$(node -p 'require("./package.json").devDependencies.node')
 npm_version=${NPM_VERSION:-11.19.1}
-tag=${1:-selfhosted-mcp/node:${node_version}-bookworm-min}
+# The default tag carries a hash of this script, so changing the recipe builds a new image instead of reusing a stale one.
+recipe=$(sha256sum server/build-base-image.sh | cut -c1-8)
+tag=${1:-selfhosted-mcp/node:${node_version}-bookworm-min-${recipe}}
 
 exists() { docker image inspect "$tag" >/dev/null 2>&1; }
 if exists; then echo "$tag"; exit 0; fi
