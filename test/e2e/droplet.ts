@@ -6,6 +6,7 @@
 // program's `cloud-init status --wait` returns. `wipeDroplet()` undoes all of it (the "droplet deleted").
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, symlinkSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { run, runOk, startDaemon, waitFor, freePort } from "../support/proc.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "./state.ts";
@@ -106,6 +107,9 @@ export async function bootDroplet(stateDir: string, keys: DropletKeys, userData:
   // runcmd's effect on nginx (systemd is not PID 1 here, so the host's nginx is started directly).
   if (lstatExists(DEFAULT_SITE)) { rmSync(DEFAULT_SITE); rec.removedDefaultSite = true; save(); }
   if (!(await nginxRunning())) {
+    for (const port of [80, 443]) {
+      if (!(await portFree(port))) throw new Error(`port ${port} is in use by another program; the droplet's nginx needs 80 and 443 (stop it, or tear down the other rehearsal)`);
+    }
     await runOk("nginx", []);
     rec.nginxStarted = true; save();
   }
@@ -213,6 +217,14 @@ export async function wipeDroplet(stateDir: string, planText: string): Promise<s
   if (rec.cloudInitMarker) rmSync(CLOUD_INIT_RUN, { recursive: true, force: true });
   rmSync(bootFile(stateDir), { force: true });
   return removed;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
 }
 
 function lstatExists(p: string): boolean {
