@@ -10,7 +10,7 @@ const duration = z.string().regex(/^[1-9][0-9]*(ms|s|m)$/, 'must be a duration l
 
 export const runSpecSchema = z.object({
   /** Image reference; deployments pass an immutable `name@sha256:...`. */
-  image: z.string().min(1, "image must be an image reference, e.g. registry/name@sha256:..."),
+  image: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, "image must be an image reference such as registry/name@sha256:... (no spaces, no leading '-')"),
   /** Container name, unique per slot (e.g. `mcp-weather-blue`). */
   name: dockerName("name"),
   /** Path on the host of the env file (mode 0600) holding configuration and secrets; read by the docker CLI. */
@@ -23,7 +23,7 @@ export const runSpecSchema = z.object({
   host: z.enum(["127.0.0.1", "::1"]).default("127.0.0.1"),
   /** Named volume holding the SQLite data, mounted at dataDir; shared by the slots of one server. */
   volume: dockerName("volume"),
-  dataDir: z.string().startsWith("/", "dataDir must be an absolute path in the container").default("/data"),
+  dataDir: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "dataDir must be an absolute container path of letters, digits, . _ - /").default("/data"),
   labels: z.record(z.string(), z.string()).default({}).superRefine((labels, ctx) => {
     for (const key of Object.keys(labels)) {
       if (!/^[a-z0-9][a-z0-9._-]*$/.test(key)) {

@@ -75,6 +75,9 @@ describe("run contract", () => {
       [{ host: "0.0.0.0" as "127.0.0.1" }, /RunSpec\.host/],
       [{ labels: { "Bad Key": "x" } }, /RunSpec\.labels\.Bad Key: label keys must be lower-case/],
       [{ healthInterval: "soon" }, /RunSpec\.healthInterval: must be a duration/],
+      // would otherwise be read by docker as an option, or smuggle options into --mount
+      [{ image: "--privileged" }, /RunSpec\.image: image must be an image reference/],
+      [{ dataDir: "/data,readonly=false" }, /RunSpec\.dataDir: dataDir must be an absolute container path/],
     ];
     for (const [patch, message] of bad) {
       assert.throws(() => dockerRunArgs({ ...spec, ...patch }), (e: unknown) => e instanceof RunSpecError && message.test(e.message),
