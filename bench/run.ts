@@ -1,15 +1,20 @@
 // `npm run bench`: tools/call throughput and latency of the reference server against the bare SDK, in one run.
 // Contenders are measured alternately (round-robin, order rotated every round) at each concurrency, so slow drift
 // in machine load spreads over all of them; the reported numbers are medians over the rounds.
-// Options: --rounds N (3) --duration S per cell (5) --concurrency 1,10,50 --warmup S (2) --profile DIR --json FILE
+// Options: --rounds N (3) --duration S per cell (5) --concurrency 1,10,50 --warmup S (2) --json FILE
+//          --profile DIR (CPU profiles of the baseline and reference servers: summarize with bench/profile-summary.ts)
+//          --node-options=... (NODE_OPTIONS for every Node contender alike, e.g. --node-options=--max-old-space-size=96)
+//          --compiled (run (b) and (c) from tsc output, as the image does, instead of type-stripped server/src/*.ts)
+//          --candidate PATH (another server main.ts, e.g. a patched copy, measured direct as (b′): before/after)
 import { parseArgs } from "node:util";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { run } from "../test/support/proc.ts";
-import { runWrk, type WrkResult } from "./wrk.ts";
-import { startContenders, type Contender } from "./contenders.ts";
-import { summarize, markdownReport } from "./report.ts";
+import { runWrk } from "./wrk.ts";
+import { cpuMs } from "./processes.ts";
+import { startContenders, compileServer, type Contender } from "./contenders.ts";
+import { summarize, markdownReport, type Measured } from "./report.ts";
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +24,9 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     profile: { type: "string" },
     json: { type: "string" },
+    "node-options": { type: "string" },
+    candidate: { type: "string" },
+    compiled: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -36,8 +44,9 @@ const machine = {
   node: process.version, nginx: (await run("nginx", ["-v"])).stderr.trim(), wrk: (await run("wrk", ["--version"])).stdout.split("\n")[0]!.trim(),
   loadBefore: loadavg().map((l) => l.toFixed(2)).join(" "), loadAfter: "",
 };
-const contenders = await startContenders(work, { profileDir: values.profile });
-const results = new Map<string, WrkResult[]>();
+const referenceMain = values.compiled ? await compileServer(join(work, "dist")) : undefined;
+const contenders = await startContenders(work, { profileDir: values.profile, nodeOptions: values["node-options"], candidateMain: values.candidate, referenceMain });
+const results = new Map<string, Measured[]>();
 const cell = (c: Contender, conc: number) => `${c.id}@${conc}`;
 try {
   for (const c of contenders) await runWrk({ url: c.url, bodyFile: c.bodyFile, token: c.token, host: c.host, connections: 10, durationS: Math.max(1, warmupS) });
@@ -45,18 +54,21 @@ try {
     for (const conc of concurrencies) {
       const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
       for (const c of order) {
-        const res = await runWrk({ url: c.url, bodyFile: c.bodyFile, token: c.token, host: c.host, connections: conc, durationS });
+        const pids = c.cpuPids();
+        const cpu0 = [cpuMs(pids.server), pids.proxy.reduce((s, p) => s + cpuMs(p), 0)];
+        const wrk = await runWrk({ url: c.url, bodyFile: c.bodyFile, token: c.token, host: c.host, connections: conc, durationS });
+        const res: Measured = { ...wrk, serverCpuMs: cpuMs(pids.server) - cpu0[0]!, proxyCpuMs: pids.proxy.reduce((s, p) => s + cpuMs(p), 0) - cpu0[1]! };
         if (res.bad > 0 || Object.values(res.errors).some((n) => n > 0)) {
           console.error(`! ${c.id} c=${conc}: ${res.bad} bad answers, errors ${JSON.stringify(res.errors)}; first bad: ${res.first_bad}`);
         }
         results.set(cell(c, conc), [...(results.get(cell(c, conc)) ?? []), res]);
-        console.error(`round ${r + 1}/${rounds} c=${conc} ${c.id}: ${res.rps.toFixed(0)} ok/s p99 ${(res.latency_us.p99 / 1000).toFixed(2)} ms`);
+        console.error(`round ${r + 1}/${rounds} c=${conc} ${c.id}: ${res.rps.toFixed(0)} ok/s p99 ${(res.latency_us.p99 / 1000).toFixed(2)} ms, server CPU ${(1000 * res.serverCpuMs / Math.max(1, res.ok)).toFixed(0)} µs/call`);
       }
     }
   }
   machine.loadAfter = loadavg().map((l) => l.toFixed(2)).join(" ");
   const summary = summarize(contenders, concurrencies, (c, conc) => results.get(cell(c, conc)) ?? []);
-  const report = markdownReport(summary, { machine, rounds, durationS, concurrencies });
+  const report = markdownReport(summary, { machine, rounds, durationS, concurrencies, nodeOptions: values["node-options"] ?? "", compiled: values.compiled });
   process.stdout.write(report);
   if (values.json) writeFileSync(values.json, JSON.stringify({ machine, rounds, durationS, concurrencies, summary, raw: Object.fromEntries(results) }, null, 2));
 } finally {

@@ -1,11 +1,12 @@
 -- wrk script: POSTs one JSON-RPC tools/call body over and over and checks every answer.
--- Arguments (after `--`): <body file> [bearer token] [host header].
+-- Arguments (after `--`): <body file> [bearer token] [host header]. The body file holds one JSON-RPC body per line;
+-- several lines are sent round-robin (a mix of tools).
 -- A response counts as "ok" only if it is HTTP 200 with a JSON-RPC result that is not an isError result;
 -- wrk's own "Non-2xx" count covers status codes, this covers what the body says.
--- Soak mode: a body containing the placeholder REQ_ID gets a fresh id per request (unique idempotency keys).
+-- A body containing the placeholder REQ_ID gets a fresh id per request (unique idempotency keys).
 -- done() prints one line `WRK_JSON {...}` with throughput, latency percentiles (µs) and the ok/bad counts.
 local threads = {}
-local body_template, unique, counter, prefix
+local bodies, counter, prefix, cached
 
 function setup(thread)
   thread:set("thread_no", #threads)
@@ -13,14 +14,15 @@ function setup(thread)
 end
 
 function init(args)
-  local f = assert(io.open(args[1], "rb"))
-  body_template = f:read("*a")
-  f:close()
-  unique = body_template:find("REQ_ID", 1, true) ~= nil
+  bodies = {}
+  for line in io.lines(args[1]) do
+    if line ~= "" then table.insert(bodies, line) end
+  end
+  assert(#bodies > 0, "empty body file")
   counter = 0
   prefix = string.format("soak-%d-%d-", os.time(), thread_no or 0)
   wrk.method = "POST"
-  wrk.body = body_template
+  wrk.body = bodies[1]
   wrk.headers["Content-Type"] = "application/json"
   -- Without text/event-stream in Accept the SDK answers 406.
   wrk.headers["Accept"] = "application/json, text/event-stream"
@@ -30,9 +32,14 @@ function init(args)
 end
 
 function request()
-  if not unique then return wrk.format() end
+  if #bodies == 1 and not bodies[1]:find("REQ_ID", 1, true) then
+    cached = cached or wrk.format()
+    return cached
+  end
   counter = counter + 1
-  return wrk.format(nil, nil, nil, (body_template:gsub("REQ_ID", prefix .. counter)))
+  local body = bodies[(counter - 1) % #bodies + 1]
+  if body:find("REQ_ID", 1, true) then body = body:gsub("REQ_ID", prefix .. counter) end
+  return wrk.format(nil, nil, nil, body)
 end
 
 function response(status, headers, body)
