@@ -4,6 +4,8 @@ import * as z from "zod";
 
 const dockerName = (what: string) => z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/,
   `${what} must be 1-128 characters of letters, digits, "_", "." or "-", starting with a letter or digit`);
+/** Absolute path safe inside `--mount` (no commas or `=` that would add mount options). */
+const mountPath = (what: string) => z.string().regex(/^\/[A-Za-z0-9._/-]*$/, `${what} must be an absolute path of letters, digits, . _ - /`);
 const tcpPort = z.number().int().min(1).max(65535);
 const size = z.string().regex(/^[1-9][0-9]*[bkmg]$/, 'must be a size like "512m" or "1g"');
 const duration = z.string().regex(/^[1-9][0-9]*(ms|s|m)$/, 'must be a duration like "500ms", "2s" or "1m"');
@@ -23,7 +25,10 @@ export const runSpecSchema = z.object({
   host: z.enum(["127.0.0.1", "::1"]).default("127.0.0.1"),
   /** Named volume holding the SQLite data, mounted at dataDir; shared by the slots of one server. */
   volume: dockerName("volume"),
-  dataDir: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "dataDir must be an absolute container path of letters, digits, . _ - /").default("/data"),
+  dataDir: mountPath("dataDir").default("/data"),
+  /** Host files (e.g. API keys) bind-mounted read-only, for servers that read secrets from files (API_KEYS_FILE). */
+  secretFiles: z.array(z.object({ source: mountPath("secretFiles[].source"), target: mountPath("secretFiles[].target") }).strict())
+    .default([]),
   labels: z.record(z.string(), z.string()).default({}).superRefine((labels, ctx) => {
     for (const key of Object.keys(labels)) {
       if (!/^[a-z0-9][a-z0-9._-]*$/.test(key)) {
@@ -90,6 +95,7 @@ export function dockerRunArgs(spec: RunSpec): string[] {
     "--mount", `type=volume,source=${s.volume},target=${s.dataDir}`,
     "--env-file", s.envFile,
   ];
+  for (const f of s.secretFiles) args.push("--mount", `type=bind,source=${f.source},target=${f.target},readonly`);
   for (const [k, v] of Object.entries(contractEnv(s))) args.push("--env", `${k}=${v}`);
   args.push(
     "--log-driver", "json-file", "--log-opt", `max-size=${s.logMaxSize}`, "--log-opt", `max-file=${s.logMaxFiles}`,

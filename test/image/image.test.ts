@@ -2,7 +2,7 @@
 // only, no curl, no Pulumi), app layers within budget, and no run-time secret anywhere in its history or layers.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBaseImage } from "../support/base-image.ts";
@@ -17,6 +17,7 @@ interface ImageInspect {
 }
 
 const SENTINEL = `sentinel-${process.pid}-${Date.now()}-do-not-bake`;
+const FILE_SENTINEL = `file-sentinel-${process.pid}-${Date.now()}-do-not-bake`;
 
 /** Every regular file below dir, never following symlinks (unpacked layers hold absolute ones, e.g. var/run). */
 function filesUnder(dir: string): string[] {
@@ -97,22 +98,32 @@ describe("server image", () => {
     assert.ok(sizes.app <= 20e6, `app layers are ${mb(sizes.app)} MB: ${JSON.stringify(sizes.appLayers)}`);
   });
 
-  it("keeps a run-time secret out of docker history and every layer of docker save", async () => {
-    const c = await startContainer(image, { dir: tmp, env: { AUTH_MODE: "api-key", API_KEYS: SENTINEL }, wait: false });
-    containers.push(c);
-    await waitHealthy(c.name);
-    // the secret is live: the server accepts it and rejects requests without it
-    const call = (auth?: string) => fetch(`${c.url}/mcp`, { method: "POST", headers: {
+  it("keeps run-time secrets (env file, mounted file) out of docker history and every layer of docker save", async () => {
+    const fromEnv = await startContainer(image, { dir: tmp, env: { AUTH_MODE: "api-key", API_KEYS: SENTINEL }, wait: false });
+    containers.push(fromEnv);
+    const keyFile = join(tmp, "api-keys");
+    writeFileSync(keyFile, `${FILE_SENTINEL}\n`, { mode: 0o400 });
+    chownSync(keyFile, 1000, 1000); // readable by the image's `node` user only
+    const fromFile = await startContainer(image, { dir: tmp, wait: false, env: { AUTH_MODE: "api-key", API_KEYS_FILE: "/run/secrets/api-keys" },
+      spec: { secretFiles: [{ source: keyFile, target: "/run/secrets/api-keys" }] } });
+    containers.push(fromFile);
+    await Promise.all([waitHealthy(fromEnv.name), waitHealthy(fromFile.name)]);
+    // the secrets are live: each server accepts its key and rejects requests without it
+    const call = (url: string, auth?: string) => fetch(`${url}/mcp`, { method: "POST", headers: {
       "content-type": "application/json", accept: "application/json, text/event-stream", ...(auth ? { authorization: `Bearer ${auth}` } : {}),
     }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) });
-    assert.equal((await call()).status, 401);
-    assert.equal((await call(SENTINEL)).status, 200);
+    assert.equal((await call(fromEnv.url)).status, 401);
+    assert.equal((await call(fromEnv.url, SENTINEL)).status, 200);
+    assert.equal((await call(fromFile.url)).status, 401);
+    assert.equal((await call(fromFile.url, FILE_SENTINEL)).status, 200);
 
     const history = await runOk("docker", ["history", "--no-trunc", "--format", "{{.CreatedBy}} {{.Comment}}", image]);
     assert.match(history.stdout, /COPY/);
-    assert.ok(!history.stdout.includes(SENTINEL), "secret in docker history");
     const config = await runOk("docker", ["image", "inspect", image]);
-    assert.ok(!config.stdout.includes(SENTINEL), "secret in image config");
+    for (const secret of [SENTINEL, FILE_SENTINEL]) {
+      assert.ok(!history.stdout.includes(secret), "secret in docker history");
+      assert.ok(!config.stdout.includes(secret), "secret in image config");
+    }
 
     const saved = join(tmp, "save");
     await runOk("docker", ["save", "--output", join(tmp, "image.tar"), image], { timeoutMs: 300_000 });
@@ -128,5 +139,6 @@ describe("server image", () => {
     // the scan finds what is there (the server's code) and not the secret — in tar files or unpacked files
     assert.ok(filesContaining(saved, "server listening").length > 0, "scan sanity: compiled server code found");
     assert.deepEqual(filesContaining(saved, SENTINEL), []);
+    assert.deepEqual(filesContaining(saved, FILE_SENTINEL), []);
   });
 });

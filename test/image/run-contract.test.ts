@@ -61,6 +61,9 @@ describe("run contract", () => {
     assert.deepEqual(values(args, "--restart"), ["no"]);
     assert.deepEqual(values(args, "--mount"), ["type=volume,source=mcp-weather-data,target=/var/lib/mcp"]);
     assert.ok(values(args, "--env").includes("HOST=::1"));
+    const withKeys = dockerRunArgs({ ...spec, secretFiles: [{ source: "/etc/selfhosted-mcp/keys", target: "/run/secrets/keys" }] });
+    assert.deepEqual(values(withKeys, "--mount"), ["type=volume,source=mcp-weather-data,target=/data",
+      "type=bind,source=/etc/selfhosted-mcp/keys,target=/run/secrets/keys,readonly"]);
   });
 
   it("rejects bad specs naming the key and the fix", () => {
@@ -77,7 +80,8 @@ describe("run contract", () => {
       [{ healthInterval: "soon" }, /RunSpec\.healthInterval: must be a duration/],
       // would otherwise be read by docker as an option, or smuggle options into --mount
       [{ image: "--privileged" }, /RunSpec\.image: image must be an image reference/],
-      [{ dataDir: "/data,readonly=false" }, /RunSpec\.dataDir: dataDir must be an absolute container path/],
+      [{ dataDir: "/data,readonly=false" }, /RunSpec\.dataDir: dataDir must be an absolute path/],
+      [{ secretFiles: [{ source: "keys", target: "/run/secrets/keys" }] }, /RunSpec\.secretFiles\.0\.source: secretFiles\[\]\.source must be an absolute path/],
     ];
     for (const [patch, message] of bad) {
       assert.throws(() => dockerRunArgs({ ...spec, ...patch }), (e: unknown) => e instanceof RunSpecError && message.test(e.message),
