@@ -1,7 +1,8 @@
 // Live proof with real programs only: a private nginx (Debian's) runs the rendered HTTP-only site, certbot gets a
 // certificate from pebble through the rendered ACME location and the rendered issuance script, the TLS phase is
-// rendered and nginx reloaded, and the reference MCP server sits behind it. Then: a real MCP client over https,
-// an SSE stream through the proxy, redirects, rate limits, body limit, /metrics, testssl, blue/green switching of
+// rendered and nginx reloaded, and the reference MCP server sits behind it (its forecast API a local stub). Then: a
+// real MCP client over https, the server's SSE progress stream through the proxy, forwarded headers and upstream
+// keep-alive (counted by a TCP relay), redirects, rate limits, body limit, /metrics, testssl, blue/green switching of
 // the upstream include file, and a forced renewal picked up by the deploy hook without a restart.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -18,23 +19,32 @@ import {
 import { startPebble, startPrivateNginx, type Pebble, type PrivateNginx } from "../support/acme.ts";
 import { httpsClient, type HttpsClient } from "../support/https-client.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
-import { startSseUpstream, type SseUpstream } from "./sse-upstream.ts";
+import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
+import { startTcpRelay, type TcpRelay } from "./tcp-relay.ts";
 import { freePort, run, runOk, waitFor } from "../support/proc.ts";
 
 const DOMAIN = "mcp.example.test";
 const KEY_A = "key-a-0123456789abcdef0123456789abcdef";
 const KEY_B = "key-b-fedcba9876543210fedcba9876543210";
 const INIT = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" });
+const FORECAST = { latitude: 52.52, longitude: 13.41, days: 2 };
+/** How long the stub holds a forecast in "slow" mode: get_forecast's progress 1 comes before it, the result after. */
+const SLOW_MS = 2000;
+
+/** The JSON-RPC messages of an SSE body (`event: message` / `data: {...}` blocks). */
+const sseMessages = (text: string) => text.split("\n\n").filter((e) => e.trim()).map((e) =>
+  JSON.parse(e.slice(e.indexOf("data: ") + 6)) as { method?: string; id?: number; params?: { progress: number }; result?: unknown });
 
 describe("nginx in front of the MCP server, TLS from pebble via certbot", { timeout: 600_000 }, () => {
   let work: string, httpPort: number, httpsPort: number, site: Omit<SiteOptionsInput, "phase">;
   let pebble: Pebble, nginx: PrivateNginx, server: RunningServer, green: RunningServer | undefined;
-  let sse: SseUpstream, client: HttpsClient, certbot: ReturnType<Pebble["certbotDirs"]>, hookPath: string;
+  let stub: UpstreamStub, relay: TcpRelay, client: HttpsClient, certbot: ReturnType<Pebble["certbotDirs"]>, hookPath: string;
   const origin = () => `https://${DOMAIN}:${httpsPort}`;
   const post = (path: string, headers: Record<string, string> = {}, body = INIT) => client.fetch(`${origin()}${path}`, {
     method: "POST", body,
     headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
   });
+  const serverEnv = () => ({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin(), UPSTREAM_URL: stub.url });
   const writeUpstream = (name: string, port: number) =>
     writeFileSync(upstreamIncludePath(name, work), renderUpstreamInclude({ port, comment: `test slot ${port}` }));
 
@@ -43,8 +53,10 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     chmodSync(work, 0o755);
     [httpPort, httpsPort] = [await freePort(), await freePort()];
     pebble = await startPebble({ httpPort });
-    server = await startServer({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin() });
-    sse = await startSseUpstream();
+    stub = await startUpstreamStub({ slowMs: SLOW_MS });
+    // debug: the server logs the headers of every request it gets (authorization redacted), i.e. what nginx sent.
+    server = await startServer({ ...serverEnv(), LOG_LEVEL: "debug" });
+    relay = await startTcpRelay(server.port);
     certbot = pebble.certbotDirs();
     site = {
       domain: DOMAIN, listenAddresses: ["127.0.0.1"], httpPort, httpsPort,
@@ -52,14 +64,14 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
       accessLog: join(work, "access.log"), errorLog: join(work, "error.log"),
       servers: [
         { name: "main", path: "/mcp", limits: { perIp: { rate: "50r/s", burst: 100 }, perCredential: { rate: "50r/s", burst: 100 }, maxBodySize: "64k" } },
-        { name: "stream", limits: { perIp: { rate: "50r/s", burst: 100 } } },
+        { name: "relay", limits: { perIp: { rate: "50r/s", burst: 100 } } },
         { name: "ip", limits: { perIp: { rate: "1r/m", burst: 4 }, perCredential: false } },
         { name: "cred", limits: { perIp: false, perCredential: { rate: "1r/m", burst: 2 } } },
         { name: "conn", limits: { perIp: { rate: "50r/s", burst: 100 }, connectionsPerIp: 2 } },
       ],
     };
-    for (const name of ["main", "ip", "cred"]) writeUpstream(name, server.port);
-    for (const name of ["stream", "conn"]) writeUpstream(name, sse.port);
+    for (const name of ["main", "ip", "cred", "conn"]) writeUpstream(name, server.port);
+    writeUpstream("relay", relay.port);
     nginx = await startPrivateNginx(renderNginxConfig({ ...site, phase: "http-only" }));
 
     hookPath = join(work, "deploy-hook.sh");
@@ -85,16 +97,18 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     await nginx?.stop();
     await server?.stop();
     await green?.stop();
-    await sse?.stop();
+    await relay?.stop();
+    await stub?.stop();
     await pebble?.stop();
     rmSync(work, { recursive: true, force: true });
   });
 
   async function mcpClient(path: string, token?: string, headers: Record<string, string> = {}) {
-    const contentTypes: string[] = [];
+    const responses: Array<{ call: string; contentType: string }> = []; // call: the JSON-RPC method, else the HTTP method
     const recording: FetchLike = async (url, init) => {
       const r = await client.fetch(url, init);
-      contentTypes.push(r.headers.get("content-type") ?? "");
+      const rpc = typeof init?.body === "string" ? (JSON.parse(init.body) as { method?: string }).method : undefined;
+      responses.push({ call: rpc ?? init?.method ?? "GET", contentType: r.headers.get("content-type") ?? "" });
       return r;
     };
     const transport = new StreamableHTTPClientTransport(new URL(`${origin()}${path}`), {
@@ -102,7 +116,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     });
     const mcp = new Client({ name: "nginx-live-test", version: "1.0.0" });
     await mcp.connect(transport);
-    return { mcp, contentTypes };
+    return { mcp, responses };
   }
 
   it("certbot got the certificate through the rendered ACME location (HTTP-01 from pebble's VA)", () => {
@@ -113,7 +127,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
   });
 
   it("a real MCP client initializes, lists and calls tools over https through nginx", async () => {
-    const { mcp, contentTypes } = await mcpClient("/mcp", KEY_A);
+    const { mcp, responses } = await mcpClient("/mcp", KEY_A);
     try {
       const tools = await mcp.listTools();
       assert.ok(tools.tools.some((t) => t.name === "save_note"), JSON.stringify(tools.tools.map((t) => t.name)));
@@ -122,38 +136,49 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
       const id = (saved.structuredContent as { note: { id: string } }).note.id;
       const got = await mcp.callTool({ name: "get_note", arguments: { id } });
       assert.match(JSON.stringify(got.structuredContent), /hello through TLS/);
-      // The reference server answers POSTs in JSON-response mode; nginx passes the type through unchanged.
-      const typed = contentTypes.filter(Boolean); // 202s to notifications carry no body
-      assert.ok(typed.length >= 4 && typed.every((t) => t.startsWith("application/json")), contentTypes.join());
+      // Without a progress token the reference server answers in JSON; nginx passes the type through unchanged.
+      const typed = responses.map((r) => r.contentType).filter(Boolean); // 202s to notifications carry no body
+      assert.ok(typed.length >= 4 && typed.every((t) => t.startsWith("application/json")), JSON.stringify(responses));
     } finally { await mcp.close(); }
   });
 
-  it("an SSE response streams through the proxy intact and unbuffered", async () => {
-    const { mcp, contentTypes } = await mcpClient("/stream/mcp");
+  it("the server's SSE progress stream arrives through the proxy intact and unbuffered", async () => {
+    stub.setMode("slow"); // the forecast answer takes SLOW_MS: progress 1 (request sent upstream) comes long before the result
+    const { mcp, responses } = await mcpClient("/mcp", KEY_A);
     try {
       const t0 = Date.now();
-      const progress: Array<{ progress: number; at: number }> = [];
-      const result = await mcp.callTool({ name: "countdown", arguments: { steps: 6, intervalMs: 250 } }, undefined,
-        { onprogress: (p) => progress.push({ progress: p.progress, at: Date.now() - t0 }), timeout: 20_000 });
-      const done = Date.now() - t0;
-      assert.deepEqual(progress.map((p) => p.progress), [1, 2, 3, 4, 5, 6]);
-      assert.deepEqual(result.content, [{ type: "text", text: "step 1,step 2,step 3,step 4,step 5,step 6" }]);
-      assert.ok(contentTypes.includes("text/event-stream"), contentTypes.join());
-      // Buffered, every event would arrive with the result; streamed, the first arrives ~1.5 s before it.
-      console.log(`# SSE: first progress at ${progress[0]!.at} ms, result at ${done} ms`);
-      assert.ok(done - progress[0]!.at >= 1000, `first event at ${progress[0]!.at} ms, result at ${done} ms`);
-    } finally { await mcp.close(); }
+      const events: Array<{ event: string; at: number }> = [];
+      const result = await mcp.callTool({ name: "get_forecast", arguments: FORECAST }, undefined,
+        { onprogress: (p) => events.push({ event: `progress ${p.progress}`, at: Date.now() - t0 }), timeout: 30_000 });
+      events.push({ event: "result", at: Date.now() - t0 });
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+      assert.equal((result.structuredContent as { days: unknown[] }).days.length, FORECAST.days);
+      assert.deepEqual(events.map((e) => e.event), ["progress 1", "progress 2", "progress 3", "result"]);
+      assert.deepEqual(responses.filter((r) => r.call === "tools/call").map((r) => r.contentType), ["text/event-stream"]);
+      // Buffered, every event would arrive together with the result; streamed, progress 1 arrives while the stub still
+      // holds the answer. A gap, not an absolute latency, so a loaded machine does not make it flaky.
+      const [first, done] = [events[0]!.at, events.at(-1)!.at];
+      console.log(`# SSE through nginx: progress 1 at ${first} ms, result at ${done} ms`);
+      assert.ok(done - first >= SLOW_MS / 2, `progress 1 at ${first} ms, result at ${done} ms: buffered?`);
+    } finally {
+      stub.setMode("normal");
+      await mcp.close();
+    }
   });
 
   it("forwards client IP, proto and host (spoofed X-Forwarded-* replaced) over kept-alive upstream connections", async () => {
-    const { mcp } = await mcpClient("/stream/mcp", undefined, { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http" });
+    const marker = `fwd-${process.pid}-${Date.now()}`;
+    const { mcp } = await mcpClient("/relay/mcp", KEY_A, { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http", "x-test-marker": marker });
     try {
-      const before = sse.connections();
-      const seen: Array<Record<string, string>> = [];
-      for (let i = 0; i < 5; i++) {
-        const r = await mcp.callTool({ name: "request_headers", arguments: {} });
-        seen.push(JSON.parse((r.content as Array<{ text: string }>)[0]!.text) as Record<string, string>);
-      }
+      const before = relay.connections();
+      for (let i = 0; i < 5; i++) assert.ok((await mcp.listTools()).tools.length > 0);
+      const opened = relay.connections() - before;
+      assert.ok(opened <= 1, `5 requests opened ${opened} upstream connections`);
+      type Logged = { event?: string; req?: { headers?: Record<string, string> } };
+      const marked = () => (server.logEntries() as Logged[]).flatMap((e) =>
+        e.event === "http_request" && e.req?.headers?.["x-test-marker"] === marker ? [e.req.headers] : []);
+      // initialize + notifications/initialized + 5 × tools/list (log lines arrive asynchronously over a pipe)
+      const seen = await waitFor("the server's log of the requests", () => marked().length >= 7 && marked(), { timeoutMs: 5000, intervalMs: 50 });
       for (const h of seen) {
         assert.equal(h["x-forwarded-for"], "127.0.0.1");
         assert.equal(h["x-real-ip"], "127.0.0.1");
@@ -162,7 +187,6 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
         assert.equal(h.host, DOMAIN);
         assert.notEqual(h.connection, "close");
       }
-      assert.ok(sse.connections() - before <= 1, `5 requests opened ${sse.connections() - before} upstream connections`);
     } finally { await mcp.close(); }
   });
 
@@ -214,15 +238,22 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
   });
 
   it("concurrent requests past the per-IP connection limit get 429 while open streams continue", async () => {
-    const call = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "countdown", arguments: { steps: 4, intervalMs: 300 } } });
-    const responses = await Promise.all([0, 1, 2].map(() => post("/conn/mcp", {}, call)));
-    const bodies = await Promise.all(responses.map((r) => r.text()));
-    const statuses = responses.map((r) => r.status).sort();
-    assert.deepEqual(statuses, [200, 200, 429], bodies.join("\n"));
-    for (const [i, r] of responses.entries()) {
-      if (r.status === 429) assert.match(bodies[i]!, /Rate limit exceeded/);
-      else assert.match(bodies[i]!, /step 1,step 2,step 3,step 4/); // the two admitted streams ran to completion
-    }
+    stub.setMode("slow"); // each admitted call streams for SLOW_MS, so all three overlap
+    try {
+      const call = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "get_forecast", arguments: FORECAST, _meta: { progressToken: "p-7" } } });
+      const responses = await Promise.all([0, 1, 2].map(() => post("/conn/mcp", { authorization: `Bearer ${KEY_A}` }, call)));
+      const bodies = await Promise.all(responses.map((r) => r.text()));
+      const statuses = responses.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 200, 429], bodies.join("\n"));
+      for (const [i, r] of responses.entries()) {
+        if (r.status === 429) { assert.match(bodies[i]!, /Rate limit exceeded/); continue; }
+        // the two admitted streams ran to completion: three progress events, then the result
+        assert.equal(r.headers.get("content-type"), "text/event-stream");
+        const messages = sseMessages(bodies[i]!);
+        assert.deepEqual(messages.map((m) => m.method ?? `result ${m.id}`), [...Array(3).fill("notifications/progress"), "result 7"], bodies[i]);
+        assert.deepEqual(messages.slice(0, 3).map((m) => m.params!.progress), [1, 2, 3]);
+      }
+    } finally { stub.setMode("normal"); }
   });
 
   it("an oversized body gets 413 from nginx; a body under the limit reaches the server", async () => {
@@ -237,7 +268,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
   });
 
   it("/metrics is 404 through nginx; responses carry security headers and no nginx version", async () => {
-    for (const path of ["/metrics", "/mcp/../metrics", "/stream/metrics", "/health"]) {
+    for (const path of ["/metrics", "/mcp/../metrics", "/relay/metrics", "/health"]) {
       const r = await client.fetch(`${origin()}${path}`);
       assert.equal(r.status, 404, path);
       await r.arrayBuffer();
@@ -264,7 +295,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
   });
 
   it("blue/green: rewriting the upstream include file and reloading switches the live server", async () => {
-    green = await startServer({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin() });
+    green = await startServer(serverEnv());
     const pid = nginx.pid();
     writeUpstream("main", green.port);
     await runOk("sh", [hookPath]);
