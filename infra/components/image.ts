@@ -4,7 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
+import { readFileSync, existsSync } from "node:fs";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
+import { imageBuildArgs, SERVER_DOCKERFILE } from "../contract/image-build.ts";
 
 export interface McpImageBuild {
   /** Docker build context (default "."). */
@@ -14,6 +16,10 @@ export interface McpImageBuild {
   /** The BASE_IMAGE build argument (default node:24-bookworm-slim). */
   baseImage?: string;
   platform?: string;
+  /** Image version label (default: this package's version); revision: e.g. the git commit. */
+  version?: string;
+  revision?: string;
+  /** Extra build arguments (public values only: build arguments end up in the image's history). */
   args?: Record<string, string>;
 }
 
@@ -105,9 +111,15 @@ export class McpImage extends pulumi.ComponentResource {
         imageName,
         build: {
           context: b.context ?? ".",
-          dockerfile: b.dockerfile ?? "server/Dockerfile",
+          dockerfile: b.dockerfile ?? SERVER_DOCKERFILE,
           platform: b.platform ?? "linux/amd64",
-          args: { BASE_IMAGE: b.baseImage ?? "node:24-bookworm-slim", ...b.args },
+          args: {
+            ...imageBuildArgs({
+              context: b.context ?? ".", baseImage: b.baseImage ?? "node:24-bookworm-slim", version: b.version ?? packageVersion(),
+              ...(b.revision ? { revision: b.revision } : {}),
+            }),
+            ...b.args,
+          },
         },
         registry: push,
       }, parent);
@@ -115,4 +127,13 @@ export class McpImage extends pulumi.ComponentResource {
     }
     this.registerOutputs({ digest: this.digest, registryServer: this.registryServer });
   }
+}
+
+/** This package's version (package.json next to infra/, from the sources or the dist build). */
+function packageVersion(): string {
+  for (const rel of ["../../package.json", "../../../package.json"]) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(url)) return String(JSON.parse(readFileSync(url, "utf8")).version ?? "0.0.0");
+  }
+  return "0.0.0";
 }

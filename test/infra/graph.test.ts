@@ -2,6 +2,7 @@
 // order of the remote commands, and outputs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
 
@@ -77,7 +78,9 @@ test("registry: DOCR (free tier) with push and read-only pull credentials; image
   assert.deepEqual(creds.sort(), [false, true]);
   const img = rec.ofType("docker:index/image:Image")[0]!.inputs as { imageName: string; build: Record<string, unknown>; registry: { value: Record<string, unknown> } };
   assert.equal(img.imageName, `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`);
-  assert.deepEqual(img.build.args, { BASE_IMAGE: "node:24-bookworm-slim" });
+  const version = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+  assert.deepEqual(img.build.args, { BASE_IMAGE: "node:24-bookworm-slim", VERSION: version });
+  assert.equal(img.build.context, ".");
   assert.equal(img.build.dockerfile, "server/Dockerfile");
   assert.equal(img.build.platform, "linux/amd64");
   assert.ok(isSecretValue(img.registry), "push credentials are secret");
