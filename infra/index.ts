@@ -17,6 +17,7 @@ export {
 } from "./render/deployment-plan.ts";
 export { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "./render/docker-config.ts";
 export * from "./contract/run-contract.ts";
+export * from "./contract/image-build.ts";
 export {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   renderRenewalUnits, type SiteOptionsInput,
