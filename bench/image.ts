@@ -37,7 +37,7 @@ const base = await ensureBaseImage();
 const image = await buildServerImage();
 const sizes = await imageSizes(image, base);
 const work = mkdtempSync(join(tmpdir(), "bench-image-"));
-const samples: { started: number; ready: number; healthy: number; stop: number; probeMs: number; memMb: number }[] = [];
+const samples: { started: number; ready: number; healthy: number; cpuMs: number; stop: number; probeMs: number; memMb: number }[] = [];
 try {
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -55,13 +55,18 @@ try {
           return (JSON.parse(r.stdout) as ContainerState).Health?.Status === "healthy";
         }, 20),
       ]);
+      // CPU the server process used to get ready (load-independent, unlike the wall-clock times above): utime+stime
+      // of PID 1 in clock ticks (USER_HZ 100), read right after the first /livez answered.
+      const stat = (await runOk("docker", ["exec", c.name, "cat", "/proc/1/stat"])).stdout;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
       const health = JSON.parse((await runOk("docker", ["inspect", "--format", "{{json .State.Health.Log}}", c.name])).stdout) as { Start: string; End: string }[];
       const probeMs = median(health.map((h) => Date.parse(h.End) - Date.parse(h.Start)));
       const mem = (await runOk("docker", ["stats", "--no-stream", "--format", "{{.MemUsage}}", c.name])).stdout;
       const memMb = Number(/^([\d.]+)MiB/.exec(mem.trim())?.[1] ?? NaN);
       const s0 = performance.now();
       await runOk("docker", ["stop", c.name]);
-      samples.push({ started, ready, healthy, stop: performance.now() - s0, probeMs, memMb });
+      samples.push({ started, ready, healthy, cpuMs, stop: performance.now() - s0, probeMs, memMb });
     } finally {
       await removeContainers([c.name], [c.volume]);
     }
@@ -79,6 +84,7 @@ const result = {
     dockerRunReturns: Math.round(median(samples.map((s) => s.started))),
     runToReady: Math.round(median(samples.map((s) => s.ready))),
     runToHealthy: Math.round(median(samples.map((s) => s.healthy))),
+    serverCpuToReady: Math.round(median(samples.map((s) => s.cpuMs))),
     healthProbe: Math.round(median(samples.map((s) => s.probeMs))),
     stop: Math.round(median(samples.map((s) => s.stop))),
   },
@@ -91,6 +97,7 @@ const rows: [string, string][] = [
   [`docker run -d returns (median of ${runs})`, `${result.medianMs.dockerRunReturns} ms`],
   [`docker run → /livez 200 (median of ${runs})`, `${result.medianMs.runToReady} ms`],
   [`docker run → healthy (--health-interval ${result.healthInterval})`, `${result.medianMs.runToHealthy} ms`],
+  ["server CPU time to ready (user+sys)", `${result.medianMs.serverCpuToReady} ms`],
   ["health probe (node -e fetch /livez)", `${result.medianMs.healthProbe} ms`],
   ["docker stop → exited", `${result.medianMs.stop} ms`],
   ["idle memory", `${result.idleMemoryMb} MiB`],
