@@ -1,5 +1,5 @@
 // Derives the server-only package.json for the image from the root one: the packages server/src imports (at the
-// root's exact versions) as dependencies, and what `tsc` needs to compile them as devDependencies. The image then
+// root's exact versions) as dependencies, and what `tsc` and the bundler need as devDependencies. The image then
 // never carries the Pulumi/infra dependencies of the package. Runs in the image's first build stage:
 //   node server/image-manifest.ts <repo-root> <out-dir>     (writes out-dir/package.json and package-lock.json)
 import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
@@ -49,7 +49,7 @@ export function serverManifest(root: Manifest, imports: ServerImports): Manifest
     throw new Error(`server/src imports ${missing.join(", ")} but the root package.json does not declare it: ` +
       `add it with \`npm install --save-exact <pkg>@<version>\` (runtime imports belong in "dependencies")`);
   }
-  const build = new Set(["typescript", "@types/node", ...imports.typeOnly]);
+  const build = new Set(["typescript", "esbuild", "@types/node", ...imports.typeOnly]);
   for (const p of imports.runtime) if (dev[`@types/${p}`]) build.add(`@types/${p}`);
   return {
     name: `${root.name}-server`, version: root.version, type: "module",

@@ -13,9 +13,10 @@ import {
   type StartedContainer,
 } from "../support/server-image.ts";
 import { call, connect } from "../server/mcp-client.ts";
+import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
 
 const API_KEY = `img-test-key-${randomUUID()}`;
-const ENV = { AUTH_MODE: "api-key", API_KEYS: API_KEY, UPSTREAM_URL: "http://127.0.0.1:9", LOG_LEVEL: "info" };
+const ENV = { AUTH_MODE: "api-key", API_KEYS: API_KEY, LOG_LEVEL: "info" };
 const auth = { authorization: `Bearer ${API_KEY}` };
 
 interface ContainerInspect {
@@ -30,10 +31,11 @@ interface ContainerInspect {
 describe("server container under the run contract", () => {
   let image: string;
   let tmp: string;
+  let upstream: UpstreamStub;
   const started: StartedContainer[] = [];
   const volume = uniqueName("mcp-img-vol");
   const start = async (name = uniqueName("mcp-img")) => {
-    const c = await startContainer(image, { dir: tmp, env: ENV, name, volume, spec: { labels: { "io.selfhosted-mcp.test": "image" } }, wait: false });
+    const c = await startContainer(image, { dir: tmp, env: { ...ENV, UPSTREAM_URL: upstream.url }, name, volume, spec: { labels: { "io.selfhosted-mcp.test": "image" } }, wait: false });
     started.push(c);
     await waitHealthy(c.name);
     return c;
@@ -42,10 +44,12 @@ describe("server container under the run contract", () => {
   before(async () => {
     image = await buildServerImage();
     tmp = mkdtempSync(join(tmpdir(), "container-test-"));
+    upstream = await startUpstreamStub(); // the weather API's local fake, on 127.0.0.1 (host network reaches it)
   });
 
   after(async () => {
     await removeContainers(started.map((c) => c.name), [volume]);
+    await upstream?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -76,12 +80,13 @@ describe("server container under the run contract", () => {
     assert.match(write.stderr, /Read-only file system/);
     await runOk("docker", ["exec", c.name, "sh", "-c", "touch /tmp/ok /data/ok && rm /tmp/ok /data/ok"]);
 
-    // bound to loopback on the host network: /livez and /metrics answer on 127.0.0.1
+    // bound to loopback on the host network: /livez, the deep /health (store + upstream) and /metrics answer
     assert.equal((await fetch(`${c.url}/livez`)).status, 200);
+    assert.equal((await fetch(`${c.url}/health`)).status, 200);
     assert.match(await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text(), /^# HELP /m);
   });
 
-  it("is reached by a real MCP client over 127.0.0.1, with the API key from the env file", async () => {
+  it("is reached by a real MCP client over 127.0.0.1 (API key from the env file), tools work end to end", async () => {
     const c = started.at(-1)!;
     const denied = await fetch(`${c.url}/mcp`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
     assert.equal(denied.status, 401);
@@ -90,6 +95,9 @@ describe("server container under the run contract", () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       assert.ok(names.includes("save_note") && names.includes("get_note"), names.join(","));
       assert.ok(client.getServerVersion()?.name, "server identified itself in initialize");
+      const forecast = await call(client, "get_forecast", { latitude: 52.52, longitude: 13.41, days: 2 });
+      assert.equal(forecast.isError, undefined, JSON.stringify(forecast));
+      assert.equal((forecast.structuredContent as { days: unknown[] }).days.length, 2);
     } finally {
       await client.close();
     }

@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageOf, scanImports, serverManifest } from "../../server/image-manifest.ts";
+import { bundledPackages, packageDirOf } from "../../server/bundle.ts";
 import { REPO_ROOT } from "../support/server-image.ts";
 
 const root = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8"));
@@ -27,6 +28,7 @@ describe("image manifest", () => {
     const all = Object.keys({ ...m.dependencies, ...m.devDependencies });
     assert.deepEqual(all.filter((n) => n.startsWith("@pulumi/") || n === "fast-check" || n === "@modelcontextprotocol/conformance"), []);
     assert.equal(m.devDependencies!.typescript, root.devDependencies.typescript);
+    assert.equal(m.devDependencies!.esbuild, root.devDependencies.esbuild);
   });
 
   it("separates type-only imports and rejects undeclared packages by name", () => {
@@ -47,5 +49,14 @@ describe("image manifest", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("attributes bundled files to their package directories, nested ones included", () => {
+    assert.equal(packageDirOf("node_modules/express/lib/express.js"), "node_modules/express");
+    assert.equal(packageDirOf("node_modules/@modelcontextprotocol/sdk/dist/esm/server/mcp.js"), "node_modules/@modelcontextprotocol/sdk");
+    assert.equal(packageDirOf("node_modules/a/node_modules/@s/b/index.js"), "node_modules/a/node_modules/@s/b");
+    assert.equal(packageDirOf("dist/server/src/main.js"), null);
+    const pkgs = bundledPackages(["node_modules/zod/index.js", "node_modules/zod/v4/core/core.js", "dist/server/src/main.js"], REPO_ROOT);
+    assert.deepEqual(pkgs, { "node_modules/zod": { name: "zod", version: root.dependencies.zod, license: "MIT" } });
   });
 });
