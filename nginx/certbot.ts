@@ -79,7 +79,10 @@ export function renderCertbotIssueScript(options: CertbotIssueOptions): string {
     `# Managed by selfhosted-mcp: obtain the TLS certificate for ${o.domain} (ACME HTTP-01, webroot served by nginx).`,
     "# Safe to re-run: certbot keeps a certificate that is not yet due for renewal.",
     "set -eu",
+    "# nginx's workers (another user) must read the challenge files: whatever umask the caller runs under.",
+    "umask 022",
     `mkdir -p ${shellQuote(`${o.acmeWebroot}/.well-known/acme-challenge`)}`,
+    `chmod 0755 ${shellQuote(o.acmeWebroot)} ${shellQuote(`${o.acmeWebroot}/.well-known`)} ${shellQuote(`${o.acmeWebroot}/.well-known/acme-challenge`)}`,
     `exec ${lines.map(shellCommand).join(" \\\n  ")}`,
     "",
   ].join("\n");

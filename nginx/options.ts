@@ -99,6 +99,11 @@ export const siteOptionsSchema = z.object({
     seenNames.set(s.name, i);
     seenPaths.set(p, i);
   });
+  o.servers.forEach((s, i) => {
+    const h = healthPath(resolvedPath(s, o.servers.length));
+    const r = seenPaths.get(h);
+    if (r !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `its health path "${h}" is servers[${r}]'s MCP path: give each server its own path (e.g. /${s.name}/mcp)` });
+  });
   if (o.httpPort === o.httpsPort) ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
 });
 
@@ -109,6 +114,11 @@ export type ServerLimits = ServerOptions["limits"];
 
 export function resolvedPath(s: { name: string; path?: string | undefined }, serverCount: number): string {
   return s.path ?? (serverCount === 1 ? "/mcp" : `/${s.name}/mcp`);
+}
+
+/** Public path of a server's deep health check: its MCP path with the trailing `/mcp` replaced by `/health`. */
+export function healthPath(mcpPath: string): string {
+  return `${mcpPath.replace(/\/mcp$/, "")}/health`;
 }
 
 /** Thrown for invalid renderer options; the message names the option and the fix. */

@@ -2,7 +2,7 @@
 // Ubuntu's stock nginx.conf include /etc/nginx/sites-enabled/* and conf.d/*.conf there — so it carries its own
 // http-level definitions (log format, credential map, rate-limit zones, upstreams), all prefixed with the siteId.
 import {
-  siteOptionsSchema, parseOptions, resolvedPath, defaultSiteId,
+  siteOptionsSchema, parseOptions, resolvedPath, healthPath, defaultSiteId,
   type SiteOptionsInput, type SiteOptions, type ServerOptions, type ServerLimits,
 } from "./options.ts";
 import { upstreamIncludePath } from "./upstream.ts";
@@ -233,6 +233,13 @@ function serverLocations(o: SiteOptions, s: ServerOptions, n: Names): string[] {
     ...limitDirectives(s, n).map((l) => `    ${l}`),
     "    client_max_body_size 1k;",
     `    proxy_pass http://${n.upstream(s)};`,
+    "}",
+    `# Deep health check for uptime monitors and the deploy's own probe: GET/HEAD only, same limits.`,
+    `location = ${healthPath(path)} {`,
+    ...limitDirectives(s, n).map((l) => `    ${l}`),
+    "    limit_except GET { deny all; }",
+    "    client_max_body_size 1k;",
+    `    proxy_pass http://${n.upstream(s)}/health;`,
     "}",
     ...jsonError(o, n.limited(s), 429, -32000, `Rate limit exceeded: retry after ${wait} s`,
       [`add_header Retry-After "${wait}" always;`]),

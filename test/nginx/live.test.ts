@@ -44,7 +44,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     method: "POST", body,
     headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
   });
-  const serverEnv = () => ({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin(), UPSTREAM_URL: stub.url });
+  const serverEnv = () => ({ AUTH_MODE: "api-key", API_KEYS: `${KEY_A},${KEY_B}`, PUBLIC_URL: origin(), UPSTREAM_URL: stub.url, HEALTH_CACHE_MS: "1000" });
   const writeUpstream = (name: string, port: number) =>
     writeFileSync(upstreamIncludePath(name, work), renderUpstreamInclude({ port, comment: `test slot ${port}` }));
 
@@ -267,8 +267,21 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     await small.arrayBuffer();
   });
 
+  it("/health proxies the server's deep check (GET only): 200 healthy with its checks; POST is refused", async () => {
+    const body = await waitFor("a healthy /health through nginx", async () => {
+      const r = await client.fetch(`${origin()}/health`);
+      const json = await r.json() as { status: string; checks: Record<string, unknown> };
+      return r.status === 200 ? json : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 500 });
+    assert.equal(body.status, "healthy");
+    assert.ok("store" in body.checks && "upstream" in body.checks, JSON.stringify(body));
+    const refused = await post("/health");
+    assert.equal(refused.status, 403);
+    await refused.arrayBuffer();
+  });
+
   it("/metrics is 404 through nginx; responses carry security headers and no nginx version", async () => {
-    for (const path of ["/metrics", "/mcp/../metrics", "/relay/metrics", "/health"]) {
+    for (const path of ["/metrics", "/mcp/../metrics", "/relay/metrics", "/livez", "/main/health"]) {
       const r = await client.fetch(`${origin()}${path}`);
       assert.equal(r.status, 404, path);
       await r.arrayBuffer();

@@ -100,6 +100,16 @@ describe("site config content", () => {
     assert.doesNotMatch(several, /location = \/mcp \{/);
   });
 
+  it("proxies each server's deep health check (GET only) beside its MCP path: /health, /<name>/health", () => {
+    const one = renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "weather" }] });
+    assert.match(one, /location = \/health \{[^}]*limit_except GET \{ deny all; \}[^]*?proxy_pass http:\/\/smcp_mcp_example_test_weather\/health;/);
+    const several = tls();
+    for (const n of ["weather", "notes"]) {
+      assert.match(several, new RegExp(`location = /${n}/health \\{[^]*?proxy_pass http://smcp_mcp_example_test_${n}/health;`));
+    }
+    assert.doesNotMatch(several, /location = \/health \{/);
+  });
+
   it("never logs Authorization, cookies or query strings", () => {
     const logFormat = /log_format[^;]*;/.exec(tls())![0];
     assert.match(logFormat, /\$remote_addr/);
@@ -163,6 +173,7 @@ describe("option errors name the option", () => {
     ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a lower-case fully qualified domain name.*\(got "https:\/\/Example\.com"\)$/m],
     ["rate of 0", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { perIp: { rate: "0r/s" } } }] }, /servers\[0\]\.limits\.perIp\.rate: must be a positive request rate.*\(got "0r\/s"\)/],
     ["duplicate path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }, { name: "b", path: "/a/mcp" }] }, /servers\[1\]\.path: "\/a\/mcp" is already used by servers\[0\]/],
+    ["health path clash", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/x/mcp" }, { name: "b", path: "/x/health" }] }, /servers\[0\]\.path: its health path "\/x\/health" is servers\[1\]'s MCP path/],
     ["reserved path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/.well-known/acme-challenge/mcp" }] }, /servers\[0\]\.path: .* is reserved/],
     ["unknown phase", { domain: DOMAIN, phase: "https", servers: [{ name: "a" }] }, /phase: must be "http-only" or "tls"/],
     ["unknown option", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }], listen: 80 }, /\(options\): Unrecognized key: "listen"/],
@@ -194,6 +205,8 @@ describe("host scripts", () => {
     assert.ok(issue({ acmeServer: "staging" }).includes(`--server ${ACME_DIRECTORIES.staging} `));
     assert.ok(issue({ acmeServer: "https://127.0.0.1:14000/dir" }).includes("--server https://127.0.0.1:14000/dir "));
     assert.match(issue(), /--register-unsafely-without-email/);
+    // Callers may run under umask 077; nginx's workers (another user) must still read the challenge files.
+    assert.match(issue(), /^umask 022\nmkdir -p \S+\/\.well-known\/acme-challenge\nchmod 0755 /m);
     assert.match(issue({ email: "ops@example.test", extraDomains: ["www.example.test"] }), /--email ops@example\.test \\\n.*-d mcp\.example\.test -d www\.example\.test/s);
   });
 
