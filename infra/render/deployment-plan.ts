@@ -139,7 +139,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
       create: remoteScript("deploy", {
         APP: o.app, IMAGE: o.image, ...dirs, ENV_FILE: envFile, ...nginxFiles,
         CERT_FILE: `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`,
-        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
+        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_WEBROOT: acmeWebroot, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
         HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
         PULL_ATTEMPTS: 3, LOG_LINES: 50,
         ...slotInputs, BLUE_PORT: ports.blue.port, GREEN_PORT: ports.green.port,

@@ -141,13 +141,17 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   assert.equal(statSync(first.stateDir).mode & 0o777, 0o700);
   assert.equal(statSync(`${host.dir}/lib/selfhosted-mcp`).mode & 0o777, 0o755, "the SSH user can reach its staging directory");
 
-  // 1. First deploy: HTTP-only site, certbot, then TLS; blue slot live.
+  // 1. First deploy: HTTP-only site, certbot, then TLS; blue slot live. An earlier run left the challenge dir 0700.
+  mkdirSync(`${host.dir}/webroot/.well-known/acme-challenge`, { recursive: true, mode: 0o700 });
+  chmodSync(`${host.dir}/webroot/.well-known`, 0o700);
   copyFiles(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
   let r = await sh(first.deploy.create, host.env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /no certificate .*HTTP-only site, then certbot/);
   assert.match(host.calls(), /certbot certonly .*--server https:\/\/127\.0\.0\.1:14000\/dir .*--webroot-path .*\/webroot/);
-  assert.equal(statSync(`${host.dir}/webroot/.well-known/acme-challenge`).mode & 0o777, 0o755, "nginx workers can read challenges");
+  for (const d of [".well-known", ".well-known/acme-challenge"]) {
+    assert.equal(statSync(`${host.dir}/webroot/${d}`).mode & 0o777, 0o755, `nginx workers can read challenges (${d})`);
+  }
   assert.match(readFileSync(first.upstreamFile, "utf8"), /server 127\.0\.0\.1:18000 /);
   assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
   assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Inputs: APP, IMAGE, STATE_DIR, STAGING_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE,
-#         DEPLOY_HOOK_PATH, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
+#         DEPLOY_HOOK_PATH, ACME_WEBROOT, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
 #         BLUE_CONTAINER, BLUE_PORT, GREEN_CONTAINER, GREEN_PORT.
 # Blue/green deploy of IMAGE (pinned by digest): start the idle slot beside the live one, wait for its health
 # endpoint, point nginx's upstream include at it (`nginx -t`, reload), then stop the old slot. On any failure
@@ -99,7 +99,9 @@ if [ ! -f "${CERT_FILE}" ]; then
   write_file_atomic "${SITE_FILE}" 0644 <"${STATE_DIR}/nginx-http.conf"
   if ! nginx_apply; then restore_nginx; fail_new "the HTTP-only nginx site does not validate"; fi
   if [ -n "${ACME_CA_BUNDLE}" ]; then export REQUESTS_CA_BUNDLE="${ACME_CA_BUNDLE}"; fi
-  # umask 022: nginx's workers (not root) must read the challenge files certbot writes under the webroot.
+  # nginx's workers (not root) must read the challenge files certbot writes under the webroot: the directories
+  # are made traversable even when an earlier run left them 0700, and certbot runs with umask 022.
+  install -d -m 0755 "${ACME_WEBROOT}" "${ACME_WEBROOT}/.well-known" "${ACME_WEBROOT}/.well-known/acme-challenge"
   if ! (umask 022 && sh "${STATE_DIR}/issue-certificate.sh"); then restore_nginx; fail_new "certificate issuance failed"; fi
   [ -f "${CERT_FILE}" ] || { restore_nginx; fail_new "certbot finished but ${CERT_FILE} is missing"; }
 fi
