@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# selfhosted-mcp smoke test, run by the systemd timer selfhosted-mcp-smoke-<app>: runs `selfhosted-mcp smoke`
-# inside the image of the live server slot (which has Node and the MCP SDK), so the host needs nothing but Docker.
+# selfhosted-mcp smoke test, run by the systemd timer selfhosted-mcp-smoke-<app>: runs the bundled smoke CLI
+# (SMOKE_DIR/smoke.mjs, one self-contained module) with the `node` of the live server slot's image (or
+# RUNNER_IMAGE), so the host needs nothing but Docker.
 # Prints the JSON report (to the journal), keeps the textfile metrics in METRICS_DIR and, when TEXTFILE_DIR is
 # set, publishes them there for node_exporter. Exit: 0 passed, 1 a check failed, 2 cannot run.
 # Inputs (from the unit's Environment=): APP STATE_DIR SMOKE_URL SMOKE_DIR METRICS_DIR MIN_CERT_DAYS
-#   [TEXTFILE_DIR] [TOKEN_ENV_FILE: env file with SMOKE_TOKEN=..., mode 0600]
+#   [TEXTFILE_DIR] [TOKEN_ENV_FILE: env file with SMOKE_TOKEN=..., mode 0600] [RUNNER_IMAGE]
 set -euo pipefail
 umask 022
 
@@ -18,9 +19,14 @@ for v in APP STATE_DIR SMOKE_URL SMOKE_DIR METRICS_DIR MIN_CERT_DAYS; do
   [ -n "${!v:-}" ] || fail "input ${v} is not set (see the unit's Environment= lines)"
 done
 
-slot=$(cat "${STATE_DIR}/active-slot" 2>/dev/null) || fail "no live slot recorded in ${STATE_DIR}/active-slot (not deployed yet?)"
-container="${APP}-${slot}"
-image=$(docker inspect --format '{{.Image}}' "${container}" 2>/dev/null) || fail "container ${container} not found"
+[ -s "${SMOKE_DIR}/smoke.mjs" ] || fail "${SMOKE_DIR}/smoke.mjs is missing (re-run the install)"
+if [ -n "${RUNNER_IMAGE:-}" ]; then
+  image="${RUNNER_IMAGE}"
+else
+  slot=$(cat "${STATE_DIR}/active-slot" 2>/dev/null) || fail "no live slot recorded in ${STATE_DIR}/active-slot (not deployed yet?)"
+  container="${APP}-${slot}"
+  image=$(docker inspect --format '{{.Image}}' "${container}" 2>/dev/null) || fail "container ${container} not found"
+fi
 
 install -d -m 0755 -o 1000 -g 1000 "${METRICS_DIR}"
 args=(run --rm --network host --read-only --cap-drop ALL --security-opt no-new-privileges
@@ -31,9 +37,8 @@ if [ -n "${TOKEN_ENV_FILE:-}" ]; then
   [ -r "${TOKEN_ENV_FILE}" ] || fail "TOKEN_ENV_FILE ${TOKEN_ENV_FILE} is not readable"
   args+=(--env-file "${TOKEN_ENV_FILE}")
 fi
-# The sources are mounted under /app so Node resolves the image's own /app/node_modules (MCP SDK, zod, prom-client).
-args+=(--mount "type=bind,source=${SMOKE_DIR},target=/app/selfhosted-mcp-smoke,readonly" "${image}"
-  /app/selfhosted-mcp-smoke/infra/smoke/cli.ts smoke "${SMOKE_URL}" --json
+args+=(--mount "type=bind,source=${SMOKE_DIR}/smoke.mjs,target=/opt/selfhosted-mcp-smoke.mjs,readonly" "${image}"
+  /opt/selfhosted-mcp-smoke.mjs smoke "${SMOKE_URL}" --json
   --min-cert-days "${MIN_CERT_DAYS}" --metrics-file /metrics/smoke.prom)
 
 rc=0

@@ -1,12 +1,13 @@
 // McpSmokeTimer: installs the smoke-test timer (renderSmokeTimer) on a host over SSH with one remote Command.
-// The bearer token, if any, travels on the command's stdin as a secret — never in the script or the state's plain
-// inputs. Re-runs only when the rendered script (sources, units, options) or the token changes.
+// The bundled smoke CLI and the bearer token (if any) travel on the command's stdin, which is secret — the token is
+// never in the script or the state's plain inputs. Re-runs only when the script, the bundle or the token changes.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { remoteCommand } from "../render/remote-script.ts";
 import type { Connection } from "../components/host.ts";
-import { renderSmokeTimer, type SmokeTimerOptions } from "./smoke-timer.ts";
+import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "./smoke-timer.ts";
+import { bundleSmokeCli } from "../smoke/bundle.ts";
 
 export interface McpSmokeTimerArgs extends Omit<SmokeTimerOptions, "withToken"> {
   /** SSH connection to the host (McpHost.connection). */
@@ -29,10 +30,11 @@ export class McpSmokeTimer extends pulumi.ComponentResource {
     super("selfhosted-mcp:index:McpSmokeTimer", name, {}, opts);
     this.unit = t.unit;
     const create = remoteCommand(t.install);
+    const bundle = bundleSmokeCli();
     this.install = new command.remote.Command(`${name}-install`, {
       connection, create, update: create, delete: remoteCommand(t.uninstall),
-      ...(token !== undefined ? { stdin: pulumi.secret(token) } : {}),
-      triggers: [sha256(create), ...(token !== undefined ? [pulumi.secret(pulumi.output(token).apply(sha256))] : [])],
+      stdin: pulumi.secret(pulumi.output(token).apply((tk) => smokeTimerStdin(bundle, tk))),
+      triggers: [sha256(create), sha256(bundle), ...(token !== undefined ? [pulumi.secret(pulumi.output(token).apply(sha256))] : [])],
       addPreviousOutputInEnv: false,
     }, { parent: this, ...(dependsOn ? { dependsOn } : {}) });
     this.registerOutputs({ unit: this.unit });

@@ -1,7 +1,9 @@
 // The optional smoke-test timer on the droplet (pure renderer): a systemd service + timer that run
-// infra/monitoring/smoke-run.sh, and the bash scripts that install / remove them together with the smoke CLI's
-// sources (run inside the live server image, so the host needs no Node). The token, if any, arrives on stdin.
+// infra/monitoring/smoke-run.sh, and the bash scripts that install / remove them. The smoke CLI itself arrives as
+// one bundled module (bundleSmokeCli) on the install script's stdin, after the token line; it runs with the `node`
+// of a container image (the live server's by default), so the host needs nothing but Docker.
 import { existsSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import * as z from "zod";
 import { shellQuote } from "../contract/run-contract.ts";
 
@@ -20,8 +22,10 @@ export const smokeTimerSchema = z.object({
   minCertDays: z.number().int().min(0).max(90).default(7),
   /** node_exporter's textfile-collector directory to publish the metrics in (e.g. /var/lib/prometheus/node-exporter). */
   textfileDir: absPath.optional(),
-  /** The install script reads a bearer token from stdin and stores it as SMOKE_TOKEN in a 0600 env file. */
+  /** The install script reads a bearer token (first stdin line) and stores it as SMOKE_TOKEN in a 0600 env file. */
   withToken: z.boolean().default(false),
+  /** Image whose `node` runs the smoke CLI; default: the image of the live slot's container. */
+  runnerImage: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, "runnerImage must be an image reference such as node:24-bookworm-slim").optional(),
 }).strict();
 
 export type SmokeTimerOptions = z.input<typeof smokeTimerSchema>;
@@ -32,24 +36,26 @@ export interface SmokeTimer {
   tokenFile?: string;
   service: string;
   timer: string;
-  /** bash, run as root: writes sources + units (+ token from stdin), enables the timer when systemd runs. */
+  /** bash, run as root: reads smokeTimerStdin() (token line if withToken, then the bundle), writes the CLI, the
+   *  run script and the units, enables the timer when systemd runs. */
   install: string;
   /** bash, run as root: disables the timer and removes everything install wrote. */
   uninstall: string;
 }
 
-/** Smoke CLI sources copied to the host, relative to the package root. */
-export const SMOKE_SOURCES = [
-  "infra/smoke/cli.ts", "infra/smoke/run.ts", "infra/smoke/tls.ts", "infra/smoke/examples.ts", "infra/smoke/population.ts",
-  "infra/smoke/report.ts", "infra/smoke/metrics-file.ts", "server/src/tools/smoke-examples.ts", "infra/monitoring/smoke-run.sh",
-] as const;
-
+const RUN_SCRIPT = "infra/monitoring/smoke-run.sh";
 /** Package root: two levels up from this module in the sources, three from dist/infra/monitoring. */
 const ROOTS = [new URL("../../", import.meta.url), new URL("../../../", import.meta.url)];
 function packageFile(rel: string): string {
   const root = ROOTS.find((r) => existsSync(new URL(rel, r)));
   if (!root) throw new Error(`selfhosted-mcp: ${rel} not found under ${ROOTS.map((r) => r.pathname).join(" or ")}`);
   return readFileSync(new URL(rel, root), "utf8");
+}
+
+/** What the install script expects on stdin: the token line (when withToken), then the gzipped bundle in base64. */
+export function smokeTimerStdin(bundle: string, token?: string): string {
+  if (token !== undefined && (token === "" || /[\r\n]/.test(token))) throw new SmokeTimerOptionsError("smoke timer: token must be one non-empty line");
+  return `${token !== undefined ? `${token}\n` : ""}${gzipSync(bundle).toString("base64")}\n`;
 }
 
 export class SmokeTimerOptionsError extends Error {}
@@ -71,6 +77,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
   const env: Record<string, string> = {
     APP: o.app, STATE_DIR: stateDir, SMOKE_URL: o.url, SMOKE_DIR: smokeDir, METRICS_DIR: `${stateDir}/metrics`,
     MIN_CERT_DAYS: String(o.minCertDays), ...(o.textfileDir ? { TEXTFILE_DIR: o.textfileDir } : {}),
+    ...(o.runnerImage ? { RUNNER_IMAGE: o.runnerImage } : {}),
     ...(tokenFile ? { TOKEN_ENV_FILE: tokenFile } : {}),
   };
   const service = [
@@ -104,9 +111,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
   ].join("\n");
 
   const files: [string, string, string][] = [
-    ...SMOKE_SOURCES.map((rel): [string, string, string] => [
-      rel === "infra/monitoring/smoke-run.sh" ? `${smokeDir}/run-smoke.sh` : `${smokeDir}/${rel}`, "0644", packageFile(rel),
-    ]),
+    [`${smokeDir}/run-smoke.sh`, "0644", packageFile(RUN_SCRIPT)],
     [`${o.unitDir}/${unit}.service`, "0644", service],
     [`${o.unitDir}/${unit}.timer`, "0644", timer],
   ];
@@ -116,7 +121,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
     `# selfhosted-mcp: install the smoke-test timer ${unit}. Rendered; do not edit on the host.`,
     "set -euo pipefail",
     "umask 022",
-    ...inputs({ UNIT: unit, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
+    ...inputs({ UNIT: unit, SMOKE_DIR: smokeDir, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
     systemd,
     "put() { # put <dest> <mode> <base64 content>: atomic replace",
     '  local tmp; mkdir -p "$(dirname "$1")"; tmp=$(mktemp "$1.XXXXXX")',
@@ -124,10 +129,15 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
     "}",
     ...files.map(([dest, mode, text]) => `put ${shellQuote(dest)} ${mode} ${Buffer.from(text).toString("base64")}`),
     'if [ -n "${TOKEN_FILE}" ]; then',
-    "  token=$(cat)",
-    '  [ -n "${token}" ] || { echo "${UNIT}: expected the smoke token on stdin" >&2; exit 1; }',
+    '  IFS= read -r token || true',
+    '  [ -n "${token}" ] || { echo "${UNIT}: expected the smoke token as the first line of stdin" >&2; exit 1; }',
     '  (umask 077; printf "SMOKE_TOKEN=%s\\n" "${token}" >"${TOKEN_FILE}.tmp"); mv -f "${TOKEN_FILE}.tmp" "${TOKEN_FILE}"',
     "fi",
+    '# The bundled smoke CLI: the rest of stdin, gzip + base64.',
+    'tmp=$(mktemp "${SMOKE_DIR}/smoke.mjs.XXXXXX")',
+    'base64 -d | gzip -dc >"${tmp}" || { rm -f "${tmp}"; echo "${UNIT}: expected the bundled smoke CLI on stdin" >&2; exit 1; }',
+    '[ -s "${tmp}" ] || { rm -f "${tmp}"; echo "${UNIT}: the bundled smoke CLI on stdin is empty" >&2; exit 1; }',
+    'chmod 0644 "${tmp}"; mv -f "${tmp}" "${SMOKE_DIR}/smoke.mjs"',
     "if systemd_running; then",
     '  systemctl daemon-reload; systemctl enable --now "${UNIT}.timer"; echo "${UNIT}.timer enabled"',
     "else",

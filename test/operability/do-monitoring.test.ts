@@ -3,6 +3,7 @@
 // McpSmokeTimer: one remote Command installing the timer, the token only on stdin as a secret.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, valueOf, isSecretValue, withoutSecrets } from "../infra/mock-harness.ts";
 
@@ -27,7 +28,7 @@ const UPTIME_ALERT = "digitalocean:index/uptimeAlert:UptimeAlert";
 const MONITOR_ALERT = "digitalocean:index/monitorAlert:MonitorAlert";
 const byName = (type: string) => Object.fromEntries(rec.ofType(type).map((r) => [r.name, r.inputs]));
 
-test("McpSmokeTimer: one remote Command installing and removing the timer; the token only on stdin, as a secret", () => {
+test("McpSmokeTimer: one remote Command installing and removing the timer; token + bundled CLI only on stdin, as a secret", () => {
   assert.equal(timer.unit, "selfhosted-mcp-smoke-mcp");
   const [cmd] = rec.ofType(COMMAND);
   assert.equal(rec.ofType(COMMAND).length, 1);
@@ -36,7 +37,10 @@ test("McpSmokeTimer: one remote Command installing and removing the timer; the t
   assert.match(create, /^put '?\/etc\/systemd\/system\/selfhosted-mcp-smoke-mcp\.timer'? 0644 /m);
   assert.equal(cmd!.inputs.update, create);
   assert.match(cmd!.inputs.delete as string, /systemctl disable --now "\$\{UNIT\}\.timer"/);
-  assert.ok(isSecretValue(cmd!.inputs.stdin) && cmd!.inputs.stdin.value === TOKEN);
+  assert.ok(isSecretValue(cmd!.inputs.stdin));
+  const [tokenLine, bundle] = (cmd!.inputs.stdin.value as string).split("\n");
+  assert.equal(tokenLine, TOKEN);
+  assert.match(gunzipSync(Buffer.from(bundle!, "base64")).toString(), /selfhosted-mcp smoke/, "the bundled smoke CLI follows the token");
   assert.ok(!JSON.stringify(withoutSecrets(cmd!.inputs)).includes(TOKEN), "token outside stdin/triggers secrets");
 });
 

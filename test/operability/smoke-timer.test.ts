@@ -1,12 +1,14 @@
 // The smoke-test timer for the droplet: units pass systemd-analyze verify, scripts pass shellcheck, the install
-// script really writes sources/units/token (0600) under a temp root, and the installed run-smoke.sh really runs the
-// smoke CLI inside the live slot's server image (Docker) against that container — passing, then failing on sparse data.
+// script really writes the bundled CLI/units/token (0600) under a temp root from its stdin, and the installed
+// run-smoke.sh really runs the bundle with the live slot's server image's node (Docker) against that container —
+// passing, then failing on sparse data.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderSmokeTimer, SmokeTimerOptionsError, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
+import { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
+import { bundleSmokeCli } from "../../infra/smoke/bundle.ts";
 import { run, runOk } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
 import { buildServerImage, removeContainers, startContainer, type StartedContainer } from "../support/server-image.ts";
@@ -74,12 +76,16 @@ test("install + run-smoke.sh on the live slot's image: pass, then fail naming to
   });
   const textfileDir = join(dir, "textfile");
   const t = renderSmokeTimer(opts({ url: container.url, withToken: true, textfileDir }));
-  const installed = await runOk("bash", ["-c", t.install], { input: API_KEY });
+  const bundle = bundleSmokeCli();
+  const installed = await runOk("bash", ["-c", t.install], { input: smokeTimerStdin(bundle, API_KEY) });
   assert.match(installed.stdout, /systemd is not running here; units installed/);
   assert.equal(statSync(t.tokenFile!).mode & 0o777, 0o600);
   assert.equal(readFileSync(t.tokenFile!, "utf8"), `SMOKE_TOKEN=${API_KEY}\n`);
   assert.equal(readFileSync(join(dir, "units", `${t.unit}.service`), "utf8"), t.service);
-  assert.ok(existsSync(join(t.smokeDir, "infra", "smoke", "cli.ts")) && existsSync(join(t.smokeDir, "server", "src", "tools", "smoke-examples.ts")));
+  assert.equal(readFileSync(join(t.smokeDir, "smoke.mjs"), "utf8"), bundle);
+  const noToken = await run("bash", ["-c", t.install], { input: "" });
+  assert.equal(noToken.code, 1);
+  assert.match(noToken.stderr, /expected the smoke token as the first line of stdin/);
 
   // Run the installed script with exactly the unit's Environment= lines, as systemd would.
   const unitEnv = Object.fromEntries([...t.service.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
