@@ -5,7 +5,7 @@ import { writeFileSync, statSync, symlinkSync, copyFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, runOk } from "../test/support/proc.ts";
-import { spawnNode, memory, children, type BenchProcess } from "./processes.ts";
+import { spawnNode, memory, children, type BenchProcess, type Memory } from "./processes.ts";
 import { startTlsFront, BENCH_DOMAIN, type TlsFront } from "./nginx-tls.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +21,8 @@ export interface Contender {
   host?: string;
   /** Peak RSS (VmHWM, kB) of the server process(es) and, for (c), nginx's master + workers. */
   peakRss(): { serverKb: number; nginxKb?: number };
+  /** The server process's memory now (sampled after each cell: its private, anonymous part is what grows). */
+  memoryNow(): Memory;
   /** Processes whose CPU time is charged to this contender: the server and (for (c)) nginx master + workers. */
   cpuPids(): { server: number; proxy: number[] };
   /** Bytes of log output written so far. */
@@ -54,6 +56,7 @@ async function plainNode(id: string, label: string, script: string, work: string
     id, label, url: `http://127.0.0.1:${port}/mcp`, bodyFile,
     peakRss: () => ({ serverKb: memory(proc.pid).hwmKb }),
     cpuPids: () => ({ server: proc.pid, proxy: [] }),
+    memoryNow: () => memory(proc.pid),
     logBytes: () => statSync(proc.logFile).size,
     stop: () => proc.stop(),
   };
@@ -119,6 +122,7 @@ export async function startContenders(work: string, opts: ContenderOptions = {})
       serverKb: memory(r.proc.pid).hwmKb,
       ...(nginx ? { nginxKb: [nginx.pid(), ...children(nginx.pid())].reduce((s, p) => s + memory(p).hwmKb, 0) } : {}),
     }),
+    memoryNow: () => memory(r.proc.pid),
     cpuPids: () => ({ server: r.proc.pid, proxy: nginx ? [nginx.pid(), ...children(nginx.pid())] : [] }),
     logBytes: () => statSync(r.proc.logFile).size,
     stop: async () => { await nginx?.stop(); await r.proc.stop(); },

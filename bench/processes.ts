@@ -52,13 +52,14 @@ export async function spawnNode(name: string, o: SpawnOptions): Promise<BenchPro
   };
 }
 
-export interface Memory { rssKb: number; hwmKb: number }
+/** Resident memory in kB: now (rss = anon + file-backed + shmem) and the peak (VmHWM). */
+export interface Memory { rssKb: number; hwmKb: number; anonKb: number; fileKb: number }
 
-/** Current and peak resident set size (VmRSS, VmHWM) of a process, from /proc/PID/status. */
+/** Current and peak resident set size of a process, from /proc/PID/status. */
 export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM"), anonKb: kb("RssAnon"), fileKb: kb("RssFile") };
 }
 
 /** Direct children of a process (e.g. nginx workers of the master). */

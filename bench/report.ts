@@ -4,6 +4,7 @@
 // throughput is 1 / (CPU per call), so baseline CPU ÷ contender CPU is the throughput ratio without the noise.
 import type { WrkResult } from "./wrk.ts";
 import type { Contender } from "./contenders.ts";
+import type { Memory } from "./processes.ts";
 
 export const TARGETS = { directThroughput: 0.9, proxiedThroughput: 0.7, p99Ratio: 2, rssMb: 120 };
 
@@ -15,7 +16,11 @@ export interface CellSummary {
   cpuUs: number; proxyCpuUs: number;
 }
 export interface Summary {
-  contenders: Array<{ id: string; label: string; peakRssMb: number; nginxRssMb?: number; logBytes: number; cells: Record<number, CellSummary> }>;
+  contenders: Array<{
+    id: string; label: string; peakRssMb: number; nginxRssMb?: number; logBytes: number; cells: Record<number, CellSummary>;
+    /** The largest private (anonymous) RSS seen after a cell, and the file-backed RSS (mapped node binary) then. */
+    anonMb: number; fileMb: number;
+  }>;
 }
 
 const median = (xs: number[]) => {
@@ -25,7 +30,8 @@ const median = (xs: number[]) => {
 };
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-export function summarize(contenders: Contender[], concurrencies: number[], get: (c: Contender, conc: number) => Measured[]): Summary {
+export function summarize(contenders: Contender[], concurrencies: number[], get: (c: Contender, conc: number) => Measured[],
+  sampled: (c: Contender) => Memory | undefined): Summary {
   return {
     contenders: contenders.map((c) => {
       const rss = c.peakRss();
@@ -47,6 +53,7 @@ export function summarize(contenders: Contender[], concurrencies: number[], get:
       }
       return {
         id: c.id, label: c.label, peakRssMb: rss.serverKb / 1024, logBytes: c.logBytes(), cells,
+        anonMb: (sampled(c)?.anonKb ?? NaN) / 1024, fileMb: (sampled(c)?.fileKb ?? NaN) / 1024,
         ...(rss.nginxKb !== undefined ? { nginxRssMb: rss.nginxKb / 1024 } : {}),
       };
     }),
@@ -71,8 +78,8 @@ export function markdownReport(s: Summary, meta: { machine: Record<string, strin
       out.push(`| ${c.label} | ${conc} | ${f(x.rps)} | ${f(x.rps / b.rps, 2)} | ${f(x.p50, 2)} | ${f(x.p95, 2)} | ${f(x.p99, 2)} | ${f(x.p99 / b.p99, 2)} | ${f(x.cpuUs)} | ${f(b.cpuUs / x.cpuUs, 2)} | ${x.proxyCpuUs ? f(x.proxyCpuUs) : "—"} | ${x.bad}/${x.errors} |`);
     }
   }
-  out.push("", "| contender | peak RSS (VmHWM) | nginx master+workers | log output |", "|---|---:|---:|---:|");
-  for (const c of s.contenders) out.push(`| ${c.label} | ${f(c.peakRssMb, 1)} MB | ${c.nginxRssMb !== undefined ? `${f(c.nginxRssMb, 1)} MB` : "—"} | ${f(c.logBytes / 1024)} KiB |`);
+  out.push("", "| contender | peak RSS (VmHWM) | of which anon / file-backed (at max anon) | nginx master+workers | log output |", "|---|---:|---:|---:|---:|");
+  for (const c of s.contenders) out.push(`| ${c.label} | ${f(c.peakRssMb, 1)} MB | ${f(c.anonMb, 1)} / ${f(c.fileMb, 1)} MB | ${c.nginxRssMb !== undefined ? `${f(c.nginxRssMb, 1)} MB` : "—"} | ${f(c.logBytes / 1024)} KiB |`);
   out.push("", "Targets (measured throughput ratio / CPU-equivalent ratio):");
   for (const [id, min] of [["b", TARGETS.directThroughput], ["c", TARGETS.proxiedThroughput]] as const) {
     const c = s.contenders.find((x) => x.id === id)!;

@@ -12,7 +12,7 @@ import { tmpdir, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { run } from "../test/support/proc.ts";
 import { runWrk } from "./wrk.ts";
-import { cpuMs } from "./processes.ts";
+import { cpuMs, type Memory } from "./processes.ts";
 import { startContenders, compileServer, type Contender } from "./contenders.ts";
 import { summarize, markdownReport, type Measured } from "./report.ts";
 
@@ -48,6 +48,7 @@ const referenceMain = values.compiled ? await compileServer(join(work, "dist")) 
 const contenders = await startContenders(work, { profileDir: values.profile, nodeOptions: values["node-options"], candidateMain: values.candidate, referenceMain });
 const results = new Map<string, Measured[]>();
 const cell = (c: Contender, conc: number) => `${c.id}@${conc}`;
+const maxAnon = new Map<string, Memory>();
 try {
   for (const c of contenders) await runWrk({ url: c.url, bodyFile: c.bodyFile, token: c.token, host: c.host, connections: 10, durationS: Math.max(1, warmupS) });
   for (let r = 0; r < rounds; r++) {
@@ -62,12 +63,15 @@ try {
           console.error(`! ${c.id} c=${conc}: ${res.bad} bad answers, errors ${JSON.stringify(res.errors)}; first bad: ${res.first_bad}`);
         }
         results.set(cell(c, conc), [...(results.get(cell(c, conc)) ?? []), res]);
+        const m = c.memoryNow();
+        const prev = maxAnon.get(c.id);
+        if (!prev || m.anonKb > prev.anonKb) maxAnon.set(c.id, m);
         console.error(`round ${r + 1}/${rounds} c=${conc} ${c.id}: ${res.rps.toFixed(0)} ok/s p99 ${(res.latency_us.p99 / 1000).toFixed(2)} ms, server CPU ${(1000 * res.serverCpuMs / Math.max(1, res.ok)).toFixed(0)} µs/call`);
       }
     }
   }
   machine.loadAfter = loadavg().map((l) => l.toFixed(2)).join(" ");
-  const summary = summarize(contenders, concurrencies, (c, conc) => results.get(cell(c, conc)) ?? []);
+  const summary = summarize(contenders, concurrencies, (c, conc) => results.get(cell(c, conc)) ?? [], (c) => maxAnon.get(c.id));
   const report = markdownReport(summary, { machine, rounds, durationS, concurrencies, nodeOptions: values["node-options"] ?? "", compiled: values.compiled });
   process.stdout.write(report);
   if (values.json) writeFileSync(values.json, JSON.stringify({ machine, rounds, durationS, concurrencies, summary, raw: Object.fromEntries(results) }, null, 2));
