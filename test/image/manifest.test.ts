@@ -28,7 +28,8 @@ describe("image manifest", () => {
     const all = Object.keys({ ...m.dependencies, ...m.devDependencies });
     assert.deepEqual(all.filter((n) => n.startsWith("@pulumi/") || n === "fast-check" || n === "@modelcontextprotocol/conformance"), []);
     assert.equal(m.devDependencies!.typescript, root.devDependencies.typescript);
-    assert.equal(m.devDependencies!.esbuild, root.devDependencies.esbuild);
+    assert.equal(m.devDependencies!.esbuild, root.dependencies.esbuild ?? root.devDependencies.esbuild);
+    assert.equal(m.dependencies!.esbuild, undefined, "the bundler builds the image but is not bundled");
   });
 
   it("separates type-only imports and rejects undeclared packages by name", () => {
