@@ -14,7 +14,7 @@ const HEALTH_TIMEOUT_MS = 300;
 const TOOL_TIMEOUT_MS = 500;
 const RETRIES = 1;
 const BACKOFF_MS = 200; // the server's first retry backoff (server/src/upstream.ts)
-const SLACK_MS = 1000; // scheduling slack on a shared 2-core machine
+const SLACK_MS = 1500; // scheduling slack on a shared 2-core machine (the bounds stay far below a 30 s default cache)
 const INTERVAL_MS = CACHE_MS + HEALTH_TIMEOUT_MS;
 const TOOL_BUDGET_MS = (RETRIES + 1) * TOOL_TIMEOUT_MS + BACKOFF_MS;
 
