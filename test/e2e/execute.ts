@@ -115,6 +115,8 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Ste
     const started = Date.now();
     log(`${op.padEnd(7)} ${r.type} ${r.name}`);
     const outputs = await perform(r, op, prev, opts.stateDir);
+    // Same digest as last time: the engine would have seen an unchanged context and done nothing.
+    if (r.type === IMAGE && prev && outputs.repoDigest === prev.outputs.repoDigest && prev.inputsHash === inputsHash) op = "same";
     if (op === "replace" && prev) pendingDeletes.push(prev);
     state[r.urn] = { urn: r.urn, type: r.type, name: r.name, inputsHash, triggersHash, inputs: r.inputs, outputs, order: r.order };
     save();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, sleep } from "../support/proc.ts";
 import { rehearse, destroy, DOMAIN, DROPLET_TYPE, type RehearsalOptions, type RehearsalResult } from "./rehearsal.ts";
-import { StepError, IMAGE } from "./execute.ts";
+import { StepError } from "./execute.ts";
 import { toolText } from "./client.ts";
 import { ensureHostPrograms } from "./bootstrap.ts";
 import { openPublic, callLoop, serverContainers, singleServer, occurrences, type PublicSession } from "./observe.ts";
@@ -110,14 +110,14 @@ test("secrets: the sentinel is in the host's env file (0600) and in no cloud-con
 
 test("a second run redeploys in place: nothing on the host re-runs", async (t) => {
   const again = await rehearse(base);
-  const ran = again.steps.filter((s) => s.op !== "same" && s.type !== IMAGE).map((s) => `${s.op} ${s.name}`);
+  const ran = again.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
   if (again.plan.outputs.imageDigest === fresh.plan.outputs.imageDigest) {
     assert.deepEqual(ran, []);
   } else {
     // Only when server/ changed between the two builds (someone edited it meanwhile): then exactly the new image
     // is rolled out — the run spec that pins the digest and the deploy script, nothing else.
     t.diagnostic(`server/ changed during the test; image ${String(fresh.plan.outputs.imageDigest)} -> ${String(again.plan.outputs.imageDigest)}`);
-    assert.deepEqual(ran.sort(), ["update mcp-deploy-copy-run-spec.sh", "update mcp-deploy-deploy"]);
+    assert.deepEqual(ran.sort(), ["update mcp-deploy-copy-run-spec.sh", "update mcp-deploy-deploy", "update mcp-image-image"]);
   }
 });
 
