@@ -233,3 +233,31 @@ describe("fuzzing POST /mcp with generated bad input", { timeout: 300_000 }, () 
     assert.deepEqual(fatal, [], "no fatal log line and no 500 'request failed'");
   });
 });
+
+describe("fuzzing credentials with AUTH_MODE=api-key", { timeout: 120_000 }, () => {
+  const KEY = "fuzz-key-0123456789abcdef0123456789abcdef";
+  let server: RunningServer;
+  before(async () => { server = await startServer({ AUTH_MODE: "api-key", API_KEYS: KEY, LOG_LEVEL: "warn" }); });
+  after(async () => { await server?.stop(); });
+
+  it("any wrong Authorization header → 401 with an OAuth error body and WWW-Authenticate, never 5xx, key never echoed", async () => {
+    const header = fc.oneof(
+      fc.string({ unit: "grapheme-ascii", maxLength: 200 }),
+      fc.string({ unit: "grapheme-ascii", maxLength: 80 }).map((t) => `Bearer ${t}`),
+      fc.constantFrom("Bearer", "Bearer ", `Bearer ${KEY.slice(0, -1)}`, `Bearer ${KEY}x`, `bearer  ${KEY.toUpperCase()}`, `Basic ${Buffer.from(`u:${KEY}`).toString("base64")}`),
+    ).filter((h) => h.trim() !== `Bearer ${KEY}` && h.trim() !== `bearer ${KEY}`);
+    await fc.assert(fc.asyncProperty(header, async (h) => {
+      const out = await rawPost({ port: server.port, body: JSON.stringify(BASE), headers: { authorization: h }, timeoutMs: 20_000 });
+      assert.equal(out.kind, "response");
+      if (out.kind !== "response") return;
+      assert.ok(out.res.complete);
+      assert.equal(out.res.status, 401, `${JSON.stringify(h)} → ${out.res.status} ${out.res.body.toString().slice(0, 200)}`);
+      assert.match(String(out.res.headers["www-authenticate"]), /^Bearer /);
+      const j = JSON.parse(out.res.body.toString()) as { error?: unknown };
+      assert.equal(typeof j.error, "string", "OAuth error body");
+      assert.ok(!out.res.body.toString().includes(KEY.slice(10)), "no part of the key in the answer");
+    }), params(150));
+    const ok = await rawPost({ port: server.port, body: JSON.stringify(BASE), headers: { authorization: `Bearer ${KEY}` } });
+    assert.ok(ok.kind === "response" && ok.res.status === 200, "the right key still works");
+  });
+});
