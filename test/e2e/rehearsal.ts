@@ -129,11 +129,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
   steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log, imagesBuilt: true })));
 
-  const secrets = rehearsalSecrets(opts.stateDir);
+  const token = opts.secrets?.apiKeys?.split(/[\s,]+/)[0] ?? rehearsalSecrets(opts.stateDir).apiKey;
   const url = `https://${DOMAIN}`;
-  const check = await timed("check", () => checkEndpoint(url, services, secrets.apiKey));
+  const check = await timed("check", () => checkEndpoint(url, services, token));
   log(`MCP over ${url}: ${check.tools.length} tools; ${check.called} answered`);
-  return { url, token: secrets.apiKey, plan, steps, services, timings, check };
+  return { url, token, plan, steps, services, timings, check };
 }
 
 /** initialize + tools/list + one tool call over the public HTTPS endpoint. */
