@@ -58,12 +58,18 @@ export const StackSettingsSchema = z.object({
   rateLimitPerSecond: z.number().int().min(1).max(100000).default(10),
   rateLimitBurst: z.number().int().min(0).max(100000).default(20),
   maxBodySize: z.string().regex(/^\d+[kKmM]?$/, "must be an nginx size such as 1m or 512k").default("1m"),
+  alertsEnabled: z.boolean().default(false),
+  alertEmails: z.array(z.email("must be an e-mail address")).default([]),
+  alertSlackChannel: z.string().min(1).optional(),
+  latencySlaSeconds: z.number().int().min(1, "must be at least 1 (seconds)").max(600).default(10),
+  smokeTimer: z.boolean().default(false),
+  smokeTextfileDir: z.string().startsWith("/", "must be an absolute path on the host").optional(),
 });
 
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
 /** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
-export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv"] as const;
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv", "alertSlackWebhookUrl"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface StackSecrets {
@@ -72,6 +78,7 @@ export interface StackSecrets {
   sshPrivateKey?: pulumi.Output<string>;
   registryPassword?: pulumi.Output<string>;
   secretEnv?: pulumi.Output<Record<string, string>>;
+  alertSlackWebhookUrl?: pulumi.Output<string>;
 }
 
 export interface StackConfig { settings: StackSettings; secrets: StackSecrets }
@@ -104,6 +111,10 @@ export function fixCommand(key: string): string {
     sshPort: "pulumi config set sshPort 22",
     env: "pulumi config set --path 'env.LOG_LEVEL' info",
     dnsZone: "pulumi config set dnsZone example.com",
+    alertEmails: "pulumi config set --path 'alertEmails[0]' ops@example.com",
+    alertSlackChannel: "pulumi config set alertSlackChannel '#ops'",
+    alertSlackWebhookUrl: "pulumi config set alertSlackWebhookUrl --secret <incoming-webhook URL>",
+    authMode: "pulumi config set authMode api-key",
   };
   if (example[key]) return example[key];
   if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;
@@ -138,6 +149,13 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
     add("dnsZone", `domain ${s.domain} is not inside zone ${s.dnsZone}`);
   }
   if (s.authMode === "api-key" && !has("apiKeys")) add("apiKeys", "authMode is api-key (the default), so at least one API key is required");
+  if (s.alertsEnabled && s.alertEmails.length === 0 && !has("alertSlackWebhookUrl")) {
+    add("alertEmails", "alertsEnabled is true but nobody is notified: list alertEmails and/or set alertSlackWebhookUrl + alertSlackChannel");
+  }
+  if (has("alertSlackWebhookUrl") !== (s.alertSlackChannel !== undefined)) {
+    add(s.alertSlackChannel === undefined ? "alertSlackChannel" : "alertSlackWebhookUrl", "alertSlackWebhookUrl and alertSlackChannel go together: set both (or neither)");
+  }
+  if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
   if (s.image && s.registryServer === undefined && !s.createDocr && !s.docrName) {
     add("registryServer", "a prebuilt image needs the registry it lives in (registryServer, or docrName)");

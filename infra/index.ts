@@ -22,3 +22,12 @@ export {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   renderRenewalUnits, type SiteOptionsInput,
 } from "../nginx/index.ts";
+export { McpMonitoring, type McpMonitoringArgs } from "./monitoring/do-monitoring.ts";
+export { resolveMonitoringSettings, MonitoringSettingsError, type McpMonitoringSettings } from "./monitoring/do-alert-plan.ts";
+export { renderAlertRules, alertRules, AlertRuleOptionsError, type AlertRuleOptions, type AlertRule } from "./monitoring/alert-rules.ts";
+export { McpSmokeTimer, type McpSmokeTimerArgs } from "./monitoring/smoke-timer-component.ts";
+export { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions, type SmokeTimer } from "./monitoring/smoke-timer.ts";
+export { bundleSmokeCli } from "./smoke/bundle.ts";
+export { runSmoke, type SmokeOptions, type SmokeReport, type CheckResult } from "./smoke/run.ts";
+export { formatReport } from "./smoke/report.ts";
+export { SMOKE_META_KEY, smokeMeta, type SmokeExample, type FieldThreshold } from "../server/src/tools/smoke-examples.ts";

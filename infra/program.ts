@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config.ts";
 import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
+import { renderAlertRules } from "./monitoring/alert-rules.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 
@@ -35,6 +36,19 @@ const mcp = new SelfHostedMcp("mcp", {
   },
   port: s.port, metricsPort: s.metricsPort, healthPath: s.healthPath,
   healthTimeoutSeconds: s.healthTimeoutSeconds, drainSeconds: s.drainSeconds,
+  ...(s.alertsEnabled ? {
+    monitoring: {
+      emails: s.alertEmails,
+      ...(s.alertSlackChannel && secrets.alertSlackWebhookUrl ? { slackChannel: s.alertSlackChannel, slackWebhookUrl: secrets.alertSlackWebhookUrl } : {}),
+    },
+  } : {}),
+  ...(s.smokeTimer ? {
+    smokeTimer: {
+      ...(s.smokeTextfileDir ? { textfileDir: s.smokeTextfileDir } : {}),
+      // The timer authenticates with the first API key (sent to the host on stdin, stored there 0600).
+      ...(s.authMode === "api-key" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => k.split(",")[0]!.trim()) } : {}),
+    },
+  } : {}),
 });
 
 function mergeSecrets(extra: typeof secrets.secretEnv, upstreamApiKey: typeof secrets.upstreamApiKey) {
@@ -47,3 +61,5 @@ export const healthUrl = mcp.healthUrl;
 export const ipv4 = mcp.ipv4;
 export const imageDigest = mcp.imageDigest;
 export const dropletId = mcp.dropletId;
+/** Prometheus alert rules for this server with the configured latency SLA: pulumi stack output alertRules > alerts.yml */
+export const alertRules = pulumi.output(renderAlertRules({ latencySlaSeconds: s.latencySlaSeconds }));

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { McpHost, type McpHostArgs } from "./host.ts";
 import { McpImage, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
 import { McpDeployment } from "./deployment.ts";
+import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
+import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "size" | "sshPublicKey" | "sshPrivateKey" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
@@ -41,6 +43,10 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   drainSeconds?: number;
   /** Short name of the server on the host (containers, nginx names). Default "mcp". */
   app?: string;
+  /** DigitalOcean uptime check on healthUrl + droplet CPU/memory/disk alerts (McpMonitoring); off when absent. */
+  monitoring?: Omit<McpMonitoringArgs, "healthUrl" | "dropletIds">;
+  /** Smoke-test systemd timer on the droplet (McpSmokeTimer); off when absent. */
+  smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn">;
 }
 
 export class SelfHostedMcp extends pulumi.ComponentResource {
@@ -52,6 +58,8 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly ipv4: pulumi.Output<string>;
   readonly imageDigest: pulumi.Output<string>;
   readonly dropletId: pulumi.Output<string>;
+  readonly monitoring?: McpMonitoring;
+  readonly smokeTimer?: McpSmokeTimer;
 
   constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
@@ -100,6 +108,14 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     this.imageDigest = this.image.digest;
     this.url = pulumi.output(`${publicUrl}/mcp`);
     this.healthUrl = pulumi.output(`${publicUrl}/health`);
+    if (args.monitoring) {
+      this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
+    }
+    if (args.smokeTimer) {
+      this.smokeTimer = new McpSmokeTimer(`${name}-smoke`, {
+        ...args.smokeTimer, connection: this.host.connection, app: args.app ?? "mcp", url: publicUrl, dependsOn: [this.deployment.deploy],
+      }, { parent: this });
+    }
     this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, ipv4: this.ipv4, imageDigest: this.imageDigest, dropletId: this.dropletId });
   }
 }

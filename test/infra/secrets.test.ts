@@ -53,7 +53,7 @@ test("no sentinel in any non-secret input of any resource (user-data, scripts, n
 });
 
 test("stack outputs carry no secret and are not secret", () => {
-  assert.deepEqual(Object.keys(exported).sort(), ["dropletId", "healthUrl", "imageDigest", "ipv4", "url"]);
+  assert.deepEqual(Object.keys(exported).sort(), ["alertRules", "dropletId", "healthUrl", "imageDigest", "ipv4", "url"]);
   for (const [k, o] of Object.entries(exported)) {
     assert.equal(o.secret, false, k);
     assert.ok(!JSON.stringify(o.value).includes("SENTINEL"), k);
