@@ -6,7 +6,7 @@ import express, { type ErrorRequestHandler, type Request, type Response, type Ne
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.ts";
-import type { Logger } from "./logger.ts";
+import { loggableUrl, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { HealthChecker } from "./health.ts";
 import { createMcpServer, type McpDeps } from "./mcp.ts";
@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps) {
     const start = performance.now();
     res.once("finish", () => {
       metrics.httpRequests.inc({ method: req.method, status: String(res.statusCode) });
-      logger.debug({ event: "http_request", req: { method: req.method, url: req.originalUrl, headers: req.headers }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
+      logger.debug({ event: "http_request", req: { method: req.method, url: loggableUrl(req.originalUrl), headers: req.headers }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
     });
     next();
   });

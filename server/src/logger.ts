@@ -5,8 +5,15 @@ export const REDACT_PATHS = [
   "authorization", "cookie", "apiKey", "apiKeys", "token", "password",
   "*.authorization", "*.cookie", "*.apiKey", "*.apiKeys", "*.token", "*.password", '*["set-cookie"]', '*["x-api-key"]',
   "headers.authorization", "headers.cookie", '*.headers["x-api-key"]',
-  "req.headers.authorization", "req.headers.cookie",
+  "req.headers.authorization", "req.headers.cookie", 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]',
+  '*["proxy-authorization"]',
 ];
+
+/** A request URL fit for logs: the path only; query strings can carry credentials (`?access_token=…`). */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : `${url.slice(0, q)}?[redacted]`;
+}
 
 export function createLogger(level: string): Logger {
   return pino({

@@ -70,7 +70,14 @@ describe("AUTH_MODE=api-key", () => {
   test("the key never appears in logs; headers are logged redacted", async () => {
     const ok = await postInit(server.mcpUrl, SENTINEL);
     const bad = await postInit(server.mcpUrl, `${SENTINEL}-wrong`);
-    for (const r of [ok, bad]) {
+    // Credentials in other places a client or proxy may put them: query string, Proxy-Authorization, x-api-key, cookie.
+    const elsewhere = await fetch(`${server.mcpUrl}?access_token=${SENTINEL}&api_key=${SENTINEL}`, {
+      method: "POST", body: initializeBody,
+      headers: { ...MCP_HEADERS, "proxy-authorization": `Basic ${SENTINEL}`, "x-api-key": SENTINEL, cookie: `session=${SENTINEL}` },
+    });
+    assert.equal(elsewhere.status, 401);
+    await elsewhere.arrayBuffer();
+    for (const r of [ok, bad, elsewhere]) {
       const id = r.headers.get("x-request-id");
       await server.waitForLog((e) => e.event === "http_request" && (e.req as { headers?: Record<string, string> }).headers?.["x-request-id"] === id);
     }
