@@ -96,7 +96,7 @@ export class WeatherClient {
       if (!parsed.success) {
         end({ outcome: "schema_error" });
         this.metrics.upstreamSchemaErrors.inc();
-        throw new UpstreamSchemaError("upstream response format changed: the forecast API no longer matches the expected schema");
+        throw new UpstreamSchemaError(`upstream response format changed: the forecast API no longer matches the expected schema (${describeDrift(parsed.error)})`);
       }
       end({ outcome: "ok" });
       const d = parsed.data;
@@ -113,4 +113,10 @@ export class WeatherClient {
     }
     throw new UpstreamError(lastError.type, `${lastError.message} (after ${retries + 1} attempt${retries ? "s" : ""})`);
   }
+}
+
+/** Names the fields that drifted (paths and expectations only — never upstream values, which may be large or odd). */
+function describeDrift(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join(".") : "(response)"}: ${i.code}`);
+  return `${issues.join("; ")}${error.issues.length > 3 ? `; +${error.issues.length - 3} more` : ""}`;
 }

@@ -70,6 +70,7 @@ test("get_forecast (drifted upstream): clear tool error, schema-error metric, no
   const r = await call(client, "get_forecast", { latitude: 1, longitude: 2 });
   assert.equal(r.isError, true);
   assert.match(text(r), /upstream response format changed/);
+  assert.match(text(r), /\(daily: invalid_type\)/, "names the field that drifted");
   assert.equal(r.structuredContent, undefined);
   assert.equal(await metric(/^mcp_upstream_schema_errors_total /), before + 1);
   assert.ok(await metric(/^mcp_tool_calls_total\{tool="get_forecast",status="error"\}/) >= 1);
