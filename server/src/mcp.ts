@@ -1,5 +1,6 @@
 // Builds one McpServer with every tool registered. Stateless mode builds one per request; stateful one per session.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import { registerWeatherTools } from "./tools/weather.ts";
 import { registerNoteTools } from "./tools/notes.ts";
 import { ToolCalls, type ToolDeps } from "./tools/instrument.ts";
@@ -10,9 +11,13 @@ export const SERVER_INFO = { name: "selfhosted-mcp-reference", title: "selfhoste
 
 export type McpDeps = ToolDeps & { store: Store; weather: WeatherClient };
 
+// One JSON Schema validator (an Ajv instance) per process; by default the SDK builds one per McpServer, i.e. per request.
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
+
 export function createMcpServer(deps: McpDeps): McpServer {
   // No `capabilities.tools` here: registerTool declares it, after ToolCalls.observe has hooked the handler.
   const server = new McpServer(SERVER_INFO, {
+    jsonSchemaValidator,
     instructions: "Weather forecasts by coordinates (get_forecast) and a small note store (save_note, get_note, search_notes).",
   });
   const calls = new ToolCalls(deps);

@@ -18,51 +18,60 @@ const noteShape = {
 const NoteSchema = z.object(noteShape);
 const noteOut = (n: Note) => ({ ...n });
 
+// Tool configs are built once per process: stateless mode registers the tools on a new McpServer for every
+// request, and building zod schemas was most of that request's CPU (BENCHMARKS.md). registerTool uses a ready
+// z.object as is.
+const SAVE_NOTE = {
+  title: "Save a note",
+  description:
+    "Store a short text note (title, body, optional tags) and return its id. Idempotent: pass a fresh unique request_id " +
+    "(e.g. a UUID) per new note and reuse the same request_id when retrying the same call — a retry returns the " +
+    "already stored note instead of creating a duplicate. Reusing a request_id with different content is an error.",
+  inputSchema: z.object({
+    request_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/, "8-128 characters: letters, digits, . _ : -")
+      .describe("Client-chosen idempotency key, unique per note: 8-128 characters of letters, digits, '.', '_', ':', '-' (a UUID works)."),
+    title: z.string().trim().min(1).max(200).describe("Note title, 1-200 characters."),
+    body: z.string().min(1).max(10_000).describe("Note text, 1-10000 characters."),
+    tags: z.array(z.string().trim().min(1).max(40)).max(10).default([]).describe("Up to 10 tags, each 1-40 characters (optional)."),
+  }),
+  outputSchema: z.object({ note: NoteSchema, replayed: z.boolean().describe("true when this request_id was already stored and nothing new was written.") }),
+  annotations: { title: "Save a note", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
+const GET_NOTE = {
+  title: "Get a note by id",
+  description: "Fetch one stored note by the id that save_note or search_notes returned. Fails with not_found if no note has that id.",
+  inputSchema: z.object({ id: z.uuid().describe("The note's id (a UUID as returned by save_note).") }),
+  outputSchema: z.object({ note: NoteSchema }),
+  annotations: { title: "Get a note by id", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  _meta: smokeMeta({ skip: "needs the id of an existing note, and the smoke test never writes; search_notes covers the store" }),
+};
+
+const SEARCH_NOTES = {
+  title: "Search notes",
+  description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes.",
+  inputSchema: z.object({
+    query: z.string().min(1).max(200).describe("Text to look for in title, body or tags, 1-200 characters."),
+    limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(10).describe(`Maximum number of notes to return, 1-${MAX_SEARCH_LIMIT} (default 10).`),
+  }),
+  outputSchema: z.object({ notes: z.array(NoteSchema), count: z.number().int().describe("Number of notes returned.") }),
+  annotations: { title: "Search notes", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  _meta: smokeMeta({ arguments: { query: "smoke", limit: 5 }, fields: [{ field: "count" }, { field: "notes[].id" }, { field: "notes[].created_at" }] }),
+};
+
 export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; store: Store }): void {
-  server.registerTool("save_note", {
-    title: "Save a note",
-    description:
-      "Store a short text note (title, body, optional tags) and return its id. Idempotent: pass a fresh unique request_id " +
-      "(e.g. a UUID) per new note and reuse the same request_id when retrying the same call — a retry returns the " +
-      "already stored note instead of creating a duplicate. Reusing a request_id with different content is an error.",
-    inputSchema: {
-      request_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$/, "8-128 characters: letters, digits, . _ : -")
-        .describe("Client-chosen idempotency key, unique per note: 8-128 characters of letters, digits, '.', '_', ':', '-' (a UUID works)."),
-      title: z.string().trim().min(1).max(200).describe("Note title, 1-200 characters."),
-      body: z.string().min(1).max(10_000).describe("Note text, 1-10000 characters."),
-      tags: z.array(z.string().trim().min(1).max(40)).max(10).default([]).describe("Up to 10 tags, each 1-40 characters (optional)."),
-    },
-    outputSchema: { note: NoteSchema, replayed: z.boolean().describe("true when this request_id was already stored and nothing new was written.") },
-    annotations: { title: "Save a note", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  }, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
+  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
     const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags });
     return { note: noteOut(note), replayed };
   }));
 
-  server.registerTool("get_note", {
-    title: "Get a note by id",
-    description: "Fetch one stored note by the id that save_note or search_notes returned. Fails with not_found if no note has that id.",
-    inputSchema: { id: z.uuid().describe("The note's id (a UUID as returned by save_note).") },
-    outputSchema: { note: NoteSchema },
-    annotations: { title: "Get a note by id", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    _meta: smokeMeta({ skip: "needs the id of an existing note, and the smoke test never writes; search_notes covers the store" }),
-  }, deps.calls.wrap("get_note", ({ id }: { id: string }) => {
+  server.registerTool("get_note", GET_NOTE, deps.calls.wrap("get_note", ({ id }: { id: string }) => {
     const note = deps.store.getNote(id);
     if (!note) throw new ToolError("not_found", `no note with id ${id}; use search_notes to find notes`);
     return { note: noteOut(note) };
   }));
 
-  server.registerTool("search_notes", {
-    title: "Search notes",
-    description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes.",
-    inputSchema: {
-      query: z.string().min(1).max(200).describe("Text to look for in title, body or tags, 1-200 characters."),
-      limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(10).describe(`Maximum number of notes to return, 1-${MAX_SEARCH_LIMIT} (default 10).`),
-    },
-    outputSchema: { notes: z.array(NoteSchema), count: z.number().int().describe("Number of notes returned.") },
-    annotations: { title: "Search notes", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    _meta: smokeMeta({ arguments: { query: "smoke", limit: 5 }, fields: [{ field: "count" }, { field: "notes[].id" }, { field: "notes[].created_at" }] }),
-  }, deps.calls.wrap("search_notes", ({ query, limit }: { query: string; limit: number }) => {
+  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", ({ query, limit }: { query: string; limit: number }) => {
     const notes = deps.store.searchNotes(query, limit).map(noteOut);
     return { notes, count: notes.length };
   }));
