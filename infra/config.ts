@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
 import { slotPortsOf } from "./render/deployment-plan.ts";
+import { listenAddressSchema } from "../nginx/index.ts";
 
 /** A DNS name with at least two labels (mcp.example.com). */
 export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -58,6 +59,7 @@ export const StackSettingsSchema = z.object({
   rateLimitPerSecond: z.number().int().min(1).max(100000).default(10),
   rateLimitBurst: z.number().int().min(0).max(100000).default(20),
   maxBodySize: z.string().regex(/^\d+[kKmM]?$/, "must be an nginx size such as 1m or 512k").default("1m"),
+  nginxListenAddresses: z.array(listenAddressSchema).default([]),
   alertsEnabled: z.boolean().default(false),
   alertEmails: z.array(z.email("must be an e-mail address")).default([]),
   alertSlackChannel: z.string().min(1).optional(),
@@ -115,6 +117,7 @@ export function fixCommand(key: string): string {
     alertSlackChannel: "pulumi config set alertSlackChannel '#ops'",
     alertSlackWebhookUrl: "pulumi config set alertSlackWebhookUrl --secret <incoming-webhook URL>",
     authMode: "pulumi config set authMode api-key",
+    nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
   };
   if (example[key]) return example[key];
   if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;

@@ -26,7 +26,7 @@ const mcp = new SelfHostedMcp("mcp", {
     ? { secrets: mergeSecrets(secrets.secretEnv, secrets.upstreamApiKey) } : {}),
   auth: { mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}) },
   rateLimit: { perSecond: s.rateLimitPerSecond, burst: s.rateLimitBurst },
-  maxBodySize: s.maxBodySize,
+  maxBodySize: s.maxBodySize, listenAddresses: s.nginxListenAddresses,
   resources: { memoryMb: s.containerMemoryMb, cpus: s.containerCpus },
   acme: {
     email: s.acmeEmail,

@@ -61,6 +61,10 @@ const hstsSchema = z.object({
   preload: z.boolean().default(false),
 }).strict();
 
+/** An nginx listen address: "*", an IPv4 address or a bracketed IPv6 address. */
+export const listenAddressSchema = z.string().regex(/^(\*|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$/,
+  'must be "*", an IPv4 address or a bracketed IPv6 address such as "[::]"');
+
 export const siteOptionsSchema = z.object({
   /** The public host name; also the certificate name in certbot's live directory unless certName is set. */
   domain,
@@ -70,8 +74,7 @@ export const siteOptionsSchema = z.object({
   /** Prefix of every http-level name (zones, map variable, upstreams, log format); default from the domain. */
   siteId: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must match [a-z][a-z0-9_]{0,39}").optional(),
   /** Addresses nginx listens on; production default: all IPv4 and IPv6 addresses. */
-  listenAddresses: z.array(z.string().regex(/^(\*|\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\])$/,
-    'must be "*", an IPv4 address or a bracketed IPv6 address such as "[::]"')).min(1).default(["*", "[::]"]),
+  listenAddresses: z.array(listenAddressSchema).min(1).default(["*", "[::]"]),
   httpPort: z.number().int().min(1).max(65535).default(80),
   httpsPort: z.number().int().min(1).max(65535).default(443),
   http2: z.boolean().default(true),

@@ -31,6 +31,8 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   /** nginx limits per client IP; false disables. */
   rateLimit?: { perSecond: number; burst?: number } | false;
   maxBodySize?: string;
+  /** Addresses nginx listens on (default all IPv4 and IPv6: "*", "[::]"). */
+  listenAddresses?: string[];
   resources?: { memoryMb?: number; cpus?: number };
   acme: { email: string; server?: string; caBundle?: string; certbotConfigDir?: string };
   /** Blue slot ports (green: +1). Defaults 8000 / 9090. */
@@ -99,6 +101,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
         perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? 10}r/s`, burst: args.rateLimit?.burst ?? 20 },
         ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
       },
+      ...(args.listenAddresses?.length ? { nginx: { listenAddresses: args.listenAddresses } } : {}),
       env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode },
       secretEnv,
     }, { parent: this });

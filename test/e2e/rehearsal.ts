@@ -73,6 +73,7 @@ export async function stackConfig(opts: RehearsalOptions, services: ServicesInfo
     registryServer: services.registry,
     createDocr: "false",
     baseImage,
+    nginxListenAddresses: JSON.stringify(["127.0.0.1"]), // the "droplet" is this machine: serve loopback only
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
     ...opts.config,
   };

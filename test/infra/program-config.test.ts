@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks } from "./mock-harness.ts";
+import { installMocks, resolveAssets } from "./mock-harness.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
 delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
@@ -58,14 +58,22 @@ test("port clash", async () => {
     /port: port of the green slot \(9091\) clashes with metricsPort of the blue slot \(9091\); .*at least 2 apart/, /fix: pulumi config set port 8000/);
 });
 
+test("bad nginx listen address", async () => {
+  await expectError({ ...good, "selfhosted-mcp:nginxListenAddresses": '["0.0.0.0:443"]' },
+    /nginxListenAddresses: must be "\*", an IPv4 address or a bracketed IPv6 address/, /fix: pulumi config set --path 'nginxListenAddresses\[0\]'/);
+});
+
 test("a secret key stored in plain text is refused", async () => {
   await assert.rejects(runProgram(good, ["digitalocean:token"]), /apiKeys: is stored in plain text .*\n\s+fix: pulumi config set apiKeys --secret/);
   assert.equal(rec.resources.length, 0);
 });
 
 test("the same program with a good config registers the stack (the zero counts above are meaningful)", async () => {
-  const program = await runProgram(good);
+  const program = await runProgram({ ...good, "selfhosted-mcp:nginxListenAddresses": '["127.0.0.1"]' });
   await rec.settle();
+  const site = await resolveAssets(rec.resources.find((r) => r.type === "command:remote:CopyToRemote" && /nginx-tls/.test(r.name))?.inputs);
+  assert.match(JSON.stringify(site), /listen 127\.0\.0\.1:443 ssl/, "nginxListenAddresses reaches the rendered site");
+  assert.doesNotMatch(JSON.stringify(site), /listen \[::\]:443/);
   assert.ok(rec.resources.length >= 20, `got ${rec.resources.length}`);
   assert.ok(rec.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
   assert.ok(pulumi.Output.isInstance(program.url));
