@@ -2,6 +2,7 @@
 // Stateless mode (default): a new McpServer + transport per POST — JSON answer, or SSE for a tools/call that asked for
 // progress (streaming.ts); GET/DELETE → 405. Stateful: see sessions.ts.
 import { randomUUID } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 import express, { type ErrorRequestHandler, type Request, type Response, type NextFunction } from "express";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
@@ -88,7 +89,7 @@ export function createApp(deps: AppDeps) {
   mcp.use(guard);
   if (auth.middleware) mcp.use(auth.middleware);
 
-  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true }), async (req, res) => {
+  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, verify: rejectInvalidUtf8 }), async (req, res) => {
     const body: unknown = req.body;
     if (!sessions) {
       const server = createMcpServer(deps);
@@ -132,8 +133,8 @@ export function createApp(deps: AppDeps) {
     switch (err.type) {
       case "entity.too.large":
         res.status(413).json(rpcError(-32600, `Request body exceeds the limit of ${config.maxBodyBytes} bytes`)); return;
-      case "entity.parse.failed":
-        res.status(400).json(rpcError(-32700, "Parse error: request body is not valid JSON")); return;
+      case "entity.parse.failed": case INVALID_UTF8:
+        res.status(400).json(rpcError(-32700, `Parse error: request body is not valid ${err.type === INVALID_UTF8 ? "UTF-8" : "JSON"}`)); return;
       case "encoding.unsupported": case "charset.unsupported":
         res.status(415).json(rpcError(-32600, "Unsupported content encoding or charset")); return;
       case "request.aborted":
@@ -146,4 +147,11 @@ export function createApp(deps: AppDeps) {
   app.use(onError);
 
   return { app, drain, sessions };
+}
+
+const INVALID_UTF8 = "entity.invalid.utf8";
+
+/** JSON must be UTF-8 (RFC 8259): refuse malformed bytes instead of letting them decay to U+FFFD in stored data. */
+function rejectInvalidUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw Object.assign(new Error("request body is not valid UTF-8"), { status: 400, type: INVALID_UTF8 });
 }

@@ -175,7 +175,12 @@ describe("fuzzing POST /mcp with generated bad input", { timeout: 300_000 }, () 
     const full = Buffer.from(JSON.stringify(BASE));
     const bad = fc.constantFrom([0xff], [0xfe, 0xff], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80]);
     await fc.assert(fc.asyncProperty(fc.nat({ max: full.length }), bad, async (i, bytes) => {
-      await check(Buffer.concat([full.subarray(0, i), Buffer.from(bytes), full.subarray(i)]));
+      const sent = Buffer.concat([full.subarray(0, i), Buffer.from(bytes), full.subarray(i)]);
+      const out = await send(sent);
+      assertWellFormed(sent, out);
+      // Malformed UTF-8 is refused as a parse error, never decoded to U+FFFD and acted on (or stored).
+      assert.ok(out.kind === "response" && out.res.status === 400, `invalid UTF-8 at ${i} → 400`);
+      assert.equal((JSON.parse(out.res.body.toString()) as { error: { code: number } }).error.code, -32700);
     }), params(120));
     await alive();
   });
