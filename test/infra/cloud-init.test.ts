@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { renderCloudInit, HOST_PACKAGES } from "../../infra/render/cloud-init.ts";
 import { run } from "../support/proc.ts";
+import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const dir = mkdtempSync(join(tmpdir(), "cloud-init-test-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { validateStackSettings, StackConfigError, type SecretKey } from "../../infra/config.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
+import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const good = { domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acmeEmail: "ops@example.com" };
 const secrets = new Set<SecretKey>(["apiKeys", "sshPrivateKey"]);
 

@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
+import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
 const rec = await installMocks();
 const { SelfHostedMcp, McpDeployment, McpHost, McpImage } = await import("../../infra/index.ts");
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const mcp = new SelfHostedMcp("prod", {
   domain: "mcp.example.com", region: "ams3", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32", "2001:db8::/64"],
   dnsZone: "example.com", reservedIp: true, acme: { email: "ops@example.com" },

@@ -4,29 +4,20 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolveAssets } from "./mock-harness.ts";
+import { REQUIRED_STACK_CONFIG, runProgram as evaluate } from "./fixtures.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
 delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
 const rec = await installMocks();
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const good: Record<string, string> = {
-  "digitalocean:token": "dop_v1_test",
-  "selfhosted-mcp:domain": "mcp.example.com",
-  "selfhosted-mcp:sshPublicKey": KEY,
-  "selfhosted-mcp:adminCidrs": '["203.0.113.7/32"]',
-  "selfhosted-mcp:acmeEmail": "ops@example.com",
+  ...REQUIRED_STACK_CONFIG,
   "selfhosted-mcp:apiKeys": "0123456789abcdef0123456789abcdef",
   // Pulumi.yaml's empty defaults arrive like this and mean "unset".
   "selfhosted-mcp:dnsZone": "",
   "selfhosted-mcp:image": "",
 };
 const SECRET = ["digitalocean:token", "selfhosted-mcp:apiKeys"];
-let run = 0;
-
-async function runProgram(config: Record<string, string>, secretKeys = SECRET) {
-  pulumi.runtime.setAllConfig(config, secretKeys);
-  return import(`../../infra/program.ts?run=${++run}`);
-}
+const runProgram = (config: Record<string, string>, secretKeys = SECRET) => evaluate(config, secretKeys);
 
 async function expectError(config: Record<string, string>, ...patterns: RegExp[]) {
   await assert.rejects(runProgram(config), (e: Error) => {

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolveAssets, withoutSecrets, isSecretValue, valueOf } from "./mock-harness.ts";
+import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
 const SENTINELS = {
   apiKeys: "SENTINEL-api-key-0123456789abcdef",
@@ -13,7 +14,6 @@ const SENTINELS = {
   registryPassword: "SENTINEL-registry-password",
   secretEnv: "SENTINEL-oauth-audience",
 };
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const cfg = (k: string) => `selfhosted-mcp:${k}`;
 pulumi.runtime.setAllConfig({
   "digitalocean:token": "SENTINEL-do-token",

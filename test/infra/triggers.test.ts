@@ -4,10 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, resolveAssets } from "./mock-harness.ts";
+import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
 const rec = await installMocks();
 const { SelfHostedMcp } = await import("../../infra/index.ts");
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const stack = (name: string, logLevel: string, apiKey = "k".repeat(32)) => new SelfHostedMcp(name, {
   domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acme: { email: "ops@example.com" },
   env: { LOG_LEVEL: logLevel }, auth: { mode: "api-key", apiKeys: pulumi.secret(apiKey) },

@@ -4,29 +4,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, isSecretValue, withoutSecrets } from "../infra/mock-harness.ts";
+import { installMocks, isSecretValue, valueOf, withoutSecrets } from "../infra/mock-harness.ts";
+import { REQUIRED_STACK_CONFIG, runProgram as evaluate } from "../infra/fixtures.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
 delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
 const rec = await installMocks();
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 const WEBHOOK = "https://hooks.example.test/T1/B2/SENTINEL-WEBHOOK";
 const API_KEY = "first-key-0123456789abcdef0123456789";
 const base: Record<string, string> = {
-  "digitalocean:token": "dop_v1_test",
-  "selfhosted-mcp:domain": "mcp.example.com",
-  "selfhosted-mcp:sshPublicKey": KEY,
-  "selfhosted-mcp:adminCidrs": '["203.0.113.7/32"]',
-  "selfhosted-mcp:acmeEmail": "ops@example.com",
+  ...REQUIRED_STACK_CONFIG,
   "selfhosted-mcp:apiKeys": `${API_KEY}, second-key-0123456789abcdef0123456789`,
 };
 const SECRET = ["digitalocean:token", "selfhosted-mcp:apiKeys", "selfhosted-mcp:alertSlackWebhookUrl"];
-let run = 0;
-const runProgram = (config: Record<string, string>) => {
-  pulumi.runtime.setAllConfig(config, SECRET);
-  return import(`../../infra/program.ts?monitoring=${++run}`) as Promise<Record<string, pulumi.Output<unknown>>>;
-};
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
+const runProgram = (config: Record<string, string>) => evaluate(config, SECRET);
 
 test("bad monitoring config fails naming the key, before any resource is registered", async () => {
   const cases: [Record<string, string>, RegExp][] = [

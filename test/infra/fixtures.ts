@@ -1,0 +1,22 @@
+// Shared stack fixtures for the infra and operability tests: one SSH key, the smallest valid stack config of the
+// example program, and a way to evaluate that program afresh (a new module instance per call) under mocks.
+import * as pulumi from "@pulumi/pulumi";
+
+export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
+
+/** The required keys of the example stack (plus the DigitalOcean token), as `pulumi config` hands them over. */
+export const REQUIRED_STACK_CONFIG: Readonly<Record<string, string>> = {
+  "digitalocean:token": "dop_v1_test",
+  "selfhosted-mcp:domain": "mcp.example.com",
+  "selfhosted-mcp:sshPublicKey": SSH_PUBLIC_KEY,
+  "selfhosted-mcp:adminCidrs": '["203.0.113.7/32"]',
+  "selfhosted-mcp:acmeEmail": "ops@example.com",
+};
+
+let evaluation = 0;
+
+/** Evaluates infra/program.ts with this config (a fresh module instance each call) and returns its exports. */
+export function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<Record<string, pulumi.Output<unknown>>> {
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  return import(`../../infra/program.ts?evaluation=${++evaluation}`);
+}
