@@ -12,13 +12,13 @@ import type { Metrics } from "./metrics.ts";
 import type { HealthChecker } from "./health.ts";
 import { createMcpServer, type McpDeps } from "./mcp.ts";
 import { originGuard } from "./origin.ts";
+import { rpcError } from "./jsonrpc.ts";
 import { setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
-const rpcError = (code: number, message: string) => ({ jsonrpc: "2.0", error: { code, message }, id: null });
 
 /** Tracks in-flight requests so shutdown can drain them; refuses new ones once draining. */
 export class Drain {
@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps) {
     const start = performance.now();
     res.once("finish", () => {
       metrics.httpRequests.inc({ method: req.method, status: String(res.statusCode) });
-      logger.debug({ event: "http_request", req: { method: req.method, url: loggableUrl(req.originalUrl), headers: req.headers }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
+      if (logger.isLevelEnabled("debug")) logger.debug({ event: "http_request", req: { method: req.method, url: loggableUrl(req.originalUrl), headers: req.headers }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
     });
     next();
   });

@@ -1,5 +1,5 @@
 // SQLite store (node:sqlite, WAL) under DATA_DIR: notes with idempotent creation keyed by the client's request_id.
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
@@ -23,6 +23,8 @@ function argsHash(args: { title: string; body: string; tags: string[] }): string
 export class Store {
   readonly path: string;
   #db: DatabaseSync;
+  /** Statements compiled once at open: the tools and /health run them on every call. */
+  #sql: Record<"byRequestId" | "insert" | "byId" | "search" | "probeWrite" | "probeRead", StatementSync>;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -43,6 +45,15 @@ export class Store {
       );
       CREATE TABLE IF NOT EXISTS health_probe (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
+    const prepare = (sql: string) => this.#db.prepare(sql);
+    this.#sql = {
+      byRequestId: prepare("SELECT * FROM notes WHERE request_id = ?"),
+      insert: prepare("INSERT INTO notes (id, request_id, args_hash, title, body, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      byId: prepare("SELECT * FROM notes WHERE id = ?"),
+      search: prepare("SELECT * FROM notes WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\' OR tags LIKE ?1 ESCAPE '\\' ORDER BY created_at DESC, id LIMIT ?2"),
+      probeWrite: prepare("INSERT INTO health_probe (k, v) VALUES ('probe', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"),
+      probeRead: prepare("SELECT v FROM health_probe WHERE k = 'probe'"),
+    };
   }
 
   /** Creates a note once per request_id. Same id + same arguments → the stored note (replayed); other arguments → conflict. */
@@ -50,7 +61,7 @@ export class Store {
     const hash = argsHash(args);
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const existing = this.#db.prepare("SELECT * FROM notes WHERE request_id = ?").get(requestId) as Row | undefined;
+      const existing = this.#sql.byRequestId.get(requestId) as Row | undefined;
       if (existing) {
         this.#db.exec("COMMIT");
         if (existing.args_hash !== hash) {
@@ -59,8 +70,7 @@ export class Store {
         return { note: toNote(existing), replayed: true };
       }
       const row: Row = { id: randomUUID(), request_id: requestId, args_hash: hash, title: args.title, body: args.body, tags: JSON.stringify(args.tags), created_at: new Date().toISOString() };
-      this.#db.prepare("INSERT INTO notes (id, request_id, args_hash, title, body, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(row.id, row.request_id, row.args_hash, row.title, row.body, row.tags, row.created_at);
+      this.#sql.insert.run(row.id, row.request_id, row.args_hash, row.title, row.body, row.tags, row.created_at);
       this.#db.exec("COMMIT");
       return { note: toNote(row), replayed: false };
     } catch (e) {
@@ -70,24 +80,22 @@ export class Store {
   }
 
   getNote(id: string): Note | undefined {
-    const r = this.#db.prepare("SELECT * FROM notes WHERE id = ?").get(id) as Row | undefined;
+    const r = this.#sql.byId.get(id) as Row | undefined;
     return r ? toNote(r) : undefined;
   }
 
   /** Case-insensitive substring search over title, body and tags, newest first. */
   searchNotes(query: string, limit: number): Note[] {
     const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const rows = this.#db.prepare(
-      "SELECT * FROM notes WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\' OR tags LIKE ?1 ESCAPE '\\' ORDER BY created_at DESC, id LIMIT ?2",
-    ).all(pattern, limit) as unknown as Row[];
+    const rows = this.#sql.search.all(pattern, limit) as unknown as Row[];
     return rows.map(toNote);
   }
 
   /** A real write and read-back, for the deep health check. */
   probe(): void {
     const v = randomUUID();
-    this.#db.prepare("INSERT INTO health_probe (k, v) VALUES ('probe', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v").run(v);
-    const r = this.#db.prepare("SELECT v FROM health_probe WHERE k = 'probe'").get() as { v: string } | undefined;
+    this.#sql.probeWrite.run(v);
+    const r = this.#sql.probeRead.get() as { v: string } | undefined;
     if (r?.v !== v) throw new Error("store read-back mismatch");
   }
 

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { startServer } from "../support/server.ts";
+import { MAIN, startServer } from "../support/server.ts";
 import { startUpstreamStub } from "../support/upstream-stub.ts";
 import { run, waitFor } from "../support/proc.ts";
 import { connect, call } from "./mcp-client.ts";
 
-const MAIN = join(import.meta.dirname, "..", "..", "server", "src", "main.ts");
 
 test("invalid configuration stops the process with exit 1 and a message naming the variable", { timeout: 60_000 }, async () => {
   // Every rule is covered by config.test.ts; here the process-level behaviour, including never echoing a key.

@@ -2,6 +2,7 @@
 // tests, the bench and the rehearsal. Containers/volumes get unique names; callers remove them in after().
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { renderEnvFile } from "../../infra/render/deployment-plan.ts";
 import { fileURLToPath } from "node:url";
 import { dockerBuildArgs } from "../../infra/contract/image-build.ts";
 import { dockerRunArgs, type RunSpec } from "../../infra/contract/run-contract.ts";
@@ -46,9 +47,9 @@ export async function buildServerImage(tag = SERVER_IMAGE_TAG, created?: string)
   return tag;
 }
 
-/** Writes an env file (mode 0600) the way the deployment does: KEY=value lines. */
-export function writeEnvFile(path: string, env: Record<string, string>): string {
-  writeFileSync(path, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+/** Writes an env file (mode 0600) with the deployment's own renderer, so containers see the shipped format. */
+function writeEnvFile(path: string, env: Record<string, string>): string {
+  writeFileSync(path, renderEnvFile(env), { mode: 0o600 });
   return path;
 }
 

@@ -7,7 +7,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, waitFor } from "./proc.ts";
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "server", "src", "main.ts");
+export const MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "server", "src", "main.ts");
 
 export interface ServerExit { code: number | null; signal: NodeJS.Signals | null }
 
