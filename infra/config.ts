@@ -13,7 +13,8 @@ const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** Env vars the components set themselves; a user value would silently lose, so it is rejected. */
 export const MANAGED_ENV = ["PORT", "HOST", "METRICS_PORT", "METRICS_HOST", "PUBLIC_URL", "AUTH_MODE", "API_KEYS", "API_KEYS_FILE", "DATA_DIR", "UPSTREAM_API_KEY"];
-const WORLD = ["0.0.0.0/0", "::/0"];
+/** Every IPv4 and IPv6 address: public ports use it; SSH only when allowSshFromAnywhere says so. */
+export const ANY_ADDRESS = ["0.0.0.0/0", "::/0"];
 
 const port = z.number().int().min(1).max(65535);
 
@@ -128,7 +129,7 @@ export function fixCommand(key: string): string {
 function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (key: string, message: string) => issues.push({ key, message, fix: fixCommand(key) });
-  const world = s.adminCidrs.filter((c) => WORLD.includes(c));
+  const world = s.adminCidrs.filter((c) => ANY_ADDRESS.includes(c));
   if (world.length > 0 && !s.allowSshFromAnywhere) {
     add("adminCidrs", `${world.join(", ")} opens SSH to the whole internet; list your own address, or set allowSshFromAnywhere true if you really mean it`);
   }

@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import { renderCloudInit } from "../render/cloud-init.ts";
 import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "../render/droplet-size.ts";
 import { remoteScript } from "../render/remote-script.ts";
+import { ANY_ADDRESS } from "../config.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -37,8 +38,6 @@ export interface McpHostArgs {
   cloudInitTimeoutSeconds?: number;
 }
 
-const WORLD = ["0.0.0.0/0", "::/0"];
-const PUBLIC = ["0.0.0.0/0", "::/0"];
 /** Programs the deployment scripts need on the host (cloud-init installs them). */
 export const REQUIRED_HOST_COMMANDS = ["docker", "nginx", "certbot", "curl"];
 
@@ -46,7 +45,7 @@ export function validateHostArgs(a: McpHostArgs): void {
   if (!Array.isArray(a.adminCidrs) || a.adminCidrs.length === 0) {
     throw new Error("McpHost adminCidrs: list at least one CIDR allowed to reach SSH (e.g. 203.0.113.7/32); SSH is never opened silently");
   }
-  const world = a.adminCidrs.filter((c) => WORLD.includes(c));
+  const world = a.adminCidrs.filter((c) => ANY_ADDRESS.includes(c));
   if (world.length > 0 && !a.allowSshFromAnywhere) {
     throw new Error(`McpHost adminCidrs: ${world.join(", ")} opens SSH to everyone; pass allowSshFromAnywhere: true to mean it`);
   }
@@ -100,14 +99,14 @@ export class McpHost extends pulumi.ComponentResource {
       dropletIds: [dropletNumericId],
       inboundRules: [
         { protocol: "tcp", portRange: String(sshPort), sourceAddresses: args.adminCidrs },
-        { protocol: "tcp", portRange: "80", sourceAddresses: PUBLIC },
-        { protocol: "tcp", portRange: "443", sourceAddresses: PUBLIC },
-        { protocol: "icmp", sourceAddresses: PUBLIC },
+        { protocol: "tcp", portRange: "80", sourceAddresses: ANY_ADDRESS },
+        { protocol: "tcp", portRange: "443", sourceAddresses: ANY_ADDRESS },
+        { protocol: "icmp", sourceAddresses: ANY_ADDRESS },
       ],
       outboundRules: [
-        { protocol: "tcp", portRange: "1-65535", destinationAddresses: PUBLIC },
-        { protocol: "udp", portRange: "1-65535", destinationAddresses: PUBLIC },
-        { protocol: "icmp", destinationAddresses: PUBLIC },
+        { protocol: "tcp", portRange: "1-65535", destinationAddresses: ANY_ADDRESS },
+        { protocol: "udp", portRange: "1-65535", destinationAddresses: ANY_ADDRESS },
+        { protocol: "icmp", destinationAddresses: ANY_ADDRESS },
       ],
     }, parent);
     if (args.reservedIp) {

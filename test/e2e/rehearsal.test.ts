@@ -71,9 +71,10 @@ test("fresh rehearsal: /metrics not reachable from outside, http:// redirects, a
   const metrics = await session.http.fetch(`https://${DOMAIN}/metrics`);
   assert.notEqual(metrics.status, 200);
   assert.doesNotMatch(await metrics.text(), /process_cpu|# HELP/, "no metrics through nginx");
-  const metricsPort = (await run("sh", ["-c", "ss -Htln | awk '{print $4}'"])).stdout.split("\n").filter((a) => a.endsWith(":9090"));
+  const listening = (await run("sh", ["-c", "ss -Htln | awk '{print $4}'"])).stdout.split("\n");
+  const metricsPort = listening.filter((a) => a.endsWith(":9090"));
   assert.ok(metricsPort.length > 0 && metricsPort.every((a) => a.startsWith("127.0.0.1:")), `metrics port bound to loopback only: ${metricsPort.join(" ")}`);
-  const webPorts = (await run("sh", ["-c", "ss -Htln | awk '{print $4}'"])).stdout.split("\n").filter((a) => /:(80|443)$/.test(a));
+  const webPorts = listening.filter((a) => /:(80|443)$/.test(a));
   assert.deepEqual(webPorts.sort(), ["127.0.0.1:443", "127.0.0.1:80"], "nginx serves the rehearsal on loopback only (nginxListenAddresses)");
 
   const redirect = await session.http.fetch(`http://${DOMAIN}/mcp`, { redirect: "manual" });

@@ -38,6 +38,9 @@ test("alertsEnabled + smokeTimer: McpMonitoring and McpSmokeTimer wired to the s
   const out = await runProgram({
     ...base, "selfhosted-mcp:alertsEnabled": "true", "selfhosted-mcp:alertEmails": '["ops@example.com"]',
     "selfhosted-mcp:alertSlackChannel": "#ops", "selfhosted-mcp:alertSlackWebhookUrl": WEBHOOK,
+    // Keys separated the ways the server accepts (leading separator, newline, space): the timer must pick the
+    // same first key the server would.
+    "selfhosted-mcp:apiKeys": `,\n${API_KEY} second-key-0123456789abcdef0123456789`,
     "selfhosted-mcp:latencySlaSeconds": "4", "selfhosted-mcp:smokeTimer": "true", "selfhosted-mcp:smokeTextfileDir": "/var/lib/prometheus/node-exporter",
   });
   assert.match(await valueOf(out.alertRules as pulumi.Output<string>), /histogram_quantile\(0\.95, .*\) > 4\n/);
