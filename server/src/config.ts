@@ -16,6 +16,9 @@ const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
 const EnvSchema = z.object({
   PORT: port(8000),
   HOST: z.string().min(1).default("127.0.0.1"),
+  // A unix socket the app also listens on (the deployment points nginx at it and switches slots with a symlink).
+  LISTEN_SOCKET: z.string().regex(/^\/[^\0]*[^/]$/, "must be an absolute file path, e.g. /run/selfhosted-mcp/mcp.sock")
+    .refine((p) => Buffer.byteLength(p) <= 107, "must be at most 107 bytes long (the unix socket path limit)").optional(),
   METRICS_PORT: port(9090),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   PUBLIC_URL: httpUrl.optional(),
@@ -50,6 +53,8 @@ export type AuthConfig =
 export interface Config {
   port: number;
   host: string;
+  /** Unix socket the MCP app also listens on (mode 0666, replacing a stale file), or undefined. */
+  listenSocket: string | undefined;
   metricsPort: number;
   metricsHost: string;
   publicUrl: string;
@@ -127,7 +132,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const allowedHosts = [...new Set([pub.hostname, ...LOOPBACK, ...e.ALLOWED_HOSTS].map((h) => h.toLowerCase()))];
   return {
-    port: e.PORT, host: e.HOST, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
+    port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
     publicUrl, resourceUrl, allowedOrigins, allowedHosts,
     auth: authConfig(e, resourceUrl),
     dataDir: e.DATA_DIR,

@@ -8,6 +8,7 @@ import { Store } from "./store.ts";
 import { WeatherClient } from "./upstream.ts";
 import { HealthChecker } from "./health.ts";
 import { createApp } from "./http.ts";
+import { listenTcp, listenSocket } from "./listen.ts";
 
 let config: Config;
 try {
@@ -34,19 +35,22 @@ const weather = new WeatherClient(config.upstream, metrics);
 const health = new HealthChecker(store, weather, config.health);
 const { app, drain, sessions } = createApp({ config, logger, metrics, store, weather, health });
 
-const listen = (host: string, port: number, what: string) => new Promise<Server>((resolve) => {
-  const server = app.listen(port, host, () => resolve(server));
-  server.once("error", (e: NodeJS.ErrnoException) => {
-    logger.fatal({ err: { code: e.code, message: e.message } }, `${what}: cannot listen on ${host}:${port}`);
-    process.exit(1);
-  });
-});
-
 const startedAt = performance.now();
-const httpServer = await listen(config.host, config.port, "PORT");
-httpServer.headersTimeout = 30_000;
-httpServer.requestTimeout = 300_000;
-httpServer.keepAliveTimeout = 65_000;
+let httpServer: Server;
+let socketServer: Server | undefined;
+try {
+  httpServer = await listenTcp(app, config.host, config.port, "PORT");
+  if (config.listenSocket) socketServer = await listenSocket(app, config.listenSocket);
+} catch (e) {
+  logger.fatal({ err: { message: (e as Error).message } }, (e as Error).message);
+  process.exit(1);
+}
+const appServers = socketServer ? [httpServer, socketServer] : [httpServer];
+for (const s of appServers) {
+  s.headersTimeout = 30_000;
+  s.requestTimeout = 300_000;
+  s.keepAliveTimeout = 65_000;
+}
 const metricsServer = await serveMetrics(metrics, config.metricsHost, config.metricsPort).catch((e: NodeJS.ErrnoException) => {
   logger.fatal({ err: { code: e.code, message: e.message } }, `METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}`);
   process.exit(1);
@@ -54,7 +58,7 @@ const metricsServer = await serveMetrics(metrics, config.metricsHost, config.met
 
 if (config.auth.mode === "none") logger.warn("AUTH_MODE=none: /mcp accepts unauthenticated requests; use only behind another authentication layer or for local testing");
 logger.info({
-  event: "started", port: config.port, host: config.host, metrics_port: config.metricsPort, auth_mode: config.auth.mode,
+  event: "started", port: config.port, host: config.host, listen_socket: config.listenSocket, metrics_port: config.metricsPort, auth_mode: config.auth.mode,
   sessions: config.sessions, public_url: config.publicUrl, data_dir: config.dataDir, startup_ms: Math.round(performance.now() - startedAt),
 }, "server listening");
 
@@ -64,12 +68,11 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ event: "shutdown", signal, inflight: drain.inflight }, "shutting down: draining in-flight requests");
   drain.draining = true;
-  httpServer.close();
-  httpServer.closeIdleConnections();
+  for (const s of appServers) { s.close(); s.closeIdleConnections(); }
   const drained = await drain.wait(config.shutdownTimeoutMs);
   if (!drained) logger.warn({ inflight: drain.inflight, timeout_ms: config.shutdownTimeoutMs }, "shutdown: drain timeout reached, closing remaining requests");
   await sessions?.closeAll();
-  httpServer.closeAllConnections();
+  for (const s of appServers) s.closeAllConnections();
   metricsServer.close();
   metricsServer.closeAllConnections();
   store.close();
