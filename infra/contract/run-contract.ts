@@ -23,6 +23,11 @@ export const runSpecSchema = z.object({
   metricsPort: tcpPort,
   /** Address the server binds; with host networking this must stay loopback. */
   host: z.enum(["127.0.0.1", "::1"]).default("127.0.0.1"),
+  /**
+   * Host directory (per slot) bind-mounted at /run/selfhosted-mcp: the server listens on the unix socket
+   * LISTEN_SOCKET=/run/selfhosted-mcp/mcp.sock in it, which nginx reaches through the deployment's live symlink.
+   */
+  socketDir: mountPath("socketDir").optional(),
   /** Named volume holding the SQLite data, mounted at dataDir; shared by the slots of one server. */
   volume: dockerName("volume"),
   dataDir: mountPath("dataDir").default("/data"),
@@ -62,6 +67,10 @@ export type RunSpec = z.input<typeof runSpecSchema>;
 /** The spec with every default applied. */
 export type ResolvedRunSpec = z.output<typeof runSpecSchema>;
 
+/** Where the socket directory is mounted in the container, and the socket the server creates there. */
+export const CONTAINER_SOCKET_DIR = "/run/selfhosted-mcp";
+export const SOCKET_NAME = "mcp.sock";
+
 export class RunSpecError extends Error {}
 
 /** Validates a spec; throws RunSpecError naming the offending key. */
@@ -79,7 +88,10 @@ export function resolveRunSpec(spec: RunSpec): ResolvedRunSpec {
  * they are what differs between the blue and green slots.
  */
 export function contractEnv(s: ResolvedRunSpec): Record<string, string> {
-  return { HOST: s.host, PORT: String(s.port), METRICS_HOST: s.host, METRICS_PORT: String(s.metricsPort), DATA_DIR: s.dataDir };
+  return {
+    HOST: s.host, PORT: String(s.port), METRICS_HOST: s.host, METRICS_PORT: String(s.metricsPort), DATA_DIR: s.dataDir,
+    ...(s.socketDir ? { LISTEN_SOCKET: `${CONTAINER_SOCKET_DIR}/${SOCKET_NAME}` } : {}),
+  };
 }
 
 /** The arguments after `docker` that start the container detached: `["run", "--detach", ..., image]`. */
@@ -95,6 +107,7 @@ export function dockerRunArgs(spec: RunSpec): string[] {
     "--mount", `type=volume,source=${s.volume},target=${s.dataDir}`,
     "--env-file", s.envFile,
   ];
+  if (s.socketDir) args.push("--mount", `type=bind,source=${s.socketDir},target=${CONTAINER_SOCKET_DIR}`);
   for (const f of s.secretFiles) args.push("--mount", `type=bind,source=${f.source},target=${f.target},readonly`);
   for (const [k, v] of Object.entries(contractEnv(s))) args.push("--env", `${k}=${v}`);
   args.push(

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, runOk } from "../support/proc.ts";
@@ -139,5 +139,29 @@ describe("server container under the run contract", () => {
       .map((l) => (JSON.parse(l) as { event?: string; signal?: string }));
     assert.ok(events.some((e) => e.event === "shutdown" && e.signal === "SIGTERM"), "shutdown log line");
     assert.ok(events.some((e) => e.event === "stopped"), "stopped log line");
+  });
+
+  it("listens on the contract's unix socket in a root-owned sticky directory; another user connects through a symlink", async () => {
+    // What the deployment does on the host: /…/sockets/<app>/<slot> (root, 1733) mounted per slot, live.sock -> slot.
+    const sockets = mkdtempSync(join(tmpdir(), "container-sockets-"));
+    chmodSync(sockets, 0o755);
+    mkdirSync(join(sockets, "blue"), { mode: 0o1733 });
+    chmodSync(join(sockets, "blue"), 0o1733);
+    const c = await startContainer(image, { dir: tmp, env: { ...ENV, UPSTREAM_URL: upstream.url }, volume,
+      spec: { socketDir: join(sockets, "blue") } });
+    started.push(c);
+    symlinkSync("blue/mcp.sock", join(sockets, "live.sock"));
+    const sock = join(sockets, "blue", "mcp.sock");
+    assert.ok(statSync(sock).isSocket());
+    assert.equal(statSync(sock).mode & 0o777, 0o666);
+    assert.equal(statSync(sock).uid, 1000, "created by the container's user");
+    // nobody (uid 65534) stands in for nginx's worker user: it reaches the server through the symlink.
+    const r = await run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "curl", "-fsS", "--unix-socket",
+      join(sockets, "live.sock"), "http://localhost/health"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"status":"healthy"/);
+    await runOk("docker", ["stop", c.name]);
+    assert.equal(existsSync(sock), false, "the server removes its socket when it stops");
+    rmSync(sockets, { recursive: true, force: true });
   });
 });

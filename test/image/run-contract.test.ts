@@ -64,6 +64,11 @@ describe("run contract", () => {
     const withKeys = dockerRunArgs({ ...spec, secretFiles: [{ source: "/etc/selfhosted-mcp/keys", target: "/run/secrets/keys" }] });
     assert.deepEqual(values(withKeys, "--mount"), ["type=volume,source=mcp-weather-data,target=/data",
       "type=bind,source=/etc/selfhosted-mcp/keys,target=/run/secrets/keys,readonly"]);
+    const withSocket = dockerRunArgs({ ...spec, socketDir: "/var/lib/selfhosted-mcp/sockets/weather/green" });
+    assert.ok(values(withSocket, "--mount").includes("type=bind,source=/var/lib/selfhosted-mcp/sockets/weather/green,target=/run/selfhosted-mcp"),
+      "the slot's socket directory is mounted writable");
+    assert.ok(values(withSocket, "--env").includes("LISTEN_SOCKET=/run/selfhosted-mcp/mcp.sock"));
+    assert.ok(!values(args, "--env").some((e) => e.startsWith("LISTEN_SOCKET=")), "no socket unless socketDir is set");
   });
 
   it("rejects bad specs naming the key and the fix", () => {
@@ -81,6 +86,7 @@ describe("run contract", () => {
       // would otherwise be read by docker as an option, or smuggle options into --mount
       [{ image: "--privileged" }, /RunSpec\.image: image must be an image reference/],
       [{ dataDir: "/data,readonly=false" }, /RunSpec\.dataDir: dataDir must be an absolute path/],
+      [{ socketDir: "/run/x,readonly" }, /RunSpec\.socketDir: socketDir must be an absolute path/],
       [{ secretFiles: [{ source: "keys", target: "/run/secrets/keys" }] }, /RunSpec\.secretFiles\.0\.source: secretFiles\[\]\.source must be an absolute path/],
     ];
     for (const [patch, message] of bad) {
