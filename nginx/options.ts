@@ -43,8 +43,11 @@ const limitsSchema = z.object({
   readTimeoutSeconds: seconds(86_400).default(3600),
   /** Retry-After on 429; default: the slowest enabled rate's interval, at least 1 s. */
   retryAfterSeconds: seconds(3600).optional(),
-  /** Upstream keep-alive connections cached per worker. */
-  keepaliveConnections: z.number().int().min(1).max(1024).default(16),
+  /**
+   * Upstream keep-alive connections cached per worker; false: a new connection per request (required when the
+   * upstream include is a switched unix-socket symlink, so every request follows the switch at once).
+   */
+  keepaliveConnections: z.union([z.literal(false), z.number().int().min(1).max(1024)]).default(16),
 }).strict();
 
 const serverSchema = z.object({

@@ -105,9 +105,9 @@ function serverDefinitions(o: SiteOptions, n: Names): string[] {
     if (perCredential) out.push(`limit_req_zone ${n.credential} zone=${n.zone(s, "cred")}:10m rate=${perCredential.rate};`);
     out.push(
       `upstream ${n.upstream(s)} {`,
-      `    # The live slot's address; the deployment rewrites this file to switch blue/green, then reloads.`,
+      `    # The live slot's address: a unix-socket symlink the deployment re-points (no reload), or HOST:PORT.`,
       `    include ${upstreamIncludePath(s.name, o.upstreamIncludeDir)};`,
-      `    keepalive ${s.limits.keepaliveConnections};`,
+      ...(s.limits.keepaliveConnections === false ? [] : [`    keepalive ${s.limits.keepaliveConnections};`]),
       "}",
     );
   }

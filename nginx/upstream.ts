@@ -1,6 +1,10 @@
 // The per-server upstream include file. The site config's `upstream` block for server NAME includes
-// `<upstreamIncludeDir>/<NAME>.upstream.conf`, which holds the one address of the live (blue or green) container.
-// A deployment switches slots by rewriting that file, running `nginx -t` and reloading nginx.
+// `<upstreamIncludeDir>/<NAME>.upstream.conf`, which holds the one address of the live (blue or green) container:
+// - a unix socket path (what McpDeployment renders): a symlink the deployment re-points at the live slot's socket,
+//   so a switch needs no nginx reload (a reload closes every idle client keep-alive connection, and requests racing
+//   that close fail on the client). Use it with `keepaliveConnections: false`: nginx connects per request and so
+//   follows the symlink at once; cached connections would keep reaching the old slot;
+// - or HOST:PORT: switching means rewriting the file, `nginx -t` and a reload.
 import * as z from "zod";
 import { DEFAULT_UPSTREAM_INCLUDE_DIR, parseOptions } from "./options.ts";
 
@@ -9,7 +13,13 @@ export function upstreamIncludePath(name: string, dir: string = DEFAULT_UPSTREAM
   return `${dir.replace(/\/+$/, "")}/${name}.upstream.conf`;
 }
 
-const upstreamSchema = z.object({
+const socketSchema = z.object({
+  /** Absolute path of the unix socket (or of a symlink to it) nginx connects to. */
+  socket: z.string().regex(/^\/[A-Za-z0-9._\/-]+$/, "must be an absolute path of letters, digits and . _ / -"),
+  comment: z.string().regex(/^[^\n\r]*$/, "must be a single line").max(200).optional(),
+}).strict();
+
+const tcpSchema = z.object({
   /** Host the container listens on (loopback with --network host). */
   host: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-z0-9.-]+)$/,
     "must be an IPv4 address, a bracketed IPv6 address or a host name").default("127.0.0.1"),
@@ -18,11 +28,17 @@ const upstreamSchema = z.object({
   comment: z.string().regex(/^[^\n\r]*$/, "must be a single line").max(200).optional(),
 }).strict();
 
-export type UpstreamIncludeOptions = z.input<typeof upstreamSchema>;
+export type UpstreamIncludeOptions = z.input<typeof socketSchema> | z.input<typeof tcpSchema>;
 
-/** Renders the include file content: `server HOST:PORT max_fails=0;` (one live slot). */
+/** Renders the include file content: `server unix:PATH max_fails=0;` or `server HOST:PORT max_fails=0;` (one live slot). */
 export function renderUpstreamInclude(options: UpstreamIncludeOptions): string {
-  const o = parseOptions(upstreamSchema, options, "upstream include");
+  if ("socket" in options) {
+    const o = parseOptions(socketSchema, options, "upstream include");
+    const note = o.comment ? `# ${o.comment}\n` : "";
+    return `# Managed by selfhosted-mcp: the live slot is whatever ${o.socket} points at (switched without a reload).\n${note}` +
+      `server unix:${o.socket} max_fails=0;\n`;
+  }
+  const o = parseOptions(tcpSchema, options, "upstream include");
   const note = o.comment ? `# ${o.comment}\n` : "";
   return `# Managed by selfhosted-mcp: the live upstream slot. Rewrite, then \`nginx -t\` and reload.\n${note}` +
     `server ${o.host}:${o.port} max_fails=0;\n`;

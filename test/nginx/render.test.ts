@@ -63,6 +63,15 @@ describe("nginx -t accepts every rendered variant", () => {
     });
   }
 
+  it("a unix-socket upstream (the deployment's live symlink) without upstream keep-alive", async () => {
+    writeFileSync(upstreamIncludePath("weather", base.upstreamIncludeDir), renderUpstreamInclude({ socket: join(dir, "sockets", "live.sock") }));
+    const site = renderNginxConfig({ ...base, listenAddresses: ["127.0.0.1"], httpPort: 8080, httpsPort: 8443, phase: "tls",
+      servers: [{ name: "weather", limits: { keepaliveConnections: false } }] });
+    assert.doesNotMatch(site, /^\s*keepalive /m, "nginx connects per request, so each one follows the symlink");
+    const r = await nginxTest(site);
+    assert.equal(r.code, 0, `${r.stderr}\n${site}`);
+  });
+
   it("production defaults pass nginx -t inside the stock Debian nginx.conf, beside its default site", async () => {
     writeUpstreams(["weather", "notes"]);
     for (const phase of ["http-only", "tls"] as const) {
@@ -262,5 +271,10 @@ describe("upstream include file", () => {
     assert.match(text, /^# slot green sha256:abc$/m);
     assert.match(text, /^server 127\.0\.0\.1:8001 max_fails=0;$/m);
     assert.equal(text.match(/^server /gm)!.length, 1);
+    const socket = renderUpstreamInclude({ socket: "/var/lib/selfhosted-mcp/sockets/weather/live.sock" });
+    assert.match(socket, /^server unix:\/var\/lib\/selfhosted-mcp\/sockets\/weather\/live\.sock max_fails=0;$/m);
+    assert.match(socket, /without a reload/);
+    assert.throws(() => renderUpstreamInclude({ socket: "live.sock" }), /socket: must be an absolute path/);
+    assert.throws(() => renderUpstreamInclude({ socket: "/x;y" }), /socket: must be an absolute path/);
   });
 });
