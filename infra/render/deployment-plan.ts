@@ -2,7 +2,8 @@
 // staging directory, and the create/delete command strings of its two remote commands. Pure (no Pulumi), so the
 // tests and the rehearsal can render and run exactly what a `pulumi up` would.
 import * as z from "zod";
-import { dockerRunCommand, type RunSpec } from "../contract/run-contract.ts";
+import { dirname } from "node:path";
+import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../contract/run-contract.ts";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, DEFAULT_DEPLOY_HOOK_PATH,
@@ -27,7 +28,7 @@ export const DeploymentPlanSchema = z.object({
   cpus: z.number().positive().default(1),
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
-  /** Seconds the old slot keeps running after nginx switched (in-flight requests finish). */
+  /** Seconds the old slot keeps accepting after the switch (connections nginx opened just before it), then SIGTERM. */
   drainSeconds: z.number().int().min(0).max(300).default(5),
   acmeEmail: z.email("acmeEmail must be an e-mail address"),
   /** ACME directory URL; Let's Encrypt production when absent. */
@@ -41,11 +42,16 @@ export const DeploymentPlanSchema = z.object({
   /** Extra nginx site options (listen addresses, ports, HSTS, ...), passed through to renderNginxConfig. */
   nginx: z.custom<Partial<Omit<SiteOptionsInput, "domain" | "phase" | "servers">>>().optional(),
   stateDir: absPath.optional(),
+  /** Where the slots' socket directories and the `live.sock` symlink live; default `<parent of stateDir>/<app>.sockets`. */
+  socketDir: absPath.optional(),
   stagingDir: absPath.optional(),
   siteFile: absPath.optional(),
   nginxPidFile: absPath.default("/run/nginx.pid"),
   deployHookPath: absPath.default(DEFAULT_DEPLOY_HOOK_PATH),
 }).superRefine((o, ctx) => {
+  if (o.limits?.keepaliveConnections !== undefined && o.limits.keepaliveConnections !== false) {
+    ctx.addIssue({ code: "custom", path: ["limits", "keepaliveConnections"], message: "must be left unset: the deployment switches slots by re-pointing a unix-socket symlink, so nginx opens a connection per request (cached connections would keep reaching the old slot)" });
+  }
   const used = [o.port, o.port + 1, o.metricsPort, o.metricsPort + 1];
   if (new Set(used).size !== used.length) {
     ctx.addIssue({ code: "custom", path: ["metricsPort"], message: `port ${o.port} and metricsPort ${o.metricsPort} clash: the green slot uses port+1 and metricsPort+1, keep them at least 2 apart` });
@@ -54,7 +60,7 @@ export const DeploymentPlanSchema = z.object({
 export type DeploymentPlanOptions = z.input<typeof DeploymentPlanSchema>;
 
 /** Names of the non-secret files copied to the staging directory (the secret ones: env, docker-config.json). */
-export const PLAIN_FILES = ["run-spec.sh", "nginx-http.conf", "nginx-tls.conf", "upstream-blue.conf", "upstream-green.conf",
+export const PLAIN_FILES = ["run-spec.sh", "nginx-http.conf", "nginx-tls.conf", "upstream.conf",
   "issue-certificate.sh", "certbot-deploy-hook"] as const;
 export const SECRET_FILES = ["env", "docker-config.json"] as const;
 export type StagedFile = (typeof PLAIN_FILES)[number] | (typeof SECRET_FILES)[number];
@@ -68,6 +74,8 @@ export interface DeploymentPlan {
   envFile: string;
   siteFile: string;
   upstreamFile: string;
+  /** Holds `blue/` and `green/` (each slot's socket) and `live.sock`, the symlink nginx connects through. */
+  socketDir: string;
   volume: string;
   containers: Record<Slot, string>;
   /** Remote path of each staged file. */
@@ -85,7 +93,11 @@ export function slotPortsOf(o: { port: number; metricsPort: number }): Record<Sl
 }
 
 export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan {
-  const o = DeploymentPlanSchema.parse(options);
+  const parsed = DeploymentPlanSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new Error(`invalid McpDeployment options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`).join("; ")}`);
+  }
+  const o = parsed.data;
   const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
   const stagingDir = o.stagingDir ?? `/var/lib/selfhosted-mcp/staging-${o.app}`;
   const envFile = `${stateDir}/env`;
@@ -93,18 +105,20 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   const upstreamDir = o.nginx?.upstreamIncludeDir ?? DEFAULT_UPSTREAM_INCLUDE_DIR;
   const upstreamFile = upstreamIncludePath(o.app, upstreamDir);
   const acmeWebroot = o.nginx?.acmeWebroot ?? DEFAULT_ACME_WEBROOT;
+  const socketDir = o.socketDir ?? `${dirname(stateDir)}/${o.app}.sockets`;
   const volume = `${o.app}-data`;
   const containers = { blue: `${o.app}-blue`, green: `${o.app}-green` };
   const ports = slotPortsOf(o);
 
   const runSpec = (slot: Slot): RunSpec => ({
     image: o.image, name: containers[slot], envFile, port: ports[slot].port, metricsPort: ports[slot].metricsPort, volume,
+    socketDir: `${socketDir}/${slot}`,
     memory: `${o.memoryMb}m`, cpus: String(o.cpus),
     labels: { "io.selfhosted-mcp.app": o.app, "io.selfhosted-mcp.slot": slot },
   });
   const site = (phase: "http-only" | "tls") => renderNginxConfig({
     ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
-    servers: [{ name: o.app, ...(o.limits ? { limits: o.limits } : {}) }],
+    servers: [{ name: o.app, limits: { ...o.limits, keepaliveConnections: false } }],
   });
   const files: DeploymentPlan["files"] = {
     "run-spec.sh": [
@@ -115,8 +129,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
     ].join("\n"),
     "nginx-http.conf": site("http-only"),
     "nginx-tls.conf": site("tls"),
-    "upstream-blue.conf": renderUpstreamInclude({ port: ports.blue.port, comment: `${o.app} blue slot` }),
-    "upstream-green.conf": renderUpstreamInclude({ port: ports.green.port, comment: `${o.app} green slot` }),
+    "upstream.conf": renderUpstreamInclude({ socket: `${socketDir}/live.sock`, comment: `${o.app}: live.sock -> blue/ or green/${SOCKET_NAME}` }),
     "issue-certificate.sh": renderCertbotIssueScript({
       domain: o.domain, email: o.acmeEmail, certbotConfigDir: o.certbotConfigDir, certbotPath: o.certbotPath, acmeWebroot,
       deployHookPath: o.deployHookPath, ...(o.acmeServer ? { acmeServer: o.acmeServer } : {}),
@@ -128,9 +141,9 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
 
   const dirs = { STATE_DIR: stateDir, STAGING_DIR: stagingDir };
   const nginxFiles = { SITE_FILE: siteFile, UPSTREAM_FILE: upstreamFile, NGINX_PID_FILE: o.nginxPidFile };
-  const slotInputs = { BLUE_CONTAINER: containers.blue, GREEN_CONTAINER: containers.green };
+  const slotInputs = { BLUE_CONTAINER: containers.blue, GREEN_CONTAINER: containers.green, SOCKET_DIR: socketDir };
   return {
-    stagingDir, stateDir, envFile, siteFile, upstreamFile, volume, containers, remotePaths, files,
+    stagingDir, stateDir, envFile, siteFile, upstreamFile, socketDir, volume, containers, remotePaths, files,
     prepare: {
       create: remoteScript("prepare", { ...dirs, UPSTREAM_DIR: upstreamDir, ACME_WEBROOT: acmeWebroot }),
       delete: remoteScript("unprepare", { STAGING_DIR: stagingDir }),
@@ -141,8 +154,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
         CERT_FILE: `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`,
         DEPLOY_HOOK_PATH: o.deployHookPath, ACME_WEBROOT: acmeWebroot, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
         HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
-        PULL_ATTEMPTS: 3, LOG_LINES: 50,
-        ...slotInputs, BLUE_PORT: ports.blue.port, GREEN_PORT: ports.green.port,
+        PULL_ATTEMPTS: 3, LOG_LINES: 50, ...slotInputs, SOCKET_NAME,
       }),
       delete: remoteScript("teardown", { STATE_DIR: stateDir, ...nginxFiles, ...slotInputs, VOLUME: volume }),
     },

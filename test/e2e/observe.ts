@@ -30,13 +30,21 @@ export function callLoop(s: PublicSession, { gapMs = 300, maxMs = 600_000 } = {}
       try {
         toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "loop", limit: 1 } }));
       } catch (e) {
-        stats.failures.push(`${new Date().toISOString()} ${e instanceof Error ? e.message : String(e)}`);
+        const cause = e instanceof Error && e.cause ? ` (${String((e.cause as { code?: string }).code ?? e.cause)})` : "";
+        stats.failures.push(`${new Date().toISOString()} ${e instanceof Error ? e.message : String(e)}${cause}`);
       }
       stats.calls++;
       await sleep(gapMs);
     }
   })();
   return { async stop() { running = false; await done; return stats; } };
+}
+
+/** PIDs of nginx's worker processes (children of the master in /run/nginx.pid): a reload replaces all of them. */
+export async function nginxWorkers(): Promise<string[]> {
+  const master = readFileSync("/run/nginx.pid", "utf8").trim();
+  return (await runOk("ps", ["--ppid", master, "-o", "pid=,args="])).stdout.split("\n")
+    .filter((l) => l.includes("worker process")).map((l) => l.trim().split(/\s+/)[0]!).sort();
 }
 
 export interface ServerContainer { id: string; name: string; image: string; slot: string; env: string[]; labels: Record<string, string> }

@@ -11,7 +11,7 @@ import { rehearse, destroy, DOMAIN, DROPLET_TYPE, type RehearsalOptions, type Re
 import { StepError } from "./execute.ts";
 import { toolText } from "./client.ts";
 import { ensureHostPrograms } from "./bootstrap.ts";
-import { openPublic, callLoop, serverContainers, singleServer, occurrences, type PublicSession } from "./observe.ts";
+import { openPublic, callLoop, serverContainers, singleServer, occurrences, nginxWorkers, type PublicSession } from "./observe.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
 const SENTINEL = `sentinel-${process.pid}-e2e-9c1f`;
@@ -124,11 +124,15 @@ test("a second run redeploys in place: nothing on the host re-runs", async (t) =
   }
 });
 
-test("redeploy with one changed env value while a client calls a tool: new container serves, zero failures", async () => {
+test("redeploy with one changed env value while a client calls a tool: new container serves, zero failures, no nginx reload", async () => {
   const before = await singleServer();
+  const workers = await nginxWorkers();
+  assert.ok(workers.length > 0, "nginx workers found");
   const loop = callLoop(session);
   const r = await rehearse({ ...base, env: { REHEARSAL_REVISION: "2" } });
   const stats = await loop.stop();
+  // A reload would close every idle client connection; requests racing that close fail on the client.
+  assert.deepEqual(await nginxWorkers(), workers, "the slot switch re-pointed the socket link: nginx kept its workers and connections");
   assert.ok(r.steps.some((s) => s.name.endsWith("deploy") && s.op !== "same"), "the deploy command re-ran");
   assert.deepEqual(stats.failures, [], `failed calls during the redeploy (of ${stats.calls})`);
   assert.ok(stats.calls >= 10, `the loop kept calling (${stats.calls} calls)`);

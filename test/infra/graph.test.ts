@@ -34,7 +34,7 @@ test("resource types: one of each, nothing unexpected", () => {
   assert.equal(count("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"), 2);
   assert.equal(count("docker:index/image:Image"), 1);
   assert.equal(count("command:remote:Command"), 3);
-  assert.equal(count("command:remote:CopyToRemote"), 9);
+  assert.equal(count("command:remote:CopyToRemote"), 8);
 });
 
 test("droplet: region, smallest size for two 512 MB slots, Ubuntu LTS, monitoring, IPv6, stable user-data", () => {
@@ -108,7 +108,7 @@ test("remote commands register in dependency order: host ready -> prepare -> cop
   assert.equal(order.at(-1), "prod-deploy-deploy");
   assert.deepEqual(order.slice(2, -1).sort(), [
     "certbot-deploy-hook", "docker-config.json", "env", "issue-certificate.sh", "nginx-http.conf", "nginx-tls.conf",
-    "run-spec.sh", "upstream-blue.conf", "upstream-green.conf"].map((f) => `prod-deploy-copy-${f}`));
+    "run-spec.sh", "upstream.conf"].map((f) => `prod-deploy-copy-${f}`));
 });
 
 test("commands: SSH connection to the droplet as the deploy user; scripts, paths and the pinned image", async () => {

@@ -3,7 +3,7 @@
 // programs that keep their state in a temp directory. The real programs run in the rehearsal (test/e2e).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
@@ -80,9 +80,13 @@ echo "docker $*" >>"$STUB/calls"
 c="$STUB/containers"; mkdir -p "$c"
 case "$1" in
   pull) [ -z "\${STUB_PULL_FAIL:-}" ] ;;
-  run) shift; name=""; port=""
-       while [ $# -gt 1 ]; do case "$1" in --name) name=$2; shift ;; --env) case "$2" in PORT=*) port=\${2#PORT=} ;; esac; shift ;; esac; shift; done
-       echo "$port $1" >"$c/$name"; echo "container-id-$name" ;;
+  run) shift; name=""; sock=""
+       while [ $# -gt 1 ]; do case "$1" in --name) name=$2; shift ;;
+         --mount) case "$2" in *target=/run/selfhosted-mcp) sock=$(echo "$2" | sed -E 's#.*source=([^,]*),.*#\\1#')/mcp.sock ;; esac; shift ;;
+         esac; shift; done
+       # like the server: listen on LISTEN_SOCKET (a real socket file in the mounted slot directory)
+       [ -n "\${STUB_NO_SOCKET:-}" ] || python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+       echo "$sock $1" >"$c/$name"; echo "container-id-$name" ;;
   inspect) if [ "$2" = -f ]; then [ -f "$c/$4" ] && echo true || echo false; else [ -f "$c/$2" ]; fi ;;
   logs) echo "boom: the new container log line for \${@: -1}" ;;
   stop) [ -f "$c/$2" ] ;;
@@ -93,8 +97,8 @@ esac
   curl: `#!/bin/bash
 echo "curl $*" >>"$STUB/calls"
 [ -z "\${STUB_UNHEALTHY:-}" ] || exit 22
-port=$(echo "\${@: -1}" | sed -E 's#^http://127.0.0.1:([0-9]+)/.*#\\1#')
-grep -qs "^$port " "$STUB"/containers/*
+while [ $# -gt 0 ]; do case "$1" in --unix-socket) sock=$2; shift ;; esac; shift; done
+grep -qs "^\${sock:-none} " "$STUB"/containers/*
 `,
   nginx: `#!/bin/bash
 echo "nginx $*" >>"$STUB/calls"
@@ -152,8 +156,13 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   for (const d of [".well-known", ".well-known/acme-challenge"]) {
     assert.equal(statSync(`${host.dir}/webroot/${d}`).mode & 0o777, 0o755, `nginx workers can read challenges (${d})`);
   }
-  assert.match(readFileSync(first.upstreamFile, "utf8"), /server 127\.0\.0\.1:18000 /);
+  assert.equal(first.socketDir, `${host.dir}/lib/selfhosted-mcp/mcp.sockets`);
+  assert.match(readFileSync(first.upstreamFile, "utf8"), new RegExp(`^server unix:${first.socketDir}/live\\.sock max_fails=0;$`, "m"));
+  assert.doesNotMatch(readFileSync(first.siteFile, "utf8"), /^\s*keepalive /m, "nginx connects per request, following the link");
   assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
+  assert.equal(readlinkSync(`${first.socketDir}/live.sock`), "blue/mcp.sock");
+  assert.equal(statSync(first.socketDir).mode & 0o7777, 0o755);
+  for (const slot of ["blue", "green"]) assert.equal(statSync(`${first.socketDir}/${slot}`).mode & 0o7777, 0o1733, slot);
   assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");
   assert.equal(statSync(first.envFile).mode & 0o777, 0o600);
   assert.match(readFileSync(first.envFile, "utf8"), /API_KEYS=sentinel-secret-value-1234/);
@@ -161,22 +170,24 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   assert.ok(existsSync(`${host.dir}/containers/mcp-blue`));
   assert.match(host.calls(), /docker pull --quiet 127\.0\.0\.1:5000\/mcp@sha256:a{64}/);
 
-  // 2. New image: green starts beside blue, nginx switches, blue is stopped. No second certificate.
+  // 2. New image: green starts beside blue, live.sock switches to it, blue is stopped. No certificate, no nginx reload.
   host.reset();
   const opts2 = { ...opts, image: DIGEST("b") };
   const second = copyFiles(host, opts2, { API_KEYS: "sentinel-secret-value-1234" });
   r = await sh(second.deploy.create, host.env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(host.calls(), /certbot/);
-  assert.match(readFileSync(second.upstreamFile, "utf8"), /server 127\.0\.0\.1:18001 /);
+  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
+  assert.match(r.stdout, /nginx configuration unchanged: no reload/);
+  assert.doesNotMatch(host.calls(), /^nginx /m, "an app-only redeploy leaves nginx (and its client connections) alone");
   assert.equal(readFileSync(`${second.stateDir}/active-slot`, "utf8").trim(), "green");
   assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
   assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
   const calls = host.calls().split("\n");
   const idx = (re: RegExp) => calls.findIndex((l) => re.test(l));
-  assert.ok(idx(/^docker run .*--name mcp-green/) < idx(/^curl .*:18001\/health/), "health checked after start");
-  assert.ok(idx(/^curl .*:18001\/health/) < idx(/^nginx -s reload/), "switch only after health");
-  assert.ok(idx(/^nginx -s reload/) < idx(/^docker stop mcp-blue/), "old slot stopped after the switch");
+  const healthCheck = /^curl .*--unix-socket \S*\/green\/mcp\.sock http:\/\/localhost\/health/;
+  assert.ok(idx(/^docker run .*--name mcp-green/) >= 0 && idx(/^docker run .*--name mcp-green/) < idx(healthCheck), "health checked (on the socket) after start");
+  assert.ok(idx(healthCheck) < idx(/^docker stop mcp-blue/), "old slot stopped after the switch");
 
   // 3. An image that never becomes healthy: the update fails with its logs; green keeps serving.
   host.reset();
@@ -186,26 +197,43 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   assert.match(r.stdout, /last 50 log lines of mcp-blue/);
   assert.match(r.stdout, /boom: the new container log line for mcp-blue/);
   assert.match(r.stderr, /not healthy at \/health within 5s \(the green slot keeps serving\)/);
-  assert.match(readFileSync(third.upstreamFile, "utf8"), /:18001 /);
+  assert.equal(readlinkSync(`${third.socketDir}/live.sock`), "green/mcp.sock");
   assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
   assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false, "the failed container is removed");
   assert.doesNotMatch(host.calls(), /nginx -s reload/);
 
-  // 4. A site that fails `nginx -t`: the previous files are restored, the new slot removed.
+  // A server that never listens on LISTEN_SOCKET: named as the reason.
   host.reset();
-  const fourth = copyFiles(host, { ...opts, image: DIGEST("d") }, { API_KEYS: "sentinel-secret-value-1234" });
-  writeFileSync(fourth.remotePaths["nginx-tls.conf"], readFileSync(fourth.siteFile, "utf8"));
+  r = await sh(copyFiles(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "x" }).deploy.create, { ...host.env, STUB_NO_SOCKET: "1" });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /mcp-blue never listened on its unix socket \(LISTEN_SOCKET in the container, \S*\/blue\/mcp\.sock on the host\)/);
+  assert.equal(readlinkSync(`${third.socketDir}/live.sock`), "green/mcp.sock");
+
+  // 4. Changed nginx options (a new body limit) with a site that fails `nginx -t`: files and link restored.
+  host.reset();
+  const changed = { ...opts, image: DIGEST("d"), limits: { maxBodySize: "2m" } };
+  const fourth = copyFiles(host, changed, { API_KEYS: "sentinel-secret-value-1234" });
+  const before = readFileSync(fourth.siteFile, "utf8");
   r = await sh(fourth.deploy.create, { ...host.env, STUB_NGINX_BAD: "1" });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /TLS nginx site does not validate/);
-  assert.match(readFileSync(fourth.upstreamFile, "utf8"), /:18001 /, "upstream include restored");
+  assert.equal(readFileSync(fourth.siteFile, "utf8"), before, "site restored");
+  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "green/mcp.sock", "link restored");
   assert.equal(readFileSync(`${fourth.stateDir}/active-slot`, "utf8").trim(), "green");
+
+  // 4b. The same change with a valid site: nginx reloads (its files changed) and blue takes over.
+  host.reset();
+  r = await sh(copyFiles(host, changed, { API_KEYS: "sentinel-secret-value-1234" }).deploy.create, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(readFileSync(fourth.siteFile, "utf8"), /client_max_body_size 2m;/);
+  assert.match(host.calls(), /^nginx -s reload$/m);
+  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "blue/mcp.sock");
 
   // 5. Teardown removes containers, nginx files and state (incl. the env file); unprepare the staging dir.
   r = await sh(first.deploy.delete, host.env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(existsSync(`${host.dir}/containers/mcp-green`), false);
-  for (const f of [first.siteFile, first.upstreamFile, first.stateDir]) assert.equal(existsSync(f), false, f);
+  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
+  for (const f of [first.siteFile, first.upstreamFile, first.stateDir, first.socketDir]) assert.equal(existsSync(f), false, f);
   r = await sh(first.prepare.delete, host.env);
   assert.equal(r.code, 0);
   assert.equal(existsSync(first.stagingDir), false);
@@ -239,6 +267,8 @@ test("env file and docker config", () => {
   assert.deepEqual(credentialsFromDockerConfig(renderDockerConfig("reg.example/ns", "tok", "t:k"), "reg.example"), { username: "tok", password: "t:k" });
   assert.throws(() => credentialsFromDockerConfig("{}", "reg.example"), /no auth entry for reg\.example/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), port: 9000, metricsPort: 9001 }), /clash/);
+  assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), limits: { keepaliveConnections: 16 } }),
+    /invalid McpDeployment options: limits\.keepaliveConnections: must be left unset: the deployment switches slots by re-pointing a unix-socket symlink/);
 });
 
 test("real nginx accepts both sites at the paths the deploy script installs them (upstream include, certificate)", async () => {
@@ -247,7 +277,7 @@ test("real nginx accepts both sites at the paths the deploy script installs them
     accessLog: `${dir}/access.log`, errorLog: `${dir}/error.log` } });
   const plan = renderDeploymentPlan(opts);
   mkdirSync(`${dir}/upstreams`);
-  writeFileSync(plan.upstreamFile, plan.files["upstream-green.conf"]);
+  writeFileSync(plan.upstreamFile, plan.files["upstream.conf"]);
   const live = `${dir}/letsencrypt/live/mcp.example.test`;
   mkdirSync(live, { recursive: true });
   const cert = await run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

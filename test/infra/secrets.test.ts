@@ -42,7 +42,7 @@ const resources = await Promise.all(rec.resources.map(async (r) => ({ ...r, inpu
 const forms = Object.values(SENTINELS).flatMap((s) => [s, Buffer.from(`acme-bot:${s}`).toString("base64")]).concat("SENTINEL");
 
 test("no sentinel in any non-secret input of any resource (user-data, scripts, nginx files, run spec, triggers)", () => {
-  assert.ok(resources.length >= 20, `only ${resources.length} resources`);
+  assert.ok(resources.length >= 19, `only ${resources.length} resources`);
   for (const r of resources) {
     const visible = JSON.stringify(withoutSecrets(r.inputs));
     for (const s of forms) assert.ok(!visible.includes(s), `${r.type} ${r.name} exposes ${s}`);
@@ -77,7 +77,7 @@ test("the env file copy is secret and holds every secret env value; the staged r
 
 test("every command carries the SSH private key only inside a secret connection; deploy triggers are secret", () => {
   const commands = resources.filter((r) => r.type.startsWith("command:remote:"));
-  assert.equal(commands.length, 12);
+  assert.equal(commands.length, 11);
   for (const c of commands) {
     assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection`);
     assert.equal((c.inputs.connection as { value: { privateKey: string } }).value.privateKey, SENTINELS.sshPrivateKey);

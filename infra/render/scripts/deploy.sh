@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # Inputs: APP, IMAGE, STATE_DIR, STAGING_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE,
 #         DEPLOY_HOOK_PATH, ACME_WEBROOT, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
-#         BLUE_CONTAINER, BLUE_PORT, GREEN_CONTAINER, GREEN_PORT.
+#         BLUE_CONTAINER, GREEN_CONTAINER, SOCKET_DIR, SOCKET_NAME.
 # Blue/green deploy of IMAGE (pinned by digest): start the idle slot beside the live one, wait for its health
-# endpoint, point nginx's upstream include at it (`nginx -t`, reload), then stop the old slot. On any failure
-# the old slot keeps serving, the new container's last log lines are printed, and the script exits non-zero.
+# endpoint on its unix socket, re-point SOCKET_DIR/live.sock (the address in nginx's upstream include) at it, then
+# stop the old slot. nginx is reloaded only when its own files changed: a reload closes every idle client keep-alive
+# connection, and a request that races the close fails on the client. On any failure the old slot keeps serving,
+# the new container's last log lines are printed, and the script exits non-zero.
 # First deploy: HTTP-only site, certificate via certbot webroot, then the TLS site.
 
 require_commands docker nginx curl
@@ -17,8 +19,7 @@ install_staged docker-config.json "${DOCKER_CONFIG_DIR}/config.json" 0600
 install_staged run-spec.sh "${RUN_SPEC}" 0644
 install_staged nginx-http.conf "${STATE_DIR}/nginx-http.conf" 0644
 install_staged nginx-tls.conf "${STATE_DIR}/nginx-tls.conf" 0644
-install_staged upstream-blue.conf "${STATE_DIR}/upstream-blue.conf" 0644
-install_staged upstream-green.conf "${STATE_DIR}/upstream-green.conf" 0644
+install_staged upstream.conf "${STATE_DIR}/upstream.conf" 0644
 install_staged issue-certificate.sh "${STATE_DIR}/issue-certificate.sh" 0700
 install_staged certbot-deploy-hook "${DEPLOY_HOOK_PATH}" 0755
 
@@ -37,7 +38,7 @@ log "pulled ${IMAGE}"
 source "${RUN_SPEC}"
 
 slot_container() { if [ "$1" = blue ]; then echo "${BLUE_CONTAINER}"; else echo "${GREEN_CONTAINER}"; fi; }
-slot_port() { if [ "$1" = blue ]; then echo "${BLUE_PORT}"; else echo "${GREEN_PORT}"; fi; }
+slot_socket() { echo "${SOCKET_DIR}/$1/${SOCKET_NAME}"; }
 container_running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 
 active=$(cat "${STATE_DIR}/active-slot" 2>/dev/null || true)
@@ -50,8 +51,17 @@ if [ -n "$active" ] && ! container_running "$(slot_container "$active")"; then
   log "recorded live slot ${active} is not running; deploying anyway"
 fi
 new_container=$(slot_container "$new")
-new_port=$(slot_port "$new")
-readonly new_container new_port
+new_socket=$(slot_socket "$new")
+readonly new_container new_socket
+readonly live_link="${SOCKET_DIR}/live.sock"
+
+# point_live SLOT: re-point live.sock at SLOT's socket (atomic rename); no SLOT: remove it. nginx connects per
+# request through the link, so new requests go to SLOT at once while the old slot finishes what it has.
+point_live() {
+  if [ -z "$1" ]; then rm -f "${live_link}"; return; fi
+  ln -sfn "$1/${SOCKET_NAME}" "${live_link}.tmp"
+  mv -Tf "${live_link}.tmp" "${live_link}"
+}
 
 # Restores the previous nginx files (if any) after a failed switch.
 backup_dir=$(mktemp -d)
@@ -76,37 +86,56 @@ fail_new() {
   if [ -n "$active" ]; then die "$1 (the ${active} slot keeps serving)"; else die "$1"; fi
 }
 
-# 3. Start the idle slot beside the live one.
+# 3. Start the idle slot beside the live one. Socket directories: nginx's workers traverse them; the server (whatever
+#    its uid) creates its socket in its slot's directory (sticky and not listable, like /tmp; one socket per slot).
+install -d -m 0755 "${SOCKET_DIR}"
+install -d -m 1733 "${SOCKET_DIR}/blue" "${SOCKET_DIR}/green"
 docker rm -f "${new_container}" >/dev/null 2>&1 || true
-log "starting ${new} slot ${new_container} on 127.0.0.1:${new_port}"
+rm -f "${new_socket}"
+log "starting ${new} slot ${new_container} (socket ${new_socket})"
 "run_slot_${new}" >/dev/null || fail_new "docker run failed for ${new_container}"
 
-# 4. Health gate: bounded wait for HEALTH_PATH to answer 2xx.
+# 4. Health gate: bounded wait for HEALTH_PATH to answer 2xx on the new slot's socket (the path nginx will use).
 deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS))
 healthy=""
 while [ "$SECONDS" -lt "$deadline" ]; do
   container_running "${new_container}" || fail_new "${new_container} exited before becoming healthy"
-  if curl -fsS -o /dev/null -m 3 "http://127.0.0.1:${new_port}${HEALTH_PATH}"; then healthy=1; break; fi
+  if [ -S "${new_socket}" ] && curl -fsS -o /dev/null -m 3 --unix-socket "${new_socket}" "http://localhost${HEALTH_PATH}"; then healthy=1; break; fi
   sleep 1
 done
+if [ -z "$healthy" ] && [ ! -S "${new_socket}" ]; then
+  fail_new "${new_container} never listened on its unix socket (LISTEN_SOCKET in the container, ${new_socket} on the host) within ${HEALTH_TIMEOUT_SECONDS}s: a deployed server must serve HTTP there as well as on PORT"
+fi
 [ -n "$healthy" ] || fail_new "${new_container} not healthy at ${HEALTH_PATH} within ${HEALTH_TIMEOUT_SECONDS}s"
 log "${new_container} is healthy"
 
-# 5. Switch nginx to the new slot (certificate first, on the first deploy).
-write_file_atomic "${UPSTREAM_FILE}" 0644 <"${STATE_DIR}/upstream-${new}.conf"
+# 5. Switch to the new slot: re-point live.sock; nginx re-reads its configuration only if its files changed (and
+#    gets the certificate first, on the first deploy). A failure restores the previous files and link.
+nginx_changed=""
+# stage_nginx SRC DEST: install SRC at DEST when they differ, and remember that nginx must reload.
+stage_nginx() {
+  if ! cmp -s "$1" "$2"; then write_file_atomic "$2" 0644 <"$1"; nginx_changed=1; fi
+}
+restore_live() { point_live "$active"; }
+point_live "$new"
+stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
 if [ ! -f "${CERT_FILE}" ]; then
   log "no certificate at ${CERT_FILE}: HTTP-only site, then certbot (webroot)"
-  write_file_atomic "${SITE_FILE}" 0644 <"${STATE_DIR}/nginx-http.conf"
-  if ! nginx_apply; then restore_nginx; fail_new "the HTTP-only nginx site does not validate"; fi
+  stage_nginx "${STATE_DIR}/nginx-http.conf" "${SITE_FILE}"
+  if ! nginx_apply; then restore_nginx; restore_live; fail_new "the HTTP-only nginx site does not validate"; fi
   if [ -n "${ACME_CA_BUNDLE}" ]; then export REQUESTS_CA_BUNDLE="${ACME_CA_BUNDLE}"; fi
   # nginx's workers (not root) must read the challenge files certbot writes under the webroot: the directories
   # are made traversable even when an earlier run left them 0700, and certbot runs with umask 022.
   install -d -m 0755 "${ACME_WEBROOT}" "${ACME_WEBROOT}/.well-known" "${ACME_WEBROOT}/.well-known/acme-challenge"
-  if ! (umask 022 && sh "${STATE_DIR}/issue-certificate.sh"); then restore_nginx; fail_new "certificate issuance failed"; fi
-  [ -f "${CERT_FILE}" ] || { restore_nginx; fail_new "certbot finished but ${CERT_FILE} is missing"; }
+  if ! (umask 022 && sh "${STATE_DIR}/issue-certificate.sh"); then restore_nginx; restore_live; fail_new "certificate issuance failed"; fi
+  [ -f "${CERT_FILE}" ] || { restore_nginx; restore_live; fail_new "certbot finished but ${CERT_FILE} is missing"; }
 fi
-write_file_atomic "${SITE_FILE}" 0644 <"${STATE_DIR}/nginx-tls.conf"
-if ! nginx_apply; then restore_nginx; fail_new "the TLS nginx site does not validate"; fi
+stage_nginx "${STATE_DIR}/nginx-tls.conf" "${SITE_FILE}"
+if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
+  if ! nginx_apply; then restore_nginx; restore_live; fail_new "the TLS nginx site does not validate"; fi
+else
+  log "nginx configuration unchanged: no reload (client connections stay open)"
+fi
 echo "$new" | write_file_atomic "${STATE_DIR}/active-slot" 0644
 log "nginx now routes to the ${new} slot"
 
