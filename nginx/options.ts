@@ -43,11 +43,13 @@ const limitsSchema = z.object({
   readTimeoutSeconds: seconds(86_400).default(3600),
   /** Retry-After on 429; default: the slowest enabled rate's interval, at least 1 s. */
   retryAfterSeconds: seconds(3600).optional(),
-  /**
-   * Upstream keep-alive connections cached per worker; false: a new connection per request (required when the
-   * upstream include is a switched unix-socket symlink, so every request follows the switch at once).
-   */
+  /** Upstream keep-alive connections cached per worker; false: a new connection per request. */
   keepaliveConnections: z.union([z.literal(false), z.number().int().min(1).max(1024)]).default(16),
+  /**
+   * Upstream keepalive_time and keepalive_timeout: how long nginx reuses one upstream connection, and keeps it idle.
+   * With a switched unix-socket link (see upstream.ts), cached connections reach the old slot for at most this long.
+   */
+  keepaliveTimeSeconds: seconds(3600).optional(),
 }).strict();
 
 const serverSchema = z.object({

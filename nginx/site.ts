@@ -95,6 +95,12 @@ function credentialKey(n: Names): string[] {
   ];
 }
 
+/** nginx reuses upstream connections unless keepaliveConnections is false; keepaliveTimeSeconds bounds each one's life. */
+function upstreamKeepalive({ keepaliveConnections: n, keepaliveTimeSeconds: t }: ServerOptions["limits"]): string[] {
+  if (n === false) return [];
+  return [`    keepalive ${n};`, ...(t === undefined ? [] : [`    keepalive_time ${t}s;`, `    keepalive_timeout ${t}s;`])];
+}
+
 /** Zones, the credential map and upstream blocks: only needed once /mcp is served (TLS phase). */
 function serverDefinitions(o: SiteOptions, n: Names): string[] {
   const out = [...credentialKey(n), ""];
@@ -107,7 +113,7 @@ function serverDefinitions(o: SiteOptions, n: Names): string[] {
       `upstream ${n.upstream(s)} {`,
       `    # The live slot's address: a unix-socket symlink the deployment re-points (no reload), or HOST:PORT.`,
       `    include ${upstreamIncludePath(s.name, o.upstreamIncludeDir)};`,
-      ...(s.limits.keepaliveConnections === false ? [] : [`    keepalive ${s.limits.keepaliveConnections};`]),
+      ...upstreamKeepalive(s.limits),
       "}",
     );
   }

@@ -2,8 +2,9 @@
 // `<upstreamIncludeDir>/<NAME>.upstream.conf`, which holds the one address of the live (blue or green) container:
 // - a unix socket path (what McpDeployment renders): a symlink the deployment re-points at the live slot's socket,
 //   so a switch needs no nginx reload (a reload closes every idle client keep-alive connection, and requests racing
-//   that close fail on the client). Use it with `keepaliveConnections: false`: nginx connects per request and so
-//   follows the symlink at once; cached connections would keep reaching the old slot;
+//   that close fail on the client). New connections follow the link at once; cached ones keep reaching the old slot,
+//   so bound their life with `keepaliveTimeSeconds` (or set `keepaliveConnections: false`) and stop the old slot
+//   only after that time;
 // - or HOST:PORT: switching means rewriting the file, `nginx -t` and a reload.
 import * as z from "zod";
 import { DEFAULT_UPSTREAM_INCLUDE_DIR, parseOptions } from "./options.ts";

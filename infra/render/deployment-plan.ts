@@ -13,6 +13,9 @@ import { remoteScript } from "./remote-script.ts";
 
 type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
 
+/** How long nginx reuses one upstream connection (keepalive_time/keepalive_timeout): a slot switch reaches cached connections within it. */
+export const UPSTREAM_REUSE_SECONDS = 1;
+
 const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute path (letters, digits, . _ ~ / -)");
 
 export const DeploymentPlanSchema = z.object({
@@ -28,8 +31,11 @@ export const DeploymentPlanSchema = z.object({
   cpus: z.number().positive().default(1),
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
-  /** Seconds the old slot keeps accepting after the switch (connections nginx opened just before it), then SIGTERM. */
-  drainSeconds: z.number().int().min(0).max(300).default(5),
+  /**
+   * Seconds the old slot keeps running after the switch, then SIGTERM (the server drains what it still has). At least
+   * UPSTREAM_REUSE_SECONDS + 1: nginx stops reusing its cached connections to the old slot within that time.
+   */
+  drainSeconds: z.number().int().min(UPSTREAM_REUSE_SECONDS + 1, `drainSeconds must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after the switch`).max(300).default(5),
   acmeEmail: z.email("acmeEmail must be an e-mail address"),
   /** ACME directory URL; Let's Encrypt production when absent. */
   acmeServer: z.string().url().optional(),
@@ -49,8 +55,8 @@ export const DeploymentPlanSchema = z.object({
   nginxPidFile: absPath.default("/run/nginx.pid"),
   deployHookPath: absPath.default(DEFAULT_DEPLOY_HOOK_PATH),
 }).superRefine((o, ctx) => {
-  if (o.limits?.keepaliveConnections !== undefined && o.limits.keepaliveConnections !== false) {
-    ctx.addIssue({ code: "custom", path: ["limits", "keepaliveConnections"], message: "must be left unset: the deployment switches slots by re-pointing a unix-socket symlink, so nginx opens a connection per request (cached connections would keep reaching the old slot)" });
+  if (o.limits?.keepaliveTimeSeconds !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["limits", "keepaliveTimeSeconds"], message: `must be left unset: the deployment sets it to ${UPSTREAM_REUSE_SECONDS} s, so cached upstream connections follow a slot switch before the old slot stops` });
   }
   const used = [o.port, o.port + 1, o.metricsPort, o.metricsPort + 1];
   if (new Set(used).size !== used.length) {
@@ -118,7 +124,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   });
   const site = (phase: "http-only" | "tls") => renderNginxConfig({
     ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
-    servers: [{ name: o.app, limits: { ...o.limits, keepaliveConnections: false } }],
+    servers: [{ name: o.app, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
   });
   const files: DeploymentPlan["files"] = {
     "run-spec.sh": [

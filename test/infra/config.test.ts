@@ -59,6 +59,14 @@ test("port clashes: app vs metrics slots, and reserved host ports", () => {
   assert.match(issuesOf({ ...good, sshPort: 8001 }).message, /clashes with SSH/);
 });
 
+test("drainSeconds below 2 is refused: nginx may reuse a connection to the old slot for 1 s after a switch", () => {
+  const e = issuesOf({ ...good, drainSeconds: 0 });
+  assert.equal(e.issues[0]!.key, "drainSeconds");
+  assert.match(e.message, /drainSeconds: must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
+  assert.match(e.message, /fix: pulumi config set drainSeconds/);
+  assert.equal(validateStackSettings({ ...good, drainSeconds: 2 }, secrets, true).drainSeconds, 2);
+});
+
 test("required keys missing are all listed at once", () => {
   const e = issuesOf({});
   assert.deepEqual(e.issues.map((i) => i.key).sort(), ["acmeEmail", "adminCidrs", "domain", "sshPublicKey"]);

@@ -36,7 +36,7 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
   return {
     app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
     acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
-    healthTimeoutSeconds: 5, drainSeconds: 0,
+    healthTimeoutSeconds: 5, drainSeconds: 2,
     stateDir: `${dir}/lib/selfhosted-mcp/mcp`, stagingDir: `${dir}/lib/selfhosted-mcp/staging-mcp`, siteFile: `${dir}/nginx/conf.d/site.conf`,
     nginxPidFile: `${dir}/nginx.pid`, certbotConfigDir: `${dir}/letsencrypt`, certbotPath: `${dir}/bin/certbot`,
     deployHookPath: `${dir}/hook`, nginx: { upstreamIncludeDir: `${dir}/nginx/upstreams`, acmeWebroot: `${dir}/webroot` },
@@ -158,7 +158,8 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   }
   assert.equal(first.socketDir, `${host.dir}/lib/selfhosted-mcp/mcp.sockets`);
   assert.match(readFileSync(first.upstreamFile, "utf8"), new RegExp(`^server unix:${first.socketDir}/live\\.sock max_fails=0;$`, "m"));
-  assert.doesNotMatch(readFileSync(first.siteFile, "utf8"), /^\s*keepalive /m, "nginx connects per request, following the link");
+  assert.match(readFileSync(first.siteFile, "utf8"), /^\s*keepalive_time 1s;\n\s*keepalive_timeout 1s;$/m,
+    "cached upstream connections live at most 1 s, so they follow the link before the old slot stops");
   assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
   assert.equal(readlinkSync(`${first.socketDir}/live.sock`), "blue/mcp.sock");
   assert.equal(statSync(first.socketDir).mode & 0o7777, 0o755);
@@ -267,8 +268,10 @@ test("env file and docker config", () => {
   assert.deepEqual(credentialsFromDockerConfig(renderDockerConfig("reg.example/ns", "tok", "t:k"), "reg.example"), { username: "tok", password: "t:k" });
   assert.throws(() => credentialsFromDockerConfig("{}", "reg.example"), /no auth entry for reg\.example/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), port: 9000, metricsPort: 9001 }), /clash/);
-  assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), limits: { keepaliveConnections: 16 } }),
-    /invalid McpDeployment options: limits\.keepaliveConnections: must be left unset: the deployment switches slots by re-pointing a unix-socket symlink/);
+  assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), limits: { keepaliveTimeSeconds: 30 } }),
+    /invalid McpDeployment options: limits\.keepaliveTimeSeconds: must be left unset: the deployment sets it to 1 s/);
+  assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), drainSeconds: 1 }),
+    /invalid McpDeployment options: drainSeconds: drainSeconds must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
 });
 
 test("real nginx accepts both sites at the paths the deploy script installs them (upstream include, certificate)", async () => {

@@ -63,13 +63,18 @@ describe("nginx -t accepts every rendered variant", () => {
     });
   }
 
-  it("a unix-socket upstream (the deployment's live symlink) without upstream keep-alive", async () => {
+  it("a unix-socket upstream (the deployment's live symlink); upstream connection reuse bounded in time, or off", async () => {
     writeFileSync(upstreamIncludePath("weather", base.upstreamIncludeDir), renderUpstreamInclude({ socket: join(dir, "sockets", "live.sock") }));
-    const site = renderNginxConfig({ ...base, listenAddresses: ["127.0.0.1"], httpPort: 8080, httpsPort: 8443, phase: "tls",
-      servers: [{ name: "weather", limits: { keepaliveConnections: false } }] });
-    assert.doesNotMatch(site, /^\s*keepalive /m, "nginx connects per request, so each one follows the symlink");
-    const r = await nginxTest(site);
-    assert.equal(r.code, 0, `${r.stderr}\n${site}`);
+    const site = (limits: object) => renderNginxConfig({ ...base, listenAddresses: ["127.0.0.1"], httpPort: 8080, httpsPort: 8443,
+      phase: "tls", servers: [{ name: "weather", limits }] });
+    const bounded = site({ keepaliveTimeSeconds: 1 });
+    assert.match(bounded, /keepalive 16;\n\s+keepalive_time 1s;\n\s+keepalive_timeout 1s;/);
+    const off = site({ keepaliveConnections: false });
+    assert.doesNotMatch(off, /^\s*keepalive/m, "nginx connects per request");
+    for (const text of [bounded, off]) {
+      const r = await nginxTest(text);
+      assert.equal(r.code, 0, `${r.stderr}\n${text}`);
+    }
   });
 
   it("production defaults pass nginx -t inside the stock Debian nginx.conf, beside its default site", async () => {
