@@ -1,7 +1,8 @@
 // The benchmark contenders: the raw node:http echo (ceiling), the bare-SDK baseline, the reference server direct
 // (api-key auth + metrics + info logging to a file), and the reference server behind nginx with TLS.
 // Each gets its own process (so its peak RSS is its own) and a request body file for tools-call.lua.
-import { writeFileSync, statSync, symlinkSync, copyFileSync } from "node:fs";
+import { writeFileSync, statSync, symlinkSync, copyFileSync, mkdtempSync, chmodSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, runOk } from "../test/support/proc.ts";
@@ -90,6 +91,8 @@ export interface ContenderOptions {
   candidateMain?: string;
   /** Entry point of the reference server for (b) and (c); default server/src/main.ts (see compileServer). */
   referenceMain?: string;
+  /** How nginx reaches (c): "socket" (the deployment's: LISTEN_SOCKET, connections reused ≤ 1 s) or "tcp" (reused unbounded). */
+  upstream?: "socket" | "tcp";
 }
 
 /**
@@ -109,10 +112,15 @@ export async function startContenders(work: string, opts: ContenderOptions = {})
   const echo = await plainNode("echo", "raw node:http echo (ceiling)", "baseline-echo.ts", work, toolsCall("echo", { text: "hello" }), plain);
   const sdk = await plainNode("a", "(a) bare SDK baseline", "baseline-sdk.ts", work, toolsCall("echo", { text: "hello" }), profiled);
   const direct = await referenceServer("b", work, profiled, {}, opts.referenceMain);
-  const proxied = await referenceServer("c", work, profiled, { PUBLIC_URL: `https://${BENCH_DOMAIN}` }, opts.referenceMain);
+  // nginx's workers (another user) must reach the socket: its directory is traversable, unlike `work`.
+  const socketDir = mkdtempSync(join(tmpdir(), "bench-socket-"));
+  chmodSync(socketDir, 0o755);
+  const socket = join(socketDir, "mcp.sock");
+  const viaSocket = (opts.upstream ?? "socket") === "socket";
+  const proxied = await referenceServer("c", work, profiled, { PUBLIC_URL: `https://${BENCH_DOMAIN}`, ...(viaSocket ? { LISTEN_SOCKET: socket } : {}) }, opts.referenceMain);
   const candidate = opts.candidateMain ? await referenceServer("b2", work, profiled, {}, opts.candidateMain) : undefined;
   let front: TlsFront;
-  try { front = await startTlsFront(proxied.port); } catch (e) {
+  try { front = await startTlsFront(viaSocket ? { socket } : { port: proxied.port }); } catch (e) {
     await Promise.all([echo.stop(), sdk.stop(), direct.proc.stop(), proxied.proc.stop(), candidate?.proc.stop()]);
     throw e;
   }
@@ -130,7 +138,8 @@ export async function startContenders(work: string, opts: ContenderOptions = {})
   return [
     echo, sdk,
     ref("b", "(b) reference, direct (auth+metrics+logs)", direct, `http://127.0.0.1:${direct.port}/mcp`, {}),
-    ref("c", "(c) reference via nginx TLS", proxied, front.url, { host: BENCH_DOMAIN }, front),
+    { ...ref("c", `(c) reference via nginx TLS (${viaSocket ? "unix socket" : "TCP"} upstream)`, proxied, front.url, { host: BENCH_DOMAIN }, front),
+      stop: async () => { await front.stop(); await proxied.proc.stop(); rmSync(socketDir, { recursive: true, force: true }); } },
     ...(candidate ? [ref("b2", `(b′) candidate ${opts.candidateMain}, direct`, candidate, `http://127.0.0.1:${candidate.port}/mcp`, {})] : []),
   ];
 }

@@ -5,6 +5,7 @@
 //          --profile DIR (CPU profiles of the baseline and reference servers: summarize with bench/profile-summary.ts)
 //          --node-options=... (NODE_OPTIONS for every Node contender alike, e.g. --node-options=--max-old-space-size=96)
 //          --compiled (run (b) and (c) from tsc output, as the image does, instead of type-stripped server/src/*.ts)
+//          --upstream socket|tcp (how nginx reaches (c); default socket, as deployed)
 //          --candidate PATH (another server main.ts, e.g. a patched copy, measured direct as (b′): before/after)
 import { parseArgs } from "node:util";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     profile: { type: "string" },
     json: { type: "string" },
     "node-options": { type: "string" },
+    upstream: { type: "string", default: "socket" },
     candidate: { type: "string" },
     compiled: { type: "boolean", default: false },
   },
@@ -45,7 +47,8 @@ const machine = {
   loadBefore: loadavg().map((l) => l.toFixed(2)).join(" "), loadAfter: "",
 };
 const referenceMain = values.compiled ? await compileServer(join(work, "dist")) : undefined;
-const contenders = await startContenders(work, { profileDir: values.profile, nodeOptions: values["node-options"], candidateMain: values.candidate, referenceMain });
+if (values.upstream !== "socket" && values.upstream !== "tcp") throw new Error("--upstream takes socket or tcp");
+const contenders = await startContenders(work, { profileDir: values.profile, nodeOptions: values["node-options"], candidateMain: values.candidate, referenceMain, upstream: values.upstream });
 const results = new Map<string, Measured[]>();
 const cell = (c: Contender, conc: number) => `${c.id}@${conc}`;
 const maxAnon = new Map<string, Memory>();
