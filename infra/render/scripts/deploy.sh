@@ -55,8 +55,8 @@ new_socket=$(slot_socket "$new")
 readonly new_container new_socket
 readonly live_link="${SOCKET_DIR}/live.sock"
 
-# point_live SLOT: re-point live.sock at SLOT's socket (atomic rename); no SLOT: remove it. nginx connects per
-# request through the link, so new requests go to SLOT at once while the old slot finishes what it has.
+# point_live SLOT: re-point live.sock at SLOT's socket (atomic rename); no SLOT: remove it. New nginx upstream
+# connections go to SLOT at once; cached ones are reused for at most 1 s (keepalive_time), then closed by nginx.
 point_live() {
   if [ -z "$1" ]; then rm -f "${live_link}"; return; fi
   ln -sfn "$1/${SOCKET_NAME}" "${live_link}.tmp"
@@ -139,7 +139,8 @@ fi
 echo "$new" | write_file_atomic "${STATE_DIR}/active-slot" 0644
 log "nginx now routes to the ${new} slot"
 
-# 6. Retire the old slot after in-flight requests drained (graceful: SIGTERM, then the contract's stop timeout).
+# 6. Retire the old slot once nginx no longer reuses connections to it (DRAIN_SECONDS >= 2 > its 1 s reuse), then
+#    SIGTERM: the server drains what it still has, within the contract's stop timeout.
 if [ -n "$active" ]; then
   old_container=$(slot_container "$active")
   sleep "${DRAIN_SECONDS}"
