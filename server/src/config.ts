@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { splitApiKeys } from "./api-keys.ts";
+import { splitList } from "./list.ts";
 
 const int = (min: number, max: number, def: number, unit = "") => {
   const error = `must be an integer from ${min} to ${max}${unit}`;
@@ -10,7 +11,8 @@ const int = (min: number, max: number, def: number, unit = "") => {
 };
 const port = (def: number) => int(1, 65535, def);
 const ms = (def: number, max: number) => int(1, max, def, " (milliseconds)");
-const list = z.string().optional().transform((s) => (s ?? "").split(/[\s,]+/).map((x) => x.trim()).filter(Boolean));
+/** A list setting (see list.ts for the splitting rule); `def` is used when the variable is unset or blank. */
+const list = (def = "") => z.string().default(def).transform(splitList);
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
 const EnvSchema = z.object({
@@ -22,15 +24,15 @@ const EnvSchema = z.object({
   METRICS_PORT: port(9090),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   PUBLIC_URL: httpUrl.optional(),
-  ALLOWED_ORIGINS: list,
-  ALLOWED_HOSTS: list,
+  ALLOWED_ORIGINS: list(),
+  ALLOWED_HOSTS: list(),
   AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
   API_KEYS: z.string().optional(),
   API_KEYS_FILE: z.string().optional(),
   OAUTH_ISSUER: httpUrl.optional(),
   OAUTH_JWKS_URL: httpUrl.optional(),
   OAUTH_AUDIENCE: z.string().min(1).optional(),
-  OAUTH_REQUIRED_SCOPES: z.string().default("mcp:tools"),
+  OAUTH_REQUIRED_SCOPES: list("mcp:tools"),
   DATA_DIR: z.string().min(1).default("./data"),
   UPSTREAM_URL: httpUrl.default("https://api.open-meteo.com"),
   UPSTREAM_TIMEOUT_MS: ms(5000, 60_000),
@@ -101,8 +103,7 @@ function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthCo
     case "oauth": {
       if (!env.OAUTH_ISSUER) throw new ConfigError("OAUTH_ISSUER: required when AUTH_MODE=oauth (the authorization server's issuer URL)");
       if (!env.OAUTH_JWKS_URL) throw new ConfigError("OAUTH_JWKS_URL: required when AUTH_MODE=oauth (the issuer's JWKS URL, e.g. its jwks_uri)");
-      const requiredScopes = env.OAUTH_REQUIRED_SCOPES.split(/[\s,]+/).filter(Boolean);
-      return { mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: env.OAUTH_AUDIENCE ?? resourceUrl, requiredScopes };
+      return { mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: env.OAUTH_AUDIENCE ?? resourceUrl, requiredScopes: env.OAUTH_REQUIRED_SCOPES };
     }
   }
 }

@@ -34,6 +34,34 @@ test("API_KEYS_FILE: one key per line", () => {
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
+test("every list variable splits at commas, spaces, tabs and newlines and drops empty items", () => {
+  const messy = (items: string[]) => // every separator kind, repeated, plus empty items and edge separators
+    ` ${items[0]},${items[1]} \t${items[2]}\n\n, ,${items[3]}\r\n,`;
+  const origins = ["https://a.example", "https://b.example:8443", "http://c.example", "https://d.example"];
+  assert.deepEqual(loadConfig({ AUTH_MODE: "none", ALLOWED_ORIGINS: messy(origins) }).allowedOrigins, origins);
+  const hosts = ["a.example", "B.example", "c.example", "d.example"];
+  assert.deepEqual(loadConfig({ AUTH_MODE: "none", ALLOWED_HOSTS: messy(hosts) }).allowedHosts, ["127.0.0.1", "localhost", "[::1]", "a.example", "b.example", "c.example", "d.example"]);
+  const scopes = ["mcp:tools", "notes:read", "notes:write", "weather"];
+  const oauth = { AUTH_MODE: "oauth", OAUTH_ISSUER: "https://id.example.test", OAUTH_JWKS_URL: "https://id.example.test/jwks" };
+  const c = loadConfig({ ...oauth, OAUTH_REQUIRED_SCOPES: messy(scopes) });
+  assert.deepEqual(c.auth.mode === "oauth" && c.auth.requiredScopes, scopes);
+  const blank = loadConfig({ ...oauth, OAUTH_REQUIRED_SCOPES: " \n " });
+  assert.deepEqual(blank.auth.mode === "oauth" && blank.auth.requiredScopes, ["mcp:tools"], "a blank value means the default");
+  const keys = ["a".repeat(16), "b".repeat(20), "c".repeat(32), "d".repeat(64)];
+  assert.deepEqual(loadConfig({ API_KEYS: messy(keys) }).auth, { mode: "api-key", keys });
+  const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+  try {
+    writeFileSync(join(dir, "k"), messy(keys));
+    assert.deepEqual(loadConfig({ API_KEYS_FILE: join(dir, "k") }).auth, { mode: "api-key", keys });
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+  for (const name of ["ALLOWED_ORIGINS", "ALLOWED_HOSTS"] as const) {
+    const empty = loadConfig({ AUTH_MODE: "none", [name]: " , ,\n" });
+    const unset = loadConfig({ AUTH_MODE: "none" });
+    const field = name === "ALLOWED_ORIGINS" ? "allowedOrigins" : "allowedHosts";
+    assert.deepEqual(empty[field], unset[field], `${name} with only separators is the default`);
+  }
+});
+
 test("every bad value is rejected with the variable's name and what to do", () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: "eighty" }, /^PORT: invalid value "eighty": must be an integer from 1 to 65535$/],
