@@ -1,4 +1,4 @@
-// The shared test helpers other areas depend on: startServer() and startUpstreamStub() in all four modes.
+// The shared test helpers other areas depend on: startServer() and startUpstreamStub() in all five modes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../support/server.ts";
@@ -21,6 +21,25 @@ test("upstream stub answers in normal, drifted, slow and down modes", { timeout:
   stub.setMode("down");
   await assert.rejects(fetch(u));
   assert.equal(stub.requests(), 4);
+});
+
+test("upstream stub sparse mode: the normal format, but every temperature after the first day is null", { timeout: 30_000 }, async () => {
+  const stub = await startUpstreamStub();
+  after(() => stub.stop());
+  type Daily = { time: string[]; temperature_2m_max: Array<number | null>; temperature_2m_min: Array<number | null>; precipitation_sum: Array<number | null> };
+  const get = async () => (await (await fetch(`${stub.url}/v1/forecast?latitude=1&longitude=2&forecast_days=5`)).json() as { daily: Daily }).daily;
+  const normal = await get();
+  stub.setMode("sparse");
+  const sparse = await get();
+  assert.deepEqual(sparse.time, normal.time, "same days");
+  for (const key of ["temperature_2m_max", "temperature_2m_min"] as const) {
+    assert.equal(sparse[key].length, 5, `${key} keeps one value per day`);
+    assert.equal(sparse[key][0], normal[key][0], `${key}: the first day keeps its value`);
+    assert.deepEqual(sparse[key].slice(1), [null, null, null, null], `${key}: the other days are null`);
+    assert.ok(normal[key].every((v) => typeof v === "number"), `${key}: normal mode has no holes`);
+  }
+  assert.deepEqual(sparse.precipitation_sum, normal.precipitation_sum);
+  assert.equal(stub.requests(), 2);
 });
 
 test("startServer starts on free ports, serves /livez, captures logs and stops with exit 0", { timeout: 30_000 }, async () => {
