@@ -16,6 +16,7 @@ import { rpcError } from "./jsonrpc.ts";
 import { setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
+import { connectCheckingParams } from "./request-shape.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
@@ -96,7 +97,7 @@ export function createApp(deps: AppDeps) {
       const enableJsonResponse = !wantsEventStream(req.headers.accept, body);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
-      await server.connect(transport);
+      await connectCheckingParams(server, transport);
       await transport.handleRequest(req, res, body);
       return;
     }

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { connectCheckingParams } from "./request-shape.ts";
 
 interface Session { transport: StreamableHTTPServerTransport; server: McpServer; clientId: string | undefined; lastSeen: number }
 
@@ -44,7 +45,7 @@ export class SessionManager {
       if (transport.sessionId) this.#sessions.delete(transport.sessionId);
       void server.close();
     };
-    await server.connect(transport);
+    await connectCheckingParams(server, transport);
     return transport;
   }
 

@@ -78,6 +78,48 @@ test("non-JSON-RPC payloads and wrong content type are 4xx, never 500", async ()
   }
 });
 
+test("malformed params of a request the server handles → -32602 naming the field, never -32603 with a zod dump", async () => {
+  const rpc = (id: number, method: string, params: unknown) => ({ jsonrpc: "2.0", id, method, params });
+  type Answer = { id: number; error?: { code: number; message: string }; result?: unknown };
+  const expectInvalid = (a: Answer | undefined, id: number, re: RegExp) => {
+    assert.equal(a?.id, id);
+    assert.equal(a?.error?.code, -32602, JSON.stringify(a));
+    assert.match(a!.error!.message, re);
+    assert.doesNotMatch(a!.error!.message, /[[{\n]/, "a readable message, not a JSON dump");
+  };
+  const cases: Array<[string, unknown, RegExp]> = [
+    ["tools/call", { name: 5 }, /^Invalid params for tools\/call: params\.name: expected string, received number$/],
+    ["tools/call", { name: "get_note", arguments: "x" }, /^Invalid params for tools\/call: params\.arguments: expected object, received string$/],
+    ["tools/call", { arguments: {} }, /params\.name: expected string, received undefined/],
+    ["tools/list", { cursor: 5 }, /^Invalid params for tools\/list: params\.cursor: expected string/],
+    ["initialize", {}, /^Invalid params for initialize: params\.protocolVersion: expected string/],
+  ];
+  for (const [method, params, re] of cases) {
+    const r = await post(stateless.mcpUrl, JSON.stringify(rpc(7, method, params)));
+    assert.equal(r.status, 200);
+    expectInvalid(await r.json() as Answer, 7, re);
+  }
+  // A batch: the well-formed request is still answered normally, each answer under its own id.
+  const batch = await (await post(stateless.mcpUrl, JSON.stringify([rpc(1, "ping", {}), rpc(2, "tools/call", { name: 5 })]))).json() as Answer[];
+  assert.deepEqual(batch.find((a) => a.id === 1)?.result, {});
+  expectInvalid(batch.find((a) => a.id === 2), 2, /params\.name/);
+  // A call asking for progress is answered as SSE: the error arrives there.
+  const sse = await post(stateless.mcpUrl, JSON.stringify(rpc(3, "tools/call", { name: 5, _meta: { progressToken: "p" } })));
+  assert.match(sse.headers.get("content-type") ?? "", /^text\/event-stream/);
+  const event = (body: string) => JSON.parse(/^data: (.*)$/m.exec(body)?.[1] ?? "null") as Answer;
+  expectInvalid(event(await sse.text()), 3, /params\.name/);
+  // Methods the server has no handler for stay "method not found", whatever their params.
+  const unknown = await (await post(stateless.mcpUrl, JSON.stringify(rpc(4, "resources/read", { uri: 5 })))).json() as Answer;
+  assert.equal(unknown.error?.code, -32601);
+  // Stateful: the session's transport answers it too (as SSE), after its own session checks.
+  const client = await connect(stateful.mcpUrl);
+  const sid = (client.transport as unknown as { sessionId: string }).sessionId;
+  const inSession = await post(stateful.mcpUrl, JSON.stringify(rpc(5, "tools/call", { name: "get_note", arguments: "x" })), { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" });
+  expectInvalid(event(await inSession.text()), 5, /params\.arguments/);
+  assert.deepEqual(await client.ping(), {}, "the session still works");
+  await client.close();
+});
+
 test("Host and Origin validation: foreign Host → 403, foreign Origin → 403, own origin accepted", async () => {
   const evilHost = await rawPost(stateless.port, { host: "evil.example.com" }, initializeBody);
   assert.equal(evilHost.status, 403);
