@@ -1,11 +1,13 @@
 // The optional smoke-test timer on the droplet (pure renderer): a systemd service + timer that run
-// infra/monitoring/smoke-run.sh, and the bash scripts that install / remove them. The smoke CLI itself arrives as
-// one bundled module (bundleSmokeCli) on the install script's stdin, after the token line; it runs with the `node`
-// of a container image (the live server's by default), so the host needs nothing but Docker.
+// infra/monitoring/smoke-run.sh, and the remote scripts that install / remove them (infra/render/scripts/
+// smoke-timer-{install,uninstall}.sh, rendered by renderScript with the paths and the file contents as inputs).
+// The smoke CLI itself arrives as one bundled module (bundleSmokeCli) on the install script's stdin, after the token
+// line; it runs with the `node` of a container image (the live server's by default), so the host needs nothing but
+// Docker.
 import { existsSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import * as z from "zod";
-import { shellQuote } from "../contract/run-contract.ts";
+import { renderScript } from "../render/remote-script.ts";
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path (letters, digits, . _ / -)");
 
@@ -36,13 +38,15 @@ export interface SmokeTimer {
   tokenFile?: string;
   service: string;
   timer: string;
-  /** bash, run as root: reads smokeTimerStdin() (token line if withToken, then the bundle), writes the CLI, the
-   *  run script and the units, enables the timer when systemd runs. */
+  /** bash (renderScript "smoke-timer-install"; remoteCommand wraps it for SSH), run as root: reads
+   *  smokeTimerStdin() (token line if withToken, then the bundle), writes the CLI, the run script and the units,
+   *  enables the timer when systemd runs. */
   install: string;
-  /** bash, run as root: disables the timer and removes everything install wrote. */
+  /** bash (renderScript "smoke-timer-uninstall"), run as root: disables the timer and removes what install wrote. */
   uninstall: string;
 }
 
+/** The script the service runs, installed as <smokeDir>/run-smoke.sh. */
 const RUN_SCRIPT = "infra/monitoring/smoke-run.sh";
 /** Package root: two levels up from this module in the sources, three from dist/infra/monitoring. */
 const ROOTS = [new URL("../../", import.meta.url), new URL("../../../", import.meta.url)];
@@ -59,10 +63,6 @@ export function smokeTimerStdin(bundle: string, token?: string): string {
 }
 
 export class SmokeTimerOptionsError extends Error {}
-
-function inputs(vars: Record<string, string>): string[] {
-  return Object.entries(vars).map(([k, v]) => `readonly ${k}=${shellQuote(v)}`);
-}
 
 export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
   const parsed = smokeTimerSchema.safeParse(options);
@@ -110,54 +110,12 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
     "",
   ].join("\n");
 
-  const files: [string, string, string][] = [
-    [`${smokeDir}/run-smoke.sh`, "0644", packageFile(RUN_SCRIPT)],
-    [`${o.unitDir}/${unit}.service`, "0644", service],
-    [`${o.unitDir}/${unit}.timer`, "0644", timer],
-  ];
-  const systemd = 'systemd_running() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }';
-  const install = [
-    "#!/usr/bin/env bash",
-    `# selfhosted-mcp: install the smoke-test timer ${unit}. Rendered; do not edit on the host.`,
-    "set -euo pipefail",
-    "umask 022",
-    ...inputs({ UNIT: unit, SMOKE_DIR: smokeDir, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
-    systemd,
-    "put() { # put <dest> <mode> <base64 content>: atomic replace",
-    '  local tmp; mkdir -p "$(dirname "$1")"; tmp=$(mktemp "$1.XXXXXX")',
-    '  printf %s "$3" | base64 -d >"$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"',
-    "}",
-    ...files.map(([dest, mode, text]) => `put ${shellQuote(dest)} ${mode} ${Buffer.from(text).toString("base64")}`),
-    'if [ -n "${TOKEN_FILE}" ]; then',
-    '  IFS= read -r token || true',
-    '  [ -n "${token}" ] || { echo "${UNIT}: expected the smoke token as the first line of stdin" >&2; exit 1; }',
-    '  (umask 077; printf "SMOKE_TOKEN=%s\\n" "${token}" >"${TOKEN_FILE}.tmp"); mv -f "${TOKEN_FILE}.tmp" "${TOKEN_FILE}"',
-    "fi",
-    '# The bundled smoke CLI: the rest of stdin, gzip + base64.',
-    'tmp=$(mktemp "${SMOKE_DIR}/smoke.mjs.XXXXXX")',
-    'base64 -d | gzip -dc >"${tmp}" || { rm -f "${tmp}"; echo "${UNIT}: expected the bundled smoke CLI on stdin" >&2; exit 1; }',
-    '[ -s "${tmp}" ] || { rm -f "${tmp}"; echo "${UNIT}: the bundled smoke CLI on stdin is empty" >&2; exit 1; }',
-    'chmod 0644 "${tmp}"; mv -f "${tmp}" "${SMOKE_DIR}/smoke.mjs"',
-    "if systemd_running; then",
-    '  systemctl daemon-reload; systemctl enable --now "${UNIT}.timer"; echo "${UNIT}.timer enabled"',
-    "else",
-    '  echo "${UNIT}: systemd is not running here; units installed in ${UNIT_DIR} but not enabled"',
-    "fi",
-    "",
-  ].join("\n");
-  const uninstall = [
-    "#!/usr/bin/env bash",
-    `# selfhosted-mcp: remove the smoke-test timer ${unit}. Rendered; do not edit on the host.`,
-    "set -euo pipefail",
-    ...inputs({ UNIT: unit, SMOKE_DIR: smokeDir, UNIT_DIR: o.unitDir, TOKEN_FILE: tokenFile ?? "" }),
-    systemd,
-    'if systemd_running; then systemctl disable --now "${UNIT}.timer" 2>/dev/null || true; fi',
-    'rm -f "${UNIT_DIR}/${UNIT}.service" "${UNIT_DIR}/${UNIT}.timer"',
-    'rm -rf "${SMOKE_DIR}"',
-    'if [ -n "${TOKEN_FILE}" ]; then rm -f "${TOKEN_FILE}"; fi',
-    "if systemd_running; then systemctl daemon-reload; fi",
-    'echo "${UNIT} removed"',
-    "",
-  ].join("\n");
+  // The remote scripts (infra/render/scripts/smoke-timer-*.sh) get paths and file contents as inputs, never the token.
+  const where = { UNIT: unit, UNIT_DIR: o.unitDir, SMOKE_DIR: smokeDir, TOKEN_FILE: tokenFile ?? "" };
+  const base64 = (text: string) => Buffer.from(text).toString("base64");
+  const install = renderScript("smoke-timer-install", {
+    ...where, RUN_SMOKE_B64: base64(packageFile(RUN_SCRIPT)), SERVICE_B64: base64(service), TIMER_B64: base64(timer),
+  });
+  const uninstall = renderScript("smoke-timer-uninstall", where);
   return { unit, smokeDir, ...(tokenFile ? { tokenFile } : {}), service, timer, install, uninstall };
 }

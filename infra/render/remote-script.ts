@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { shellQuote } from "../contract/run-contract.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
-export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown";
+export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall";
 
 export type ScriptInputs = Record<string, string | number>;
 

@@ -8,12 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
-import { renderScript, remoteScript } from "../../infra/render/remote-script.ts";
+import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
+import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
 import { run } from "../support/proc.ts";
 import { writeWrapperConf } from "../support/nginx.ts";
 
 const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
 after(() => rmSync(root, { recursive: true, force: true }));
+const SCRIPTS_DIR = join(import.meta.dirname, "..", "..", "infra", "render", "scripts");
 const DIGEST = (c: string) => `127.0.0.1:5000/mcp@sha256:${c.repeat(64)}`;
 
 /** The bash script inside a wrapped command (between the heredoc lines). */
@@ -46,12 +48,18 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
 
 test("shellcheck: every rendered script and wrapper", async () => {
   const plan = renderDeploymentPlan(planOptions("/srv/x"));
+  const smoke = renderSmokeTimer({ app: "mcp", url: "https://mcp.example.test", withToken: true, textfileDir: "/var/lib/node-exporter" });
   const commands = { "prepare-create": plan.prepare.create, "prepare-delete": plan.prepare.delete, "deploy-create": plan.deploy.create,
-    "deploy-delete": plan.deploy.delete, "host-ready": remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx" }) };
+    "deploy-delete": plan.deploy.delete, "host-ready": remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx" }),
+    "smoke-timer-install": remoteCommand(smoke.install), "smoke-timer-uninstall": remoteCommand(smoke.uninstall) };
+  const rendered = new Set<string>();
   for (const [name, cmd] of Object.entries(commands)) {
     await shellcheck(`${name}.wrapper.sh`, cmd, "sh");
     await shellcheck(`${name}.sh`, inner(cmd), "bash");
+    rendered.add(/^# selfhosted-mcp remote script: ([a-z-]+)\./m.exec(cmd)![1]!);
   }
+  const shipped = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && f !== "lib.sh").map((f) => f.slice(0, -3));
+  assert.deepEqual([...rendered].sort(), shipped.sort(), "every script in infra/render/scripts is rendered and shellchecked here");
   await shellcheck("run-spec.sh", plan.files["run-spec.sh"], "bash");
   await shellcheck("issue-certificate.sh", plan.files["issue-certificate.sh"], "sh");
   await shellcheck("certbot-deploy-hook", plan.files["certbot-deploy-hook"], "sh");

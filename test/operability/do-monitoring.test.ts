@@ -33,9 +33,14 @@ test("McpSmokeTimer: one remote Command installing and removing the timer; token
   const [cmd] = rec.ofType(COMMAND);
   assert.equal(rec.ofType(COMMAND).length, 1);
   const create = cmd!.inputs.create as string;
-  assert.match(create, /^put '?\/var\/lib\/selfhosted-mcp\/mcp\/smoke\/run-smoke\.sh'? 0644 /m);
-  assert.match(create, /^put '?\/etc\/systemd\/system\/selfhosted-mcp-smoke-mcp\.timer'? 0644 /m);
+  // The remote scripts infra/render/scripts/smoke-timer-{install,uninstall}.sh, with their inputs in front.
+  assert.match(create, /^# selfhosted-mcp remote script: smoke-timer-install\./m);
+  assert.match(create, /^readonly UNIT=selfhosted-mcp-smoke-mcp$/m);
+  assert.match(create, /^readonly SMOKE_DIR=\/var\/lib\/selfhosted-mcp\/mcp\/smoke$/m);
+  const timerUnit = Buffer.from(/^readonly TIMER_B64=([A-Za-z0-9+\/=]+)$/m.exec(create)![1]!, "base64").toString();
+  assert.match(timerUnit, /^WantedBy=timers\.target$/m);
   assert.equal(cmd!.inputs.update, create);
+  assert.match(cmd!.inputs.delete as string, /^# selfhosted-mcp remote script: smoke-timer-uninstall\./m);
   assert.match(cmd!.inputs.delete as string, /systemctl disable --now "\$\{UNIT\}\.timer"/);
   assert.ok(isSecretValue(cmd!.inputs.stdin));
   const [tokenLine, bundle] = (cmd!.inputs.stdin.value as string).split("\n");

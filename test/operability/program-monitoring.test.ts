@@ -58,7 +58,8 @@ test("alertsEnabled + smokeTimer: McpMonitoring and McpSmokeTimer wired to the s
   const install = rec.resources.find((r) => r.name === "mcp-smoke-install")!;
   assert.ok(isSecretValue(install.inputs.stdin));
   assert.equal((install.inputs.stdin.value as string).split("\n")[0], API_KEY, "the first API key, on stdin only");
-  assert.match(install.inputs.create as string, /^put '?\/etc\/systemd\/system\/selfhosted-mcp-smoke-mcp\.service'? 0644 /m);
+  assert.match(install.inputs.create as string, /^readonly UNIT=selfhosted-mcp-smoke-mcp$/m);
+  assert.match(install.inputs.create as string, /^readonly UNIT_DIR=\/etc\/systemd\/system$/m);
   const everything = JSON.stringify(rec.resources.map((r) => withoutSecrets(r.inputs)));
   assert.ok(!everything.includes(WEBHOOK) && !everything.includes(API_KEY), "no secret outside secret values");
 });

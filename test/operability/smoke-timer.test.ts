@@ -79,6 +79,7 @@ test("install + run-smoke.sh on the live slot's image: pass, then fail naming to
   const bundle = bundleSmokeCli();
   const installed = await runOk("bash", ["-c", t.install], { input: smokeTimerStdin(bundle, API_KEY) });
   assert.match(installed.stdout, /systemd is not running here; units installed/);
+  assert.ok(!installed.stdout.includes(API_KEY) && !installed.stderr.includes(API_KEY), "the install never logs the token");
   assert.equal(statSync(t.tokenFile!).mode & 0o777, 0o600);
   assert.equal(readFileSync(t.tokenFile!, "utf8"), `SMOKE_TOKEN=${API_KEY}\n`);
   assert.equal(readFileSync(join(dir, "units", `${t.unit}.service`), "utf8"), t.service);
