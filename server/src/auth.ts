@@ -15,7 +15,7 @@ import type { AuthConfig } from "./config.ts";
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
 
 /** Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. */
-export function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
+function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
   const digests = keys.map(digest);
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
@@ -32,7 +32,7 @@ export function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
 const JWKS_TIMEOUT_MS = 5000;
 
 /** Verifier for JWT access tokens issued by OAUTH_ISSUER, keys from OAUTH_JWKS_URL (cached by jose). */
-export function jwtVerifier(cfg: { issuer: string; jwksUrl: string; audience: string }): OAuthTokenVerifier {
+function jwtVerifier(cfg: { issuer: string; jwksUrl: string; audience: string }): OAuthTokenVerifier {
   const jwks = createRemoteJWKSet(new URL(cfg.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {

@@ -1,7 +1,7 @@
 // Structured JSON logs (pino) to stdout. Secrets are redacted by path wherever they could appear.
 import { pino, type Logger } from "pino";
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   "authorization", "cookie", "apiKey", "apiKeys", "token", "password",
   "*.authorization", "*.cookie", "*.apiKey", "*.apiKeys", "*.token", "*.password", '*["set-cookie"]', '*["x-api-key"]',
   "headers.authorization", "headers.cookie", '*.headers["x-api-key"]',

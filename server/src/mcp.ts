@@ -7,7 +7,7 @@ import { ToolCalls, type ToolDeps } from "./tools/instrument.ts";
 import type { Store } from "./store.ts";
 import type { WeatherClient } from "./upstream.ts";
 
-export const SERVER_INFO = { name: "selfhosted-mcp-reference", title: "selfhosted-mcp reference server", version: "0.1.0" };
+const SERVER_INFO = { name: "selfhosted-mcp-reference", title: "selfhosted-mcp reference server", version: "0.1.0" };
 
 export type McpDeps = ToolDeps & { store: Store; weather: WeatherClient };
 

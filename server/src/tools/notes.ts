@@ -5,7 +5,7 @@ import type { Store, Note } from "../store.ts";
 import { ToolError, type ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 
-export const MAX_SEARCH_LIMIT = 50;
+const MAX_SEARCH_LIMIT = 50;
 
 const noteShape = {
   id: z.string().describe("Note id (UUID)."),

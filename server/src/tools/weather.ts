@@ -6,7 +6,7 @@ import type { ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 import { progressReporter } from "./progress.ts";
 
-export const MAX_FORECAST_DAYS = 16;
+const MAX_FORECAST_DAYS = 16;
 
 // Tool configs are built once per process: stateless mode registers the tools on a new McpServer for every
 // request, and building zod schemas was most of that request's CPU (BENCHMARKS.md). registerTool uses a ready
