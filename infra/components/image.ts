@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
-import { readFileSync, existsSync } from "node:fs";
+import { packageVersion } from "../package-files.ts";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
 import { imageBuildArgs, SERVER_DOCKERFILE } from "../contract/image-build.ts";
 
@@ -127,13 +127,4 @@ export class McpImage extends pulumi.ComponentResource {
     }
     this.registerOutputs({ digest: this.digest, registryServer: this.registryServer });
   }
-}
-
-/** This package's version (package.json next to infra/, from the sources or the dist build). */
-function packageVersion(): string {
-  for (const rel of ["../../package.json", "../../../package.json"]) {
-    const url = new URL(rel, import.meta.url);
-    if (existsSync(url)) return String(JSON.parse(readFileSync(url, "utf8")).version ?? "0.0.0");
-  }
-  return "0.0.0";
 }

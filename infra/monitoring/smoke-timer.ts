@@ -4,9 +4,9 @@
 // The smoke CLI itself arrives as one bundled module (bundleSmokeCli) on the install script's stdin, after the token
 // line; it runs with the `node` of a container image (the live server's by default), so the host needs nothing but
 // Docker.
-import { existsSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import * as z from "zod";
+import { readPackageFile } from "../package-files.ts";
 import { renderScript } from "../render/remote-script.ts";
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path (letters, digits, . _ / -)");
@@ -48,13 +48,6 @@ export interface SmokeTimer {
 
 /** The script the service runs, installed as <smokeDir>/run-smoke.sh. */
 const RUN_SCRIPT = "infra/monitoring/smoke-run.sh";
-/** Package root: two levels up from this module in the sources, three from dist/infra/monitoring. */
-const ROOTS = [new URL("../../", import.meta.url), new URL("../../../", import.meta.url)];
-function packageFile(rel: string): string {
-  const root = ROOTS.find((r) => existsSync(new URL(rel, r)));
-  if (!root) throw new Error(`selfhosted-mcp: ${rel} not found under ${ROOTS.map((r) => r.pathname).join(" or ")}`);
-  return readFileSync(new URL(rel, root), "utf8");
-}
 
 /** What the install script expects on stdin: the token line (when withToken), then the gzipped bundle in base64. */
 export function smokeTimerStdin(bundle: string, token?: string): string {
@@ -114,7 +107,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
   const where = { UNIT: unit, UNIT_DIR: o.unitDir, SMOKE_DIR: smokeDir, TOKEN_FILE: tokenFile ?? "" };
   const base64 = (text: string) => Buffer.from(text).toString("base64");
   const install = renderScript("smoke-timer-install", {
-    ...where, RUN_SMOKE_B64: base64(packageFile(RUN_SCRIPT)), SERVICE_B64: base64(service), TIMER_B64: base64(timer),
+    ...where, RUN_SMOKE_B64: base64(readPackageFile(RUN_SCRIPT)), SERVICE_B64: base64(service), TIMER_B64: base64(timer),
   });
   const uninstall = renderScript("smoke-timer-uninstall", where);
   return { unit, smokeDir, ...(tokenFile ? { tokenFile } : {}), service, timer, install, uninstall };

@@ -2,8 +2,8 @@
 // wrapped into the command string a `command.remote.Command` runs over SSH. The wrapper is POSIX sh: it writes
 // the script to a private temp file and runs it with bash as root (sudo -n when the SSH user is not root).
 // The same strings are what the local rehearsal executes; nothing here depends on Pulumi.
-import { existsSync, readFileSync } from "node:fs";
 import { shellQuote } from "../contract/run-contract.ts";
+import { readPackageFile } from "../package-files.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
 export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall";
@@ -13,13 +13,8 @@ export type ScriptInputs = Record<string, string | number>;
 const HEREDOC = "SELFHOSTED_MCP_SCRIPT_EOF";
 const INPUT_NAME = /^[A-Z][A-Z0-9_]*$/;
 
-/** Beside this module (sources), or in the package's infra/ sources when running from the dist/ build. */
-const SCRIPT_DIRS = [new URL("./scripts/", import.meta.url), new URL("../../../infra/render/scripts/", import.meta.url)];
-
 function source(file: string): string {
-  const dir = SCRIPT_DIRS.find((d) => existsSync(new URL(file, d)));
-  if (!dir) throw new Error(`selfhosted-mcp: remote script ${file} not found in ${SCRIPT_DIRS.map((d) => d.pathname).join(" or ")}`);
-  const text = readFileSync(new URL(file, dir), "utf8");
+  const text = readPackageFile(`infra/render/scripts/${file}`);
   // The per-file shellcheck directive only makes sense at the top of a standalone file.
   return text.replace(/^# shellcheck shell=bash\n/m, "");
 }
