@@ -1,14 +1,17 @@
 // The rehearsal harness's own proof, on a small fixture program (test/e2e/fixtures/harness): the recorder sees
 // every resource with unwrapped secrets, parents and dependencies; the executor runs them in dependency order,
 // re-runs nothing when nothing changed, replaces on a trigger change (new create now, old delete at the end),
-// deletes what left the program and, on destroy, runs every delete script dependents first.
+// deletes what left the program and, on destroy, runs every delete script dependents first. The Debian package
+// list is one file that .ci/bootstrap and the rehearsal read alike.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recordPlan, REPO_ROOT, type PlanRequest } from "./plan.ts";
 import { executePlan, destroyAll, executionOrder, type Step } from "./execute.ts";
+import { runOk } from "../support/proc.ts";
+import { readDebianPackages, requiredPrograms } from "./bootstrap.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harness-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,4 +62,17 @@ test("execute: dependency order, no-op rerun, replace on trigger change, delete 
 
   assert.deepEqual(ops(await destroyAll({ stateDir: dir })), ["delete b", "delete pair-a"]);
   assert.deepEqual(lines().slice(5), ["delete c", "delete b", "delete a prev=a-out"], "delete sees the previous stdout");
+});
+
+test("one Debian package list: .ci/bootstrap and the rehearsal read the same packages from .ci/debian-packages", async () => {
+  const pkgs = readDebianPackages();
+  const bash = await runOk("bash", [join(REPO_ROOT, ".ci/bootstrap"), "--list"]);
+  assert.deepEqual(bash.stdout.trim().split("\n"), pkgs.map((p) => p.name));
+  const programs = requiredPrograms(pkgs);
+  assert.equal(programs["pebble-challtestsrv"], "pebble");
+  assert.equal(programs["/usr/sbin/sshd"], "openssh-server");
+  assert.equal(programs.wrk, undefined, "packages without programs are not the rehearsal's");
+  const twice = join(dir, "debian-packages");
+  writeFileSync(twice, "# comment\ncurl curl\nwrk\ncurl\n");
+  assert.throws(() => readDebianPackages(twice), /package curl is named twice/);
 });
