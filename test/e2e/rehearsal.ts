@@ -12,7 +12,7 @@ import { run } from "../support/proc.ts";
 import { ensureBaseImage } from "../support/base-image.ts";
 import { recordPlan, readProject, type Plan, type PlanRequest } from "./plan.ts";
 import { executePlan, destroyAll, readExecState, IMAGE, type Step } from "./execute.ts";
-import { prepareDroplet, bootDroplet, wipeDroplet } from "./droplet.ts";
+import { prepareDroplet, bootDroplet, wipeDroplet, type DropletKeys } from "./droplet.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
@@ -59,9 +59,8 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 }
 
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
-export async function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string): Promise<PlanRequest> {
+export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, keys: DropletKeys): PlanRequest {
   const project = readProject().name;
-  const keys = await prepareDroplet(opts.stateDir);
   const secrets = rehearsalSecrets(opts.stateDir);
   const plain: Record<string, string> = {
     domain: DOMAIN,
@@ -119,12 +118,14 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const baseImage = await timed("baseImage", () => ensureBaseImage());
   const services = await timed("services", () => startServices(opts.stateDir, 80));
   log(`registry ${services.registry}, ACME ${services.acme.directoryUrl}`);
-  const req = await stackConfig(opts, services, baseImage);
+  // The droplet's SSH key and port are stack config (the program authorizes the key in the user-data and connects
+  // to the port), so they exist before the program is recorded; the same keys then boot the droplet.
+  const keys = await prepareDroplet(opts.stateDir);
+  const req = stackConfig(opts, services, baseImage, keys);
   const planFile = join(opts.stateDir, "plan.json");
 
   let plan = await timed("record", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
   log(`recorded ${plan.resources.length} resources from ${plan.program}`);
-  const keys = await prepareDroplet(opts.stateDir);
   await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
   const steps: Step[] = [];
   steps.push(...await timed("image", () => executePlan(plan, { stateDir: opts.stateDir, log, types: [IMAGE], skipDeletes: true })));
