@@ -1,20 +1,20 @@
 // The local "droplet": this machine plays the host the program creates. `prepareDroplet()` makes what the stack
 // config needs before the program is evaluated (SSH key pair, sshd port); `bootDroplet()` then does what
-// cloud-init does on first boot with the *recorded* user-data — creates its users and groups (docker group,
-// passwordless sudo, authorized keys), applies its sshd fragment to a private sshd on 127.0.0.1, removes
-// nginx's default site and starts Debian's nginx (no systemd here), and marks cloud-init finished so the
+// cloud-init does on first boot with the *recorded* user-data: every part of it is first classified
+// (user-data.ts: applied here, or on the reviewed not-applied list with a reason; anything else fails the boot),
+// then the applied parts run in cloud-init's order — groups and users (docker group, passwordless sudo,
+// authorized keys), its sshd drop-ins for a private sshd on 127.0.0.1, the packages checked, runcmd's nginx and
+// sshd steps (no systemd here: Debian's nginx is started directly) — and cloud-init is marked finished so the
 // program's `cloud-init status --wait` returns. `wipeDroplet()` undoes all of it (the "droplet deleted").
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, symlinkSync, lstatSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, basename } from "node:path";
 import { createServer } from "node:net";
-import { parse as parseYaml } from "yaml";
 import { run, runOk, startDaemon, waitFor, freePort } from "../support/proc.ts";
+import { ensureDockerd } from "../support/docker.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "./state.ts";
+import { classifyUserData, type BootAction, type BootStep, type CloudUser, type WriteFile } from "./user-data.ts";
 
 export interface DropletKeys { sshPort: number; userKeyPath: string; publicKey: string; hostKeyPath: string }
-
-interface CloudUser { name: string; groups?: string[] | string; shell?: string; sudo?: string | string[]; ssh_authorized_keys?: string[] }
-interface CloudConfig { groups?: (string | Record<string, unknown>)[]; users?: (CloudUser | string)[]; write_files?: { path: string; content?: string }[] }
 
 /** What boot changed on this machine, so wipe can undo exactly that. */
 interface BootRecord {
@@ -78,41 +78,49 @@ export async function prepareDroplet(stateDir: string): Promise<DropletKeys> {
   return keys;
 }
 
-/** cloud-init's first boot, with the user-data the program recorded for the droplet. Idempotent. */
-export async function bootDroplet(stateDir: string, keys: DropletKeys, userData: string): Promise<void> {
-  const rec: BootRecord = readJson<BootRecord>(bootFile(stateDir)) ?? { createdUsers: [], createdGroups: [], sudoersFiles: [],
-    nginxStarted: false, removedDefaultSite: false, cloudInitMarker: false, before: await snapshot() };
-  const save = () => writeJson(bootFile(stateDir), rec);
-  if (!userData.startsWith("#cloud-config")) throw new Error("the droplet's user-data is not a #cloud-config document");
-  const cc = parseYaml(userData) as CloudConfig;
+/** What the applied steps share: the boot record and the sshd drop-ins collected before sshd starts. */
+interface BootContext { stateDir: string; keys: DropletKeys; rec: BootRecord; save: () => void; sshdDropIns: Map<string, string> }
 
-  for (const g of cc.groups ?? []) {
-    const name = typeof g === "string" ? g : Object.keys(g)[0]!;
-    if ((await run("getent", ["group", name])).code !== 0) {
-      await runOk("groupadd", [name]); rec.createdGroups.push(name); save();
-    }
-  }
-  for (const u of cc.users ?? []) {
-    if (typeof u === "string") continue; // "default": the image's default user, none here
-    await ensureUser(u, rec);
-    save();
-  }
-
-  const fragments = (cc.write_files ?? []).filter((f) => f.path.startsWith("/etc/ssh/sshd_config.d/")).map((f) => f.content ?? "");
-  if (!pidAlive(rec.sshdPid)) {
-    rec.sshdPid = await startSshd(stateDir, keys, fragments);
-    save();
-  }
-
-  // runcmd's effect on nginx (systemd is not PID 1 here, so the host's nginx is started directly).
-  if (lstatExists(DEFAULT_SITE)) { rmSync(DEFAULT_SITE); rec.removedDefaultSite = true; save(); }
-  if (!(await nginxRunning())) {
+/** One implementation per action user-data.ts may classify a part of the user-data as. */
+const APPLY: Record<BootAction, (value: unknown, c: BootContext) => Promise<void>> = {
+  group: async (name, c) => { await ensureGroup(String(name), c.rec); c.save(); },
+  user: async (u, c) => { await ensureUser(u as CloudUser, c.rec); c.save(); },
+  "sshd-drop-in": async (f, c) => { c.sshdDropIns.set(basename((f as WriteFile).path), (f as WriteFile).content ?? ""); },
+  "ssh-pwauth": async (on, c) => { c.sshdDropIns.set("50-cloud-init.conf", `PasswordAuthentication ${on ? "yes" : "no"}\n`); },
+  "package-installed": async (name) => {
+    const r = await run("dpkg-query", ["-W", "-f=${Status}", String(name)]);
+    if (!r.stdout.includes("install ok installed")) throw new Error(`the droplet's user-data installs package ${String(name)}, which is not installed here: run \`bash .ci/bootstrap\` as root`);
+  },
+  dockerd: async () => ensureDockerd(),
+  "remove-default-site": async (_, c) => {
+    if (lstatExists(DEFAULT_SITE)) { rmSync(DEFAULT_SITE); c.rec.removedDefaultSite = true; c.save(); }
+  },
+  "start-nginx": async (_, c) => {
+    if (await nginxRunning()) return;
     for (const port of [80, 443]) {
       if (!(await portFree(port))) throw new Error(`port ${port} is in use by another program; the droplet's nginx needs 80 and 443 (stop it, or tear down the other rehearsal)`);
     }
     await runOk("nginx", []);
-    rec.nginxStarted = true; save();
-  }
+    c.rec.nginxStarted = true; c.save();
+  },
+  "start-sshd": async (_, c) => {
+    if (pidAlive(c.rec.sshdPid)) return;
+    const dropIns = [...c.sshdDropIns.keys()].sort().map((k) => c.sshdDropIns.get(k)!);
+    c.rec.sshdPid = await startSshd(c.stateDir, c.keys, dropIns);
+    c.save();
+  },
+};
+
+/**
+ * cloud-init's first boot, with the user-data the program recorded for the droplet. Idempotent. Fails before
+ * changing anything when a part of the user-data is not classified; returns every part, applied or not.
+ */
+export async function bootDroplet(stateDir: string, keys: DropletKeys, userData: string): Promise<BootStep[]> {
+  const steps = classifyUserData(userData);
+  const rec: BootRecord = readJson<BootRecord>(bootFile(stateDir)) ?? { createdUsers: [], createdGroups: [], sudoersFiles: [],
+    nginxStarted: false, removedDefaultSite: false, cloudInitMarker: false, before: await snapshot() };
+  const c: BootContext = { stateDir, keys, rec, save: () => writeJson(bootFile(stateDir), rec), sshdDropIns: new Map() };
+  for (const s of steps) if ("action" in s) await APPLY[s.action](s.value, c);
 
   if (!existsSync(join(CLOUD_INIT_RUN, "result.json"))) {
     const now = Math.floor(Date.now() / 1000);
@@ -121,20 +129,23 @@ export async function bootDroplet(stateDir: string, keys: DropletKeys, userData:
     writeFileSync(join(CLOUD_INIT_RUN, "status.json"), JSON.stringify({ v1: { datasource: "DataSourceNone",
       "init-local": stage, init: stage, "modules-config": stage, "modules-final": stage, stage: null } }));
     writeFileSync(join(CLOUD_INIT_RUN, "result.json"), JSON.stringify({ v1: { datasource: "DataSourceNone", errors: [] } }));
-    rec.cloudInitMarker = true; save();
+    rec.cloudInitMarker = true; c.save();
   }
+  return steps;
+}
+
+async function ensureGroup(name: string, rec: BootRecord): Promise<void> {
+  if ((await run("getent", ["group", name])).code !== 0) { await runOk("groupadd", [name]); rec.createdGroups.push(name); }
 }
 
 async function ensureUser(u: CloudUser, rec: BootRecord): Promise<void> {
   const groups = (Array.isArray(u.groups) ? u.groups : (u.groups ?? "").split(",")).map((g) => g.trim()).filter(Boolean);
-  for (const g of groups) {
-    if ((await run("getent", ["group", g])).code !== 0) { await runOk("groupadd", [g]); rec.createdGroups.push(g); }
-  }
+  for (const g of groups) await ensureGroup(g, rec);
   if ((await run("id", [u.name])).code !== 0) {
     await runOk("useradd", ["--create-home", "--shell", u.shell ?? "/bin/sh", ...(groups.length ? ["--groups", groups.join(",")] : []), u.name]);
     rec.createdUsers.push(u.name);
   }
-  await runOk("passwd", ["-l", u.name]); // lock_passwd (cloud-init's default)
+  if (u.lock_passwd !== false) await runOk("passwd", ["-l", u.name]); // lock_passwd: cloud-init's default is true
   const home = (await runOk("getent", ["passwd", u.name])).stdout.split(":")[5]!;
   if (u.ssh_authorized_keys?.length) {
     mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
@@ -152,17 +163,18 @@ async function ensureUser(u: CloudUser, rec: BootRecord): Promise<void> {
 
 async function startSshd(stateDir: string, keys: DropletKeys, fragments: string[]): Promise<number> {
   const conf = join(stateDir, "sshd_config");
-  // Base: where this private sshd lives, plus Ubuntu's stock settings the cloud image ships with
-  // (UsePAM, AcceptEnv LANG LC_*, the sftp subsystem); then the program's own hardening fragment.
+  // Where this private sshd lives; then the user-data's drop-ins (first value wins in sshd, and Ubuntu's
+  // sshd_config includes sshd_config.d/*.conf before its own settings); then the stock settings the cloud image
+  // ships with (UsePAM, AcceptEnv LANG LC_*, the sftp subsystem).
   writeFileSync(conf, [
     "ListenAddress 127.0.0.1",
     `HostKey ${keys.hostKeyPath}`,
     `PidFile ${join(stateDir, "sshd.pid")}`,
+    ...fragments,
     "UsePAM yes",
     "AcceptEnv LANG LC_*",
     "Subsystem sftp /usr/lib/openssh/sftp-server",
     "PrintMotd no",
-    ...fragments,
     "",
   ].join("\n"), { mode: 0o600 });
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });

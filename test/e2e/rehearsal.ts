@@ -13,6 +13,7 @@ import { ensureBaseImage } from "../support/base-image.ts";
 import { recordPlan, readProject, type Plan, type PlanRequest } from "./plan.ts";
 import { executePlan, destroyAll, readExecState, IMAGE, type Step } from "./execute.ts";
 import { prepareDroplet, bootDroplet, wipeDroplet, type DropletKeys } from "./droplet.ts";
+import { notAppliedSummary } from "./user-data.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
@@ -126,7 +127,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
   let plan = await timed("record", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
   log(`recorded ${plan.resources.length} resources from ${plan.program}`);
-  await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
+  const boot = await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
+  log(`boot: ${notAppliedSummary(boot)}`);
   const steps: Step[] = [];
   steps.push(...await timed("image", () => executePlan(plan, { stateDir: opts.stateDir, log, types: [IMAGE], skipDeletes: true })));
   plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
