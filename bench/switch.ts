@@ -6,7 +6,7 @@
 // Per mode: two upstream processes (blue, green), C client loops with keep-alive POSTing back to back (a pause of
 // --gap ms), N switches --every ms apart; each switch also stops and restarts the slot it left, as a deploy does.
 // Reports requests, failed requests (transport errors and non-200s) and which slot answered.
-// Options: --switches N (30) --every MS (300) --gap MS (2) --clients C (2) --drain MS (100: how long the left slot
+// Options: --switches N (20) --every MS (300) --gap MS (2) --clients C (2) --drain MS (2000: how long the left slot
 //          keeps running after the switch; the deploy's drainSeconds) --json FILE
 import { parseArgs } from "node:util";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,8 +18,8 @@ import { renderUpstreamInclude } from "../nginx/index.ts";
 import { run, runOk, startDaemon, sleep, waitFor, freePort } from "../test/support/proc.ts";
 
 const { values } = parseArgs({ options: {
-  switches: { type: "string", default: "30" }, every: { type: "string", default: "300" }, gap: { type: "string", default: "2" },
-  clients: { type: "string", default: "2" }, drain: { type: "string", default: "100" }, json: { type: "string" },
+  switches: { type: "string", default: "20" }, every: { type: "string", default: "300" }, gap: { type: "string", default: "2" },
+  clients: { type: "string", default: "2" }, drain: { type: "string", default: "2000" }, json: { type: "string" },
 } });
 const [switches, everyMs, gapMs, clients, drainMs] = [values.switches, values.every, values.gap, values.clients, values.drain]
   .map(Number) as [number, number, number, number, number];
@@ -67,49 +67,55 @@ http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}
       : (await run("curl", ["-fsS", "-o", "/dev/null", `http://127.0.0.1:${slot[s]}/`])).code === 0, { timeoutMs: 10_000, intervalMs: 20 });
   };
   const stopSlot = (s: "blue" | "green") => new Promise<void>((r) => { const p = procs[s]!; p.once("exit", () => r()); p.kill("SIGTERM"); });
-  await startSlot("blue");
-  point("blue");
-  const nginx = startDaemon("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], join(dir, "nginx.out"));
-  await waitFor("nginx", async () => (await run("curl", ["-fsS", "-o", "/dev/null", "-X", "POST", `http://127.0.0.1:${port}/`])).code === 0, { timeoutMs: 10_000, intervalMs: 50 });
-
-  const result: Result = { mode, switches, requests: 0, failed: 0, errors: {}, answeredBy: {} };
+  let nginx: ReturnType<typeof startDaemon> | undefined;
   let running = true;
-  const loops = Array.from({ length: clients }, async () => {
-    const agent = new Agent({ keepAliveTimeout: 60_000 });
-    const deadline = Date.now() + switches * everyMs + 60_000;
-    while (running && Date.now() < deadline) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}", dispatcher: agent });
-        const text = await r.text();
-        if (r.status === 200) result.answeredBy[text] = (result.answeredBy[text] ?? 0) + 1;
-        else { result.failed++; result.errors[`HTTP ${r.status}`] = (result.errors[`HTTP ${r.status}`] ?? 0) + 1; }
-      } catch (e) {
-        const code = String((e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message);
-        result.failed++; result.errors[code] = (result.errors[code] ?? 0) + 1;
-      }
-      result.requests++;
-      if (gapMs) await sleep(gapMs);
-    }
-    await agent.close();
-  });
+  try {
+    await startSlot("blue");
+    point("blue");
+    nginx = startDaemon("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], join(dir, "nginx.out"));
+    await waitFor("nginx", async () => (await run("curl", ["-fsS", "-o", "/dev/null", "-X", "POST", `http://127.0.0.1:${port}/`])).code === 0, { timeoutMs: 10_000, intervalMs: 50 });
 
-  let live: "blue" | "green" = "blue";
-  for (let i = 0; i < switches; i++) {
-    await sleep(everyMs);
-    const next: "blue" | "green" = live === "blue" ? "green" : "blue";
-    await startSlot(next);
-    point(next);
-    if (mode === "reload") await runOk("nginx", ["-p", dir, "-c", conf, "-s", "reload"]);
-    await sleep(drainMs);
-    await stopSlot(live);
-    live = next;
+    const result: Result = { mode, switches, requests: 0, failed: 0, errors: {}, answeredBy: {} };
+    const loops = Array.from({ length: clients }, async () => {
+      const agent = new Agent({ keepAliveTimeout: 60_000 });
+      const deadline = Date.now() + switches * everyMs + 60_000;
+      while (running && Date.now() < deadline) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}", dispatcher: agent });
+          const text = await r.text();
+          if (r.status === 200) result.answeredBy[text] = (result.answeredBy[text] ?? 0) + 1;
+          else { result.failed++; result.errors[`HTTP ${r.status}`] = (result.errors[`HTTP ${r.status}`] ?? 0) + 1; }
+        } catch (e) {
+          const code = String((e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message);
+          result.failed++; result.errors[code] = (result.errors[code] ?? 0) + 1;
+        }
+        result.requests++;
+        if (gapMs) await sleep(gapMs);
+      }
+      await agent.close();
+    });
+
+    let live: "blue" | "green" = "blue";
+    for (let i = 0; i < switches; i++) {
+      await sleep(everyMs);
+      const next: "blue" | "green" = live === "blue" ? "green" : "blue";
+      await startSlot(next);
+      point(next);
+      if (mode === "reload") await runOk("nginx", ["-p", dir, "-c", conf, "-s", "reload"]);
+      await sleep(drainMs);
+      await stopSlot(live);
+      live = next;
+    }
+    running = false;
+    await Promise.all(loops);
+    return result;
+  } finally {
+    // Also on failure: nothing of this run stays behind (client loops, nginx, upstream processes, the temp directory).
+    running = false;
+    await nginx?.stop();
+    for (const p of Object.values(procs)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
   }
-  running = false;
-  await Promise.all(loops);
-  await nginx.stop();
-  await stopSlot(live);
-  rmSync(dir, { recursive: true, force: true });
-  return result;
 }
 
 const results: Result[] = [];
