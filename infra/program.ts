@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config.ts";
 import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
 import { renderAlertRules } from "./monitoring/alert-rules.ts";
-import { splitApiKeys } from "../server/src/api-keys.ts";
+import { splitList } from "../server/src/list.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 
@@ -47,7 +47,7 @@ const mcp = new SelfHostedMcp("mcp", {
     smokeTimer: {
       ...(s.smokeTextfileDir ? { textfileDir: s.smokeTextfileDir } : {}),
       // The timer authenticates with the first API key (sent to the host on stdin, stored there 0600).
-      ...(s.authMode === "api-key" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitApiKeys(k)[0] ?? "") } : {}),
+      ...(s.authMode === "api-key" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitList(k)[0] ?? "") } : {}),
     },
   } : {}),
 });

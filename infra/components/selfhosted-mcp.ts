@@ -6,7 +6,7 @@ import { McpImage, type McpImageBuild, type ExternalRegistry, type DocrRegistry 
 import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
-import { splitApiKeys } from "../../server/src/api-keys.ts";
+import { splitList } from "../../server/src/list.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "size" | "sshPublicKey" | "sshPrivateKey" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
@@ -86,7 +86,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const authMode = args.auth?.mode ?? "api-key";
     const publicUrl = `https://${args.domain}`;
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
-      .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitApiKeys(keys).join(",") } : {}) }) as Record<string, string>));
+      .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}) }) as Record<string, string>));
     this.deployment = new McpDeployment(`${name}-deploy`, {
       connection: this.host.connection, hostReady: this.host.ready,
       image: this.image.digest, pullConfig: this.image.pullConfig,

@@ -2,7 +2,6 @@
 // names the variable and the fix; main.ts prints it and exits 1.
 import { readFileSync } from "node:fs";
 import * as z from "zod";
-import { splitApiKeys } from "./api-keys.ts";
 import { splitList } from "./list.ts";
 
 const int = (min: number, max: number, def: number, unit = "") => {
@@ -89,7 +88,7 @@ function readKeys(env: z.infer<typeof EnvSchema>): string[] {
       throw new ConfigError(`API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(e as NodeJS.ErrnoException).code ?? "error"}): point it at a readable file with one key per line`);
     }
   }
-  const keys = splitApiKeys(raw);
+  const keys = splitList(raw);
   const name = env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS";
   if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
   if (keys.some((k) => k.length < MIN_KEY_LENGTH)) throw new ConfigError(`${name}: every API key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)`);

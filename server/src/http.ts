@@ -94,7 +94,7 @@ export function createApp(deps: AppDeps) {
     const body: unknown = req.body;
     if (!sessions) {
       const server = createMcpServer(deps);
-      const enableJsonResponse = !wantsEventStream(req.headers.accept, body);
+      const enableJsonResponse = !wantsEventStream(body);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
       await connectCheckingParams(server, transport);

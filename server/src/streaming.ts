@@ -13,9 +13,8 @@ function isProgressCall(message: unknown): boolean {
 
 /**
  * True when the POST should be answered as `text/event-stream`: its body (one message or a batch) holds a tools/call
- * with `params._meta.progressToken` and the client accepts SSE.
+ * with `params._meta.progressToken`. (A client whose Accept lacks text/event-stream gets 406 from the SDK's transport.)
  */
-export function wantsEventStream(accept: string | undefined, body: unknown): boolean {
-  if (!accept?.includes("text/event-stream")) return false;
+export function wantsEventStream(body: unknown): boolean {
   return (Array.isArray(body) ? body : [body]).some(isProgressCall);
 }

@@ -17,7 +17,7 @@ import { notAppliedSummary } from "./user-data.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
-import { splitApiKeys } from "../../server/src/api-keys.ts";
+import { splitList } from "../../server/src/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";
@@ -134,7 +134,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
   steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log, imagesBuilt: true })));
 
-  const token = (opts.secrets?.apiKeys ? splitApiKeys(opts.secrets.apiKeys)[0] : undefined) ?? rehearsalSecrets(opts.stateDir).apiKey;
+  const token = (opts.secrets?.apiKeys ? splitList(opts.secrets.apiKeys)[0] : undefined) ?? rehearsalSecrets(opts.stateDir).apiKey;
   const url = `https://${DOMAIN}`;
   const check = await timed("check", () => checkEndpoint(url, services, token));
   log(`MCP over ${url}: ${check.tools.length} tools; ${check.called} answered`);

@@ -119,6 +119,14 @@ test("stateless: a raw POST with _meta.progressToken (no initialize needed) gets
   });
   assert.match(plain.headers.get("content-type") ?? "", /^application\/json/);
   assert.equal(((await plain.json()) as { id: number }).id, 8);
+
+  // A client that does not accept SSE never gets a stream: the SDK's transport refuses the POST (406).
+  const noSse = await fetch(servers.stateless.mcpUrl, {
+    method: "POST", headers: { ...MCP_HEADERS, accept: "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "get_forecast", arguments: ARGS, _meta: { progressToken: "p-9" } } }),
+  });
+  assert.equal(noSse.status, 406);
+  assert.doesNotMatch(noSse.headers.get("content-type") ?? "", /event-stream/);
 });
 
 test("stateless: each event is written when its step happens, not buffered until the result (slow upstream)", async () => {
@@ -186,16 +194,13 @@ for (const mode of MODES) {
   });
 }
 
-test("wantsEventStream: only a tools/call with a progressToken (alone or in a batch) and an SSE-accepting client", () => {
+test("wantsEventStream: only a tools/call with a progressToken (alone or in a batch)", () => {
   const call = (meta?: object) => ({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_forecast", arguments: {}, _meta: meta } });
-  const sse = "application/json, text/event-stream";
-  assert.equal(wantsEventStream(sse, call({ progressToken: "a" })), true);
-  assert.equal(wantsEventStream(sse, call({ progressToken: 0 })), true);
-  assert.equal(wantsEventStream(sse, [{ jsonrpc: "2.0", id: 2, method: "ping" }, call({ progressToken: 3 })]), true);
-  assert.equal(wantsEventStream(sse, call()), false);
-  assert.equal(wantsEventStream(sse, call({ progressToken: { not: "a token" } })), false);
-  assert.equal(wantsEventStream(sse, { jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: { progressToken: "a" } } }), false);
-  assert.equal(wantsEventStream("application/json", call({ progressToken: "a" })), false);
-  assert.equal(wantsEventStream(undefined, call({ progressToken: "a" })), false);
-  assert.equal(wantsEventStream(sse, null), false);
+  assert.equal(wantsEventStream(call({ progressToken: "a" })), true);
+  assert.equal(wantsEventStream(call({ progressToken: 0 })), true);
+  assert.equal(wantsEventStream([{ jsonrpc: "2.0", id: 2, method: "ping" }, call({ progressToken: 3 })]), true);
+  assert.equal(wantsEventStream(call()), false);
+  assert.equal(wantsEventStream(call({ progressToken: { not: "a token" } })), false);
+  assert.equal(wantsEventStream({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: { progressToken: "a" } } }), false);
+  assert.equal(wantsEventStream(null), false);
 });
