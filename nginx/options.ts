@@ -107,11 +107,6 @@ export const siteOptionsSchema = z.object({
     seenNames.set(s.name, i);
     seenPaths.set(p, i);
   });
-  o.servers.forEach((s, i) => {
-    const h = healthPath(resolvedPath(s, o.servers.length));
-    const r = seenPaths.get(h);
-    if (r !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `its health path "${h}" is servers[${r}]'s MCP path: give each server its own path (e.g. /${s.name}/mcp)` });
-  });
   if (o.httpPort === o.httpsPort) ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
 });
 

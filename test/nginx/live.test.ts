@@ -314,7 +314,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
     await runOk("sh", [hookPath]);
     // Like the deploy's drain: retire blue only once nginx's old workers (still proxying to it) have exited.
     await waitFor("nginx's old workers to finish", async () =>
-      !(await run("pgrep", ["-f", "nginx: worker process is shutting down"])).stdout.trim(), { timeoutMs: 30_000, intervalMs: 100 });
+      !(await run("pgrep", ["-P", String(pid), "-f", "nginx: worker process is shutting down"])).stdout.trim(), { timeoutMs: 30_000, intervalMs: 100 });
     await server.stop(); // blue gone: only green can answer now
     await waitFor("requests answered by green", async () => {
       const r = await post("/mcp", { authorization: `Bearer ${KEY_A}` });

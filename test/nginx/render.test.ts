@@ -187,7 +187,6 @@ describe("option errors name the option", () => {
     ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a lower-case fully qualified domain name.*\(got "https:\/\/Example\.com"\)$/m],
     ["rate of 0", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { perIp: { rate: "0r/s" } } }] }, /servers\[0\]\.limits\.perIp\.rate: must be a positive request rate.*\(got "0r\/s"\)/],
     ["duplicate path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }, { name: "b", path: "/a/mcp" }] }, /servers\[1\]\.path: "\/a\/mcp" is already used by servers\[0\]/],
-    ["health path clash", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/x/mcp" }, { name: "b", path: "/x/health" }] }, /servers\[0\]\.path: its health path "\/x\/health" is servers\[1\]'s MCP path/],
     ["reserved path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/.well-known/acme-challenge/mcp" }] }, /servers\[0\]\.path: .* is reserved/],
     ["unknown phase", { domain: DOMAIN, phase: "https", servers: [{ name: "a" }] }, /phase: must be "http-only" or "tls"/],
     ["unknown option", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }], listen: 80 }, /\(options\): Unrecognized key: "listen"/],
