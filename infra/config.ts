@@ -3,7 +3,7 @@
 // Secrets are only checked for presence here; their values stay inside pulumi secret Outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { UPSTREAM_REUSE_SECONDS } from "./render/deployment-plan.ts";
+import { drainSecondsSchema } from "./render/deployment-plan.ts";
 import { slotPortsOf } from "./render/deployment-plan.ts";
 import { listenAddressSchema } from "../nginx/index.ts";
 
@@ -54,7 +54,7 @@ export const StackSettingsSchema = z.object({
   metricsPort: port.default(9090),
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
-  drainSeconds: z.number().int().min(UPSTREAM_REUSE_SECONDS + 1, `must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after a switch`).max(300).default(5),
+  drainSeconds: drainSecondsSchema,
   authMode: z.enum(["none", "api-key", "oauth"]).default("api-key"),
   env: z.record(z.string(), z.string().refine((v) => !/[\r\n]/.test(v), "env values must be single-line"))
     .refine((o) => Object.keys(o).every((k) => ENV_NAME.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),

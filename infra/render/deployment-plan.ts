@@ -16,6 +16,14 @@ type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
 /** How long nginx reuses one upstream connection (keepalive_time/keepalive_timeout): a slot switch reaches cached connections within it. */
 export const UPSTREAM_REUSE_SECONDS = 1;
 
+/**
+ * Seconds the old slot keeps running after the switch, then SIGTERM (the server drains what it still has). At least
+ * UPSTREAM_REUSE_SECONDS + 1: nginx stops reusing its cached connections to the old slot within that time.
+ */
+export const drainSecondsSchema = z.number().int().min(UPSTREAM_REUSE_SECONDS + 1,
+  `must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after a switch`)
+  .max(300).default(5);
+
 const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute path (letters, digits, . _ ~ / -)");
 
 export const DeploymentPlanSchema = z.object({
@@ -31,11 +39,7 @@ export const DeploymentPlanSchema = z.object({
   cpus: z.number().positive().default(1),
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
-  /**
-   * Seconds the old slot keeps running after the switch, then SIGTERM (the server drains what it still has). At least
-   * UPSTREAM_REUSE_SECONDS + 1: nginx stops reusing its cached connections to the old slot within that time.
-   */
-  drainSeconds: z.number().int().min(UPSTREAM_REUSE_SECONDS + 1, `drainSeconds must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after the switch`).max(300).default(5),
+  drainSeconds: drainSecondsSchema,
   acmeEmail: z.email("acmeEmail must be an e-mail address"),
   /** ACME directory URL; Let's Encrypt production when absent. */
   acmeServer: z.string().url().optional(),
@@ -158,7 +162,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
       create: remoteScript("deploy", {
         APP: o.app, IMAGE: o.image, ...dirs, ENV_FILE: envFile, ...nginxFiles,
         CERT_FILE: `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`,
-        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_WEBROOT: acmeWebroot, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
+        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
         HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
         PULL_ATTEMPTS: 3, LOG_LINES: 50, ...slotInputs, SOCKET_NAME,
       }),

@@ -11,7 +11,7 @@ import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/ren
 import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
 import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
 import { run } from "../support/proc.ts";
-import { writeWrapperConf } from "../support/nginx.ts";
+import { nginxTest } from "../support/nginx.ts";
 
 const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -279,7 +279,7 @@ test("env file and docker config", () => {
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), limits: { keepaliveTimeSeconds: 30 } }),
     /invalid McpDeployment options: limits\.keepaliveTimeSeconds: must be left unset: the deployment sets it to 1 s/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), drainSeconds: 1 }),
-    /invalid McpDeployment options: drainSeconds: drainSeconds must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
+    /invalid McpDeployment options: drainSeconds: must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
 });
 
 test("real nginx accepts both sites at the paths the deploy script installs them (upstream include, certificate)", async () => {
@@ -295,18 +295,11 @@ test("real nginx accepts both sites at the paths the deploy script installs them
     "-keyout", `${live}/privkey.pem`, "-out", `${live}/fullchain.pem`, "-days", "1", "-subj", "/CN=mcp.example.test"]);
   assert.equal(cert.code, 0, cert.stderr);
   for (const phase of ["nginx-http.conf", "nginx-tls.conf"] as const) {
-    const prefix = mkdtempSync(join(dir, "prefix-"));
-    mkdirSync(join(prefix, "conf.d"));
-    const site = join(prefix, "conf.d", "site.conf");
-    writeFileSync(site, plan.files[phase]);
-    const conf = writeWrapperConf(prefix, site);
-    const r = await run("nginx", ["-t", "-p", prefix, "-c", conf, "-e", join(prefix, "logs", "error.log")]);
+    const r = await nginxTest(plan.files[phase]);
     assert.equal(r.code, 0, `${phase}: ${r.stderr}`);
   }
   rmSync(plan.upstreamFile);
-  const prefix = mkdtempSync(join(dir, "prefix-"));
-  writeFileSync(join(prefix, "site.conf"), plan.files["nginx-tls.conf"]);
-  const r = await run("nginx", ["-t", "-p", prefix, "-c", writeWrapperConf(prefix, join(prefix, "site.conf")), "-e", join(prefix, "error.log")]);
+  const r = await nginxTest(plan.files["nginx-tls.conf"]);
   assert.notEqual(r.code, 0, "without the upstream include nginx -t fails: the check is real");
   assert.match(r.stderr, /upstream\.conf/);
 });

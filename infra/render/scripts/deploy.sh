@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Inputs: APP, IMAGE, STATE_DIR, STAGING_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE,
-#         DEPLOY_HOOK_PATH, ACME_WEBROOT, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
+#         DEPLOY_HOOK_PATH, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
 #         BLUE_CONTAINER, GREEN_CONTAINER, SOCKET_DIR, SOCKET_NAME.
 # Blue/green deploy of IMAGE (pinned by digest): start the idle slot beside the live one, wait for its health
 # endpoint on its unix socket, re-point SOCKET_DIR/live.sock (the address in nginx's upstream include) at it, then
@@ -116,23 +116,22 @@ nginx_changed=""
 stage_nginx() {
   if ! cmp -s "$1" "$2"; then write_file_atomic "$2" 0644 <"$1"; nginx_changed=1; fi
 }
-restore_live() { point_live "$active"; }
+# rollback REASON: previous nginx files and live link back, then fail_new.
+rollback() { restore_nginx; point_live "$active"; fail_new "$1"; }
 point_live "$new"
 stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
 if [ ! -f "${CERT_FILE}" ]; then
   log "no certificate at ${CERT_FILE}: HTTP-only site, then certbot (webroot)"
   stage_nginx "${STATE_DIR}/nginx-http.conf" "${SITE_FILE}"
-  if ! nginx_apply; then restore_nginx; restore_live; fail_new "the HTTP-only nginx site does not validate"; fi
+  nginx_apply || rollback "the HTTP-only nginx site does not validate"
   if [ -n "${ACME_CA_BUNDLE}" ]; then export REQUESTS_CA_BUNDLE="${ACME_CA_BUNDLE}"; fi
-  # nginx's workers (not root) must read the challenge files certbot writes under the webroot: the directories
-  # are made traversable even when an earlier run left them 0700, and certbot runs with umask 022.
-  install -d -m 0755 "${ACME_WEBROOT}" "${ACME_WEBROOT}/.well-known" "${ACME_WEBROOT}/.well-known/acme-challenge"
-  if ! (umask 022 && sh "${STATE_DIR}/issue-certificate.sh"); then restore_nginx; restore_live; fail_new "certificate issuance failed"; fi
-  [ -f "${CERT_FILE}" ] || { restore_nginx; restore_live; fail_new "certbot finished but ${CERT_FILE} is missing"; }
+  # The issuance script makes the webroot readable by nginx's workers itself (umask 022, directories 0755).
+  sh "${STATE_DIR}/issue-certificate.sh" || rollback "certificate issuance failed"
+  [ -f "${CERT_FILE}" ] || rollback "certbot finished but ${CERT_FILE} is missing"
 fi
 stage_nginx "${STATE_DIR}/nginx-tls.conf" "${SITE_FILE}"
 if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
-  if ! nginx_apply; then restore_nginx; restore_live; fail_new "the TLS nginx site does not validate"; fi
+  nginx_apply || rollback "the TLS nginx site does not validate"
 else
   log "nginx configuration unchanged: no reload (client connections stay open)"
 fi
