@@ -49,8 +49,10 @@ try {
     try {
       const auth = { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${KEY}` };
       for (let i = 0; i < 20; i++) {
-        await fetch(`${c.url}/mcp`, { method: "POST", headers: auth, body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call",
+        const r = await fetch(`${c.url}/mcp`, { method: "POST", headers: auth, body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call",
           params: { name: "save_note", arguments: { request_id: `bench-memory-${i}`, title: `bench ${i}`, body: "x".repeat(2000), tags: ["bench"] } } }) });
+        const text = await r.text();
+        if (r.status !== 200 || !text.includes('"replayed"')) throw new Error(`seeding save_note ${i} failed: HTTP ${r.status} ${text.slice(0, 300)}`);
       }
       const wrk = await runWrk({ url: `${c.url}/mcp`, bodyFile: body, connections, durationS, token: KEY });
       const info = await inspect<{ Id: string; State: { Running: boolean; OOMKilled: boolean }; RestartCount: number }>(name);

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch } from "undici";
 import { renderUpstreamInclude } from "../nginx/index.ts";
+import { UPSTREAM_REUSE_SECONDS } from "../infra/render/deployment-plan.ts";
 import { run, runOk, startDaemon, sleep, waitFor, freePort } from "../test/support/proc.ts";
 
 const { values } = parseArgs({ options: {
@@ -56,7 +57,7 @@ async function measure(mode: Mode): Promise<Result> {
   writeFileSync(conf, `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log notice;
 events { worker_connections 1024; }
 http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  upstream up { include ${include}; keepalive 16; ${mode === "socket" ? "keepalive_time 1s; keepalive_timeout 1s;" : ""} }
+  upstream up { include ${include}; keepalive 16; ${mode === "socket" ? `keepalive_time ${UPSTREAM_REUSE_SECONDS}s; keepalive_timeout ${UPSTREAM_REUSE_SECONDS}s;` : ""} }
   server { listen 127.0.0.1:${port}; keepalive_timeout 75s;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 `);
@@ -78,7 +79,8 @@ http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}
     const result: Result = { mode, switches, requests: 0, failed: 0, errors: {}, answeredBy: {} };
     const loops = Array.from({ length: clients }, async () => {
       const agent = new Agent({ keepAliveTimeout: 60_000 });
-      const deadline = Date.now() + switches * everyMs + 60_000;
+      // Bounded; `running` ends the loops once the switches are done (each takes every + start-up + drain).
+      const deadline = Date.now() + switches * (everyMs + drainMs + 10_000) + 60_000;
       while (running && Date.now() < deadline) {
         try {
           const r = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}", dispatcher: agent });
