@@ -6,7 +6,8 @@ import { shellQuote } from "../contract/run-contract.ts";
 import { readPackageFile } from "../package-files.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
-export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall";
+export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall"
+  | "monitoring-install" | "monitoring-uninstall";
 
 export type ScriptInputs = Record<string, string | number>;
 
