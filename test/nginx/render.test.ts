@@ -12,6 +12,7 @@ import {
 } from "../../nginx/index.ts";
 import { nginxTest, nginxTestInStockConf, startPrivateNginx } from "../support/nginx.ts";
 import { run, runOk, freePort } from "../support/proc.ts";
+import { bearerToken } from "../../contract/bearer.ts";
 
 const DOMAIN = "mcp.example.test";
 let dir: string;
@@ -70,7 +71,7 @@ describe("nginx -t accepts every rendered variant", () => {
     const bounded = site({ keepaliveTimeSeconds: 1 });
     assert.match(bounded, /keepalive 16;\n\s+keepalive_time 1s;\n\s+keepalive_timeout 1s;/);
     const off = site({ keepaliveConnections: false });
-    assert.doesNotMatch(off, /^\s*keepalive/m, "nginx connects per request");
+    assert.doesNotMatch(/upstream [^{]+\{[^}]*\}/.exec(off)![0], /keepalive/, "nginx connects per request");
     for (const text of [bounded, off]) {
       const r = await nginxTest(text);
       assert.equal(r.code, 0, `${r.stderr}\n${text}`);
@@ -159,7 +160,7 @@ describe("site config content", () => {
 });
 
 describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
-  it("is a stable 8-hex-digit hash per bearer token, distinct across tokens, empty without one", async () => {
+  it("is a stable 8-hex-digit hash per bearer token, distinct across tokens, empty without one; the header rule is bearerToken()'s", async () => {
     writeUpstreams(["weather"]);
     const port = await freePort();
     // The rendered site plus a probe server that echoes the key variable the credential zone is keyed by.
@@ -173,9 +174,19 @@ describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
       const keys = await Promise.all(tokens.map((t) => key(`Bearer ${t}`)));
       for (const k of keys) assert.match(k, /^\[[0-9a-f]{8}\]$/);
       assert.equal(new Set(keys).size, tokens.length, "distinct tokens get distinct keys");
-      assert.equal(await key(`bearer   ${tokens[0]}`), keys[0], "same token, same key");
+      assert.equal(await key(`bEaReR ${tokens[0]}`), keys[0], "same token, same key (scheme case-insensitive)");
       assert.equal(await key(), "[]");
-      assert.equal(await key("Basic dXNlcjpwYXNz"), "[]");
+      // The one rule (contract/bearer.ts): a header is a credential to nginx exactly when it is one to the server.
+      // (Leading/trailing whitespace is not part of a field value, RFC 9110 §5.5: fetch, nginx and node all drop it.)
+      const t = tokens[0]!;
+      const cases = [`Bearer ${t}`, `BEARER ${t}`, `Bearer ${t}==`, `Bearer ${t} x`, `Bearer  ${t}`, `Bearer\t${t}`,
+        "Bearer", `Bearer ${t}=x`, `Bearer ${t},x`, "Basic dXNlcjpwYXNz", `Token ${t}`];
+      for (const header of cases) {
+        const expected = bearerToken(header);
+        const got = await key(header);
+        assert.equal(got !== "[]", expected !== undefined, `${JSON.stringify(header)}: nginx key ${got}, server token ${expected}`);
+        if (expected === t) assert.equal(got, keys[0], JSON.stringify(header));
+      }
       // Every hex digit position varies across tokens (no constant block).
       for (let i = 1; i <= 8; i++) assert.ok(new Set(keys.map((k) => k[i])).size > 4, `digit ${i} varies`);
     } finally { await nginx.stop(); }
