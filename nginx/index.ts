@@ -11,3 +11,7 @@ export {
   DEFAULT_DEPLOY_HOOK_PATH, RENEWAL_UNIT,
   type CertbotIssueOptions, type DeployHookOptions, type RenewalTimerOptions,
 } from "./certbot.ts";
+export {
+  renderConnlimitScript, renderConnlimitUnit, CONNLIMIT_CHAIN, CONNLIMIT_UNIT, DEFAULT_CONNLIMIT_SCRIPT_PATH,
+  type ConnlimitOptionsInput,
+} from "./connlimit.ts";
