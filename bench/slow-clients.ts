@@ -4,7 +4,7 @@
 // each one when the server drops it, until `stop()`. Everything is bounded: the socket count, the reconnect pacing,
 // the run time (the caller's deadline).
 import { connect as tcpConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { request } from "node:https";
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,12 @@ export interface SlowAttack {
 
 /** A TLS record header announcing a 512-byte ClientHello, then only its first bytes: the handshake never completes. */
 const PARTIAL_CLIENT_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+
+/** tls.connect passes localAddress on to net.connect (node's tls.connect), though its type omits it. */
+function tlsFrom(o: { host: string; port: number; servername: string; localAddress: string }): ConnectionOptions {
+  const options = { host: o.host, port: o.port, localAddress: o.localAddress, servername: o.servername, rejectUnauthorized: false };
+  return options;
+}
 
 export function startSlowAttack(o: { host: string; port: number; servername: string; localAddress: string; connections: number; trickleMs?: number }): SlowAttack {
   let stopped = false, open = 0, peak = 0, attempts = 0, refused = 0, dropped = 0;
@@ -43,7 +49,7 @@ export function startSlowAttack(o: { host: string; port: number; servername: str
     };
     const s: Socket = handshake
       ? tcpConnect({ host: o.host, port: o.port, localAddress: o.localAddress }, onConnect)
-      : tlsConnect({ host: o.host, port: o.port, localAddress: o.localAddress, servername: o.servername, rejectUnauthorized: false }, onConnect);
+      : tlsConnect(tlsFrom(o), onConnect);
     sockets.add(s);
     s.on("error", () => {});
     s.on("data", () => {});
