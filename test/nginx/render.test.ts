@@ -8,11 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
-  renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, type SiteOptionsInput,
+  renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, renderConnlimitScript, renderConnlimitUnit, CONNLIMIT_UNIT,
+  type SiteOptionsInput,
 } from "../../nginx/index.ts";
 import { nginxTest, nginxTestInStockConf, startPrivateNginx } from "../support/nginx.ts";
 import { run, runOk, freePort } from "../support/proc.ts";
 import { bearerToken } from "../../contract/bearer.ts";
+import { renderDeploymentPlan } from "../../infra/render/deployment-plan.ts";
 
 const DOMAIN = "mcp.example.test";
 let dir: string;
@@ -123,6 +125,14 @@ describe("site config content", () => {
       assert.match(several, new RegExp(`location = /${n}/health \\{[^]*?proxy_pass http://smcp_mcp_example_test_${n}/health;`));
     }
     assert.doesNotMatch(several, /location = \/health \{/);
+  });
+
+  it("the deployment renders the run contract's healthPath as the public health location (item 14)", () => {
+    const plan = renderDeploymentPlan({ app: "mcp", domain: DOMAIN, image: `r/mcp@sha256:${"a".repeat(64)}`, port: 8000, metricsPort: 9090,
+      acmeEmail: "ops@example.test", healthPath: "/healthz" });
+    assert.match(plan.files["nginx-tls.conf"], /location = \/healthz \{[^]*?proxy_pass http:\/\/\S+\/healthz;/);
+    assert.doesNotMatch(plan.files["nginx-tls.conf"], /location = \/health \{/);
+    assert.throws(() => renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "a", healthPath: "/metrics" }] }), /servers\[0\]\.healthPath: "\/metrics" is reserved/);
   });
 
   it("never logs Authorization, cookies or query strings", () => {
@@ -240,6 +250,8 @@ describe("host scripts", () => {
       "issue-custom.sh": issue({ email: "ops@example.test", acmeServer: "staging", keyType: "rsa", certName: "main",
         acmeWebroot: "/srv/acme", certbotConfigDir: "/srv/le", deployHookPath: "/opt/hook" }),
       "hook-default.sh": renderDeployHook(),
+      "connlimit-default.sh": renderConnlimitScript(),
+      "connlimit-custom.sh": renderConnlimitScript({ ports: [8443], perAddress: 64, ipv6: false }),
       "hook-custom.sh": renderDeployHook({ testCommand: ["nginx", "-t", "-c", "/etc/nginx/my conf's.conf"], reloadCommand: ["systemctl", "reload", "nginx@my site"] }),
     };
     for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
@@ -262,6 +274,17 @@ describe("host scripts", () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(existsSync(marker), true);
     assert.match(ok.stdout, /nginx reloaded for a\.example/);
+  });
+
+  it("the connection-limit unit passes systemd-analyze verify", async () => {
+    const unitDir = join(dir, "connlimit-unit");
+    mkdirSync(unitDir, { recursive: true });
+    const script = join(unitDir, "connlimit.sh");
+    writeFileSync(script, renderConnlimitScript(), { mode: 0o755 });
+    writeFileSync(join(unitDir, `${CONNLIMIT_UNIT}.service`), renderConnlimitUnit(script));
+    const r = await run("systemd-analyze", ["verify", join(unitDir, `${CONNLIMIT_UNIT}.service`)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.throws(() => renderConnlimitScript({ perAddress: 2 }), /perAddress: .*8/);
   });
 
   it("systemd renewal timer and service pass systemd-analyze verify", async () => {
