@@ -7,6 +7,7 @@ import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { splitList } from "../../server/src/list.ts";
+import { publicHealthPath } from "../../nginx/index.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "size" | "sshPublicKey" | "sshPrivateKey" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
@@ -111,7 +112,8 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     this.dropletId = this.host.dropletId;
     this.imageDigest = this.image.digest;
     this.url = pulumi.output(`${publicUrl}/mcp`);
-    this.healthUrl = pulumi.output(`${publicUrl}/health`);
+    // The nginx location the deployment renders for the server's healthPath (one value: the run contract's).
+    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? "/health")}`);
     if (args.monitoring) {
       this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
     }

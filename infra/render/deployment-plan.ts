@@ -128,7 +128,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   });
   const site = (phase: "http-only" | "tls") => renderNginxConfig({
     ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
-    servers: [{ name: o.app, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
+    servers: [{ name: o.app, healthPath: o.healthPath, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
   });
   const files: DeploymentPlan["files"] = {
     "run-spec.sh": [
