@@ -220,8 +220,10 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   // The CLI hands the program every value as a string: Pulumi.yaml defaults included (objects and arrays as JSON
   // text, e.g. secretEnv's default {} arrives as the plain string "{}"), and lists the keys holding a secure value
   // in PULUMI_CONFIG_SECRET_KEYS (pulumi sdk/nodejs/runtime/config.ts; sdk/go/common/resource/config Map.SecureKeys).
-  // A declared empty default ("", {}, []) therefore means "not set" — for secret keys too.
-  const isSet = (key: string) => !isEmptyDefault(pulumi.runtime.getConfig(`${config.name}:${key}`));
+  // "" (the declared default where there is no natural one) therefore means "not set"; for a secret key, so does
+  // its declared empty object ({}), which never arrives as a secret.
+  const value = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`);
+  const isSet = (key: string) => value(key) !== undefined && value(key) !== "";
   const raw: RawSettings = {};
   for (const key of NON_SECRET_KEYS) {
     if (!isSet(key)) continue;
@@ -231,7 +233,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   const present = new Set<SecretKey>();
   const plainSecrets: ConfigIssue[] = [];
   for (const key of SECRET_KEYS) {
-    if (!isSet(key)) continue;
+    if (isEmptyDefault(value(key))) continue;
     present.add(key);
     if (!isStoredSecret(`${config.name}:${key}`)) {
       plainSecrets.push({ key, message: "is stored in plain text in the stack file; it must be a secret", fix: fixCommand(key) });
@@ -248,7 +250,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   return { settings, secrets };
 }
 
-/** "", "{}", "[]" (and absent): a Pulumi.yaml empty default as the CLI delivers it. */
+/** "", "{}", "[]" (and absent): a secret key's Pulumi.yaml empty default as the CLI delivers it (plain text). */
 export function isEmptyDefault(v: string | undefined): boolean {
   return v === undefined || v === "" || /^\s*(\{\s*\}|\[\s*\])\s*$/.test(v);
 }

@@ -134,7 +134,7 @@ export class McpImage extends pulumi.ComponentResource {
       this.digest = pulumi.output(args.image);
     } else {
       const b = args.build ?? {};
-      const context = b.context ?? packagePath(".");
+      const context = b.context ?? packagePath(".").replace(/\/+$/, "");
       const dockerfile = b.dockerfile ?? (b.context === undefined ? `${context.replace(/\/+$/, "")}/${SERVER_DOCKERFILE}` : SERVER_DOCKERFILE);
       const imageName = pulumi.interpolate`${server}/${args.repository ?? "selfhosted-mcp"}:${args.tag ?? `v${packageVersion()}`}`;
       this.image = new docker.Image(`${name}-image`, {
