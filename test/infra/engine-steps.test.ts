@@ -79,3 +79,8 @@ test("a size change resizes the droplet in place (same user-data) and re-runs ho
   assert.match(String(b["host-ready"]!.create), /^readonly SWAP_MB=1024$/m);
   assert.match(String(s["host-ready"]!.create), /^readonly SWAP_MB=0$/m, "s-2vcpu-4gb gets no swap");
 });
+
+test("an SSH key already on the account is used by fingerprint: no SshKey upload (it would fail with 422)", () => {
+  assert.equal(rec.ofType("digitalocean:index/sshKey:SshKey").length, 0);
+  for (const d of rec.ofType("digitalocean:index/droplet:Droplet")) assert.deepEqual(d.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]);
+});
