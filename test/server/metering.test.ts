@@ -148,3 +148,25 @@ test("a ledger write failure: the client still gets its answer; the failure is l
   }
   assert.deepEqual(rowsFor(server.dataDir, "write-fails"), []);
 });
+
+test("stateful session, call cancelled by the client (notifications/cancelled): the tool finishes, no response is sent → no row", { timeout: 30_000 }, async () => {
+  const stateful = await startServer({ MCP_SESSIONS: "stateful", UPSTREAM_URL: stub.url, UPSTREAM_TIMEOUT_MS: "3000" });
+  const s = await taggedClient(stateful.mcpUrl);
+  try {
+    stub.setMode("slow");
+    s.tag("cancelled");
+    // The SDK client's abort sends notifications/cancelled on the session; the server's Protocol then drops the result.
+    await assert.rejects(s.client.callTool({ name: "get_forecast", arguments: { latitude: 4, longitude: 4, days: 2 } }, undefined, { signal: AbortSignal.timeout(300) }));
+    await stateful.waitForLog((e) => e.event === "tool_call" && e.request_id === "cancelled" && e.outcome === "ok", 5000);
+    stub.setMode("normal");
+    s.tag("after-cancel");
+    assert.equal((await call(s.client, "get_forecast", { latitude: 4, longitude: 4, days: 1 })).isError, undefined);
+    await waitForRows(stateful.dataDir, "after-cancel", 1);
+    await s.client.close(); // closes the cancelled call's still-open SSE stream
+    await stateful.waitForLog((e) => e.event === "meter_not_billed", 5000);
+    assert.deepEqual(rowsFor(stateful.dataDir, "cancelled"), []);
+  } finally {
+    await s.client.close();
+    await stateful.stop();
+  }
+});

@@ -47,8 +47,9 @@ export class ToolCalls {
     return async (args: A, extra: Extra): Promise<CallToolResult> => {
       try {
         const gated = billing ? this.#deps.metering.gate(tool, billing, args, extra) : { args, notice: undefined };
-        const structured = await fn(gated.args, extra);
+        // Armed now, fired by #observed only if the call's final result is no error.
         if (billing) this.#charges.set(extra.requestId, () => this.#deps.metering.charge(tool, billing, gated.args, extra));
+        const structured = await fn(gated.args, extra);
         const content: CallToolResult["content"] = [{ type: "text", text: JSON.stringify(structured) }];
         if (gated.notice) content.push({ type: "text", text: gated.notice });
         return { content, structuredContent: structured };
@@ -93,7 +94,7 @@ export class ToolCalls {
       const failed = thrown !== undefined || result?.isError === true;
       const charge = this.#charges.get(extra.requestId);
       this.#charges.delete(extra.requestId);
-      if (!failed) charge?.(); // metering: only a call whose result is no error (also after the SDK's output check)
+      if (!failed) charge?.(); // metering: only a call whose result is no error (tool error, SDK output check)
       if (failed && !type) {
         type = tool === "unknown" ? "unknown_tool" : /Input validation error/.test(firstText(result)) ? "invalid_params" : "internal";
       }
