@@ -137,6 +137,10 @@ function freshState(type: string, name: string, inputs: Record<string, unknown>,
     s.repoDigest = `${String(inputs.imageName ?? name).replace(/:[^:/]+$/, "")}@${PLACEHOLDER_DIGEST}`;
   } else if (type.startsWith("command:")) {
     Object.assign(s, { stdout: "", stderr: "" });
+  } else if (type === "digitalocean:index/containerRegistry:ContainerRegistry") {
+    Object.assign(s, { serverUrl: "registry.digitalocean.com", endpoint: `registry.digitalocean.com/${String(inputs.name)}` });
+  } else if (type === "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials") {
+    s.dockerCredentials = JSON.stringify({ auths: { "registry.digitalocean.com": { auth: Buffer.from("mock:mock").toString("base64") } } });
   } else if (type === "digitalocean:index/sshKey:SshKey") {
     s.fingerprint = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
   }
