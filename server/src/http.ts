@@ -53,6 +53,7 @@ export function createApp(deps: AppDeps) {
   app.set("trust proxy", "loopback");
   const drain = new Drain();
   const sessions = config.sessions === "stateful" ? new SessionManager({ max: config.maxSessions, idleMs: config.sessionIdleMs }) : undefined;
+  if (sessions) metrics.trackSessions(() => sessions.size);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
   app.use((req, res, next) => {

@@ -67,13 +67,13 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     domain: DOMAIN,
     sshPublicKey: keys.publicKey,
     sshPort: String(keys.sshPort),
-
     acmeEmail: "ops@example.test",
     acmeServer: services.acme.directoryUrl,
     acmeCaBundle: services.acme.caCertPath,
     registryServer: services.registry,
     createDocr: "false",
     baseImage,
+    swapMb: "0", // the "droplet" is this machine: no swap file from the host-ready command
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
     ...opts.config,
   };
