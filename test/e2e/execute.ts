@@ -60,7 +60,16 @@ export interface ExecuteOptions {
   types?: string[];
   /** Skip the end-of-run deletes (used by the image-only pass). */
   skipDeletes?: boolean;
+  /** What runs a step's provider operation (default: the real one: docker, ssh, local processes). */
+  provider?: Provider;
 }
+
+/** The provider side of a step: Create/Update of a resource, Delete of an old state. */
+export interface Provider {
+  perform(r: PlannedResource, op: "create" | "update", prev: ExecutedResource | undefined, stateDir: string): Promise<Done>;
+  remove(s: ExecutedResource, stateDir: string): Promise<void>;
+}
+
 
 const stateFile = (dir: string) => join(dir, "executed.json");
 export const readExecState = (dir: string): ExecState => readJson<ExecState>(stateFile(dir)) ?? {};
@@ -112,6 +121,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Ste
   const steps: Step[] = [];
   const replacedOld: ExecutedResource[] = [];
   const only = (type: string) => !opts.types || opts.types.includes(type);
+  const provider = opts.provider ?? REAL_PROVIDER;
   // Components hold no provider state; the engine still records them (parents of the delete order).
   for (const r of plan.resources) if (!r.custom && only(r.type)) state[r.urn] = toState(r, "", r.inputs, {});
 
@@ -128,9 +138,9 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Ste
     log(`${op.padEnd(7)} ${r.type} ${r.name}${why}`);
     if (op === "replace" && r.step.deleteBeforeReplace && prev) {
       log(`delete  ${r.type} ${r.name} (delete before replace)`);
-      await runDelete(prev, opts.stateDir);
+      await provider.remove(prev, opts.stateDir);
     }
-    const done = await perform(r, op === "update" ? "update" : "create", prev, opts.stateDir);
+    const done = await provider.perform(r, op === "update" ? "update" : "create", prev, opts.stateDir);
     if (op === "replace" && prev && !r.step.deleteBeforeReplace) replacedOld.push(prev);
     state[r.urn] = toState(r, r.id, done.inputs, done.outputs);
     save();
@@ -150,7 +160,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Ste
 }
 
 /** Deletes in reverse dependency order; retainOnDelete / deletedWith skip the provider's Delete. */
-async function deleteAll(doomed: ExecutedResource[], all: ExecutedResource[], opts: { stateDir: string; log?: (l: string) => void },
+async function deleteAll(doomed: ExecutedResource[], all: ExecutedResource[], opts: DestroyOptions,
   done: (s: ExecutedResource) => void): Promise<Step[]> {
   const deleting = new Set(doomed.map((s) => s.urn));
   const steps: Step[] = [];
@@ -159,7 +169,7 @@ async function deleteAll(doomed: ExecutedResource[], all: ExecutedResource[], op
     const skipped = deleteSkipped(s, deleting);
     opts.log?.(`delete  ${s.type} ${s.name}${skipped ? ` (no provider Delete: ${skipped})` : ""}`);
     const started = Date.now();
-    if (!skipped) await runDelete(s, opts.stateDir);
+    if (!skipped) await (opts.provider ?? REAL_PROVIDER).remove(s, opts.stateDir);
     done(s);
     steps.push({ urn: s.urn, name: s.name, type: s.type, op: "delete", ms: Date.now() - started, detail: skipped });
   }
@@ -167,7 +177,9 @@ async function deleteAll(doomed: ExecutedResource[], all: ExecutedResource[], op
 }
 
 /** `pulumi destroy`: every resource of the state deleted, dependents first. */
-export async function destroyAll(opts: { stateDir: string; log?: (l: string) => void }): Promise<Step[]> {
+export interface DestroyOptions { stateDir: string; log?: (l: string) => void; provider?: Provider }
+
+export async function destroyAll(opts: DestroyOptions): Promise<Step[]> {
   const state = readExecState(opts.stateDir);
   const all = Object.values(state);
   return deleteAll(all, all, opts, (s) => {
@@ -176,7 +188,9 @@ export async function destroyAll(opts: { stateDir: string; log?: (l: string) => 
   });
 }
 
-interface Done { inputs: Record<string, unknown>; outputs: Record<string, unknown>; detail?: string }
+export interface Done { inputs: Record<string, unknown>; outputs: Record<string, unknown>; detail?: string }
+
+const REAL_PROVIDER: Provider = { perform, remove: runDelete };
 
 async function perform(r: PlannedResource, op: "create" | "update", prev: ExecutedResource | undefined, stateDir: string): Promise<Done> {
   const i = r.inputs;

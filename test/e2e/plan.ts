@@ -58,6 +58,8 @@ export interface PlanRequest {
   projectDir?: string;
   /** Values the mocked cloud hands out for the droplet and friends. */
   mockCloud: { ipv4: string; ipv6?: string };
+  /** Environment of the `pulumi` process the program sees besides the config (e.g. SSH_AUTH_SOCK); default: this process's. */
+  env?: Record<string, string>;
 }
 
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -81,7 +83,7 @@ export async function recordPlan(req: PlanRequest, outFile: string): Promise<Pla
   const stack = req.stack ?? "rehearsal";
   const env = cliConfig(projectDir, stack, req.config); // throws ConfigError like the CLI, before the program runs
   const r = await run(process.execPath, [fileURLToPath(import.meta.url), outFile], {
-    cwd: projectDir, input: JSON.stringify(req), timeoutMs: 900_000, env: { ...process.env, ...env },
+    cwd: projectDir, input: JSON.stringify(req), timeoutMs: 900_000, env: { ...process.env, ...req.env, ...env },
   });
   if (r.code !== 0) throw new Error(`evaluating the Pulumi program under mocks failed (exit ${r.code}):\n${redactAll(r.stderr + r.stdout, req)}`);
   return JSON.parse(readFileSync(outFile, "utf8")) as Plan;
