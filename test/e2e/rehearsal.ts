@@ -167,6 +167,9 @@ export async function destroy(opts: { stateDir: string; log?: (l: string) => voi
   try {
     await destroyAll({ stateDir: opts.stateDir, log });
   } finally {
+    // Deleting a droplet takes its containers along; the site's teardown is skipped for just that reason (deletedWith
+    // the droplet), so the host-based "droplet" removes them here, before its volumes.
+    for (const c of await removeContainers(planText)) log(`removed container ${c}`);
     removed = await wipeDroplet(opts.stateDir, planText);
     for (const r of removed) log(`removed ${r}`);
     await removeImages(planText);
@@ -174,6 +177,14 @@ export async function destroy(opts: { stateDir: string; log?: (l: string) => voi
     rmSync(opts.stateDir, { recursive: true, force: true });
   }
   return removed;
+}
+
+/** Containers of the deployment (label io.selfhosted-mcp.app) whose name the recorded plan mentions: removed. */
+async function removeContainers(planText: string): Promise<string[]> {
+  const ps = await run("docker", ["ps", "-a", "--filter", "label=io.selfhosted-mcp.app", "--format", "{{.Names}}"]);
+  const ours = ps.stdout.split("\n").filter((n) => n && planText.includes(n));
+  if (ours.length) await run("docker", ["rm", "-f", ...ours]);
+  return ours;
 }
 
 /** The images the rehearsal built and pulled (tags in the local registry's namespace the plan names). */

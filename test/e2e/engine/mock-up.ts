@@ -2,6 +2,7 @@
 // execution order and delete rules as the rehearsal (plan.ts, execute.ts, rules.ts), with a provider that runs
 // nothing — it hands back the mocked cloud's outputs and records which Command script each step would run.
 // Fast (no docker, ssh or droplet), so tests of the real program's steps per change run in CI.
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { recordPlan, type Plan, type PlanRequest } from "../plan.ts";
 import { executePlan, destroyAll, priorState, CheckError, type Provider, type Step } from "../execute.ts";
@@ -34,6 +35,7 @@ function recordingProvider(ran: Ran[]): Provider {
 
 /** Preview (fails like `pulumi up` on a provider Check), then record and execute against the state in stateDir. */
 export async function mockUp(stateDir: string, req: PlanRequest): Promise<MockUp> {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const preview = await recordPlan({ ...req, preview: true, prior: priorState(stateDir) }, join(stateDir, "preview.json"));
   if (preview.checkFailures.length) throw new CheckError("preview", preview.checkFailures);
   const plan = await recordPlan({ ...req, preview: false, prior: priorState(stateDir) }, join(stateDir, "plan.json"));
