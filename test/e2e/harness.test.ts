@@ -39,6 +39,12 @@ const previewOf = async (config: Record<string, string>) => {
   return { p, step: (name: string) => p.resources.find((r) => r.name === name)!.step };
 };
 const V1 = { version: "1" };
+/** Starts a test from its own state: everything destroyed, the log emptied, then one up with `config`. */
+const freshUp = async (config: Record<string, string>) => {
+  await destroyAll({ stateDir: dir });
+  rmSync(out, { force: true });
+  return up(config);
+};
 
 test("the recorder captures registrations as the engine receives them", async () => {
   const plan = await recordPlan(request({ ...V1, withCopy: "true" }), planFile);
@@ -93,6 +99,7 @@ test("execute: create in order, unchanged up runs nothing, triggers replace (new
 });
 
 test("deleteBeforeReplace: the old resource's delete runs before the new create", async () => {
+  await freshUp(V1);
   const n = lines().length;
   assert.deepEqual(ops(await up({ version: "3", dbr: "true" })), ["replace b"]);
   assert.deepEqual(lines().slice(n), ["delete b prev=b-out", "create b v=3"]);
@@ -100,6 +107,7 @@ test("deleteBeforeReplace: the old resource's delete runs before the new create"
 
 test("Command update runs `update` with the previous stdout; ignoreChanges hides a change", async () => {
   const base = { version: "3", dbr: "true" };
+  await freshUp(base);
   let n = lines().length;
   assert.deepEqual(ops(await up({ ...base, uValue: "2" })), ["update u"]);
   assert.deepEqual(lines().slice(n), ["update u v=2 prev=u0"]);
@@ -110,6 +118,7 @@ test("Command update runs `update` with the previous stdout; ignoreChanges hides
 
 test("deletes: retainOnDelete and deletedWith skip the provider's delete; removed resources go dependents first", async () => {
   const base = { version: "3", dbr: "true", uValue: "2" };
+  await freshUp(base);
   let n = lines().length;
   const steps = await up({ ...base, withR: "false" });
   assert.deepEqual(steps.filter((s) => s.op === "delete").map((s) => [s.name, s.detail]), [["r", "retainOnDelete"]]);
@@ -127,7 +136,7 @@ test("deletes: retainOnDelete and deletedWith skip the provider's delete; remove
 
 test("DigitalOcean Droplet: size updates in place, user_data (ForceNew) replaces it and its dependents get the new ID", async () => {
   const base = { ...V1, userData: "ud1", size: "s-1vcpu-1gb" };
-  await up(base);
+  await freshUp(base);
   const resize = await previewOf({ ...base, size: "s-1vcpu-2gb" });
   assert.deepEqual([resize.step("droplet").op, resize.step("fw").op, resize.step("on-droplet").op], ["update", "same", "same"]);
   const newUd = await previewOf({ ...base, userData: "ud2" });
