@@ -33,6 +33,9 @@ export class ToolCalls {
 
   constructor(deps: ToolDeps) { this.#deps = deps; }
 
+  /** The names of the tools wrapped so far. */
+  get known(): ReadonlySet<string> { return this.#known; }
+
   /** Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. */
   wrap<A>(tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>) {
     this.#known.add(tool);
