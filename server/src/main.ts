@@ -39,7 +39,8 @@ if (config.auth.mode === "oauth" && config.auth.metadataCheck !== "off") {
 const metrics = createMetrics();
 let store: Store;
 try {
-  store = new Store(config.dataDir);
+  const { notesQuotaBytes: quotaBytes, notesTotalQuotaBytes: totalQuotaBytes, searchTimeoutMs } = config.limits;
+  store = new Store(config.dataDir, { quotaBytes, totalQuotaBytes, searchTimeoutMs });
 } catch (e) {
   logger.fatal({ err: { message: (e as Error).message }, data_dir: config.dataDir }, "DATA_DIR: cannot open the SQLite store; make the directory writable by the server user");
   process.exit(1);

@@ -4,6 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Store, Note } from "../store.ts";
 import { ToolError, type ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
+import { principalOf } from "../auth.ts";
 
 const MAX_SEARCH_LIMIT = 50;
 
@@ -49,7 +50,7 @@ const GET_NOTE = {
 
 const SEARCH_NOTES = {
   title: "Search notes",
-  description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes.",
+  description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes. Queries of 3 or more characters use the index; a search that runs too long is stopped with an error (use a more specific query).",
   inputSchema: z.object({
     query: z.string().min(1).max(200).describe("Text to look for in title, body or tags, 1-200 characters."),
     limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(10).describe(`Maximum number of notes to return, 1-${MAX_SEARCH_LIMIT} (default 10).`),
@@ -60,8 +61,9 @@ const SEARCH_NOTES = {
 };
 
 export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; store: Store }): void {
-  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
-    const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags });
+  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }, extra) => {
+    // Stored bytes count against the caller's quota (NOTES_QUOTA_BYTES): its API key, or its OAuth issuer + subject.
+    const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags }, principalOf(extra.authInfo));
     return { note: noteOut(note), replayed };
   }));
 
@@ -71,8 +73,8 @@ export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; s
     return { note: noteOut(note) };
   }));
 
-  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", ({ query, limit }: { query: string; limit: number }) => {
-    const notes = deps.store.searchNotes(query, limit).map(noteOut);
+  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", async ({ query, limit }: { query: string; limit: number }) => {
+    const notes = (await deps.store.searchNotes(query, limit)).map(noteOut);
     return { notes, count: notes.length };
   }));
 }
