@@ -92,7 +92,8 @@ export function createApp(deps: AppDeps) {
   mcp.use(cors(sessions ? "GET, POST, DELETE" : "POST"));
   if (auth.middleware) mcp.use(auth.middleware);
 
-  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, verify: measureBody }), async (req, res) => {
+  // Any JSON value is parsed (strict: false): a value that is not a JSON-RPC object is -32600, not a parse error.
+  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, strict: false, verify: measureBody }), async (req, res) => {
     const body: unknown = req.body;
     const shapeError = requestShapeError(body, req.get("mcp-protocol-version"), limits.maxBatchCalls);
     if (shapeError) { res.status(400).json(shapeError); return; }

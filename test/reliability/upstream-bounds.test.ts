@@ -13,6 +13,7 @@ import { loadConfig, ConfigError } from "../../server/src/config.ts";
 const KEY = { API_KEYS: "k".repeat(32) };
 const LIMIT = 64 * 1024;
 let server: Server;
+let bomb: Buffer; // ~50 KB of gzip that inflates to 50 MB (built once, before memory is measured)
 let base: string;
 const seen: string[] = [];
 
@@ -22,6 +23,7 @@ function forecast(days: number) {
 }
 
 before(async () => {
+  bomb = gzipSync(Buffer.from(JSON.stringify({ ...forecast(1), padding: "0".repeat(50 * 1024 * 1024) })));
   server = createServer((req, res) => {
     const url = new URL(req.url!, "http://x");
     seen.push(req.url!);
@@ -34,7 +36,6 @@ before(async () => {
       case "big": return json({ ...forecast(1), padding: "x".repeat(5 * LIMIT) });
       case "big-chunked": { res.writeHead(200, { "content-type": "application/json" }); for (let i = 0; i < 5; i++) res.write(" ".repeat(LIMIT)); return void res.end(JSON.stringify(forecast(1))); }
       case "gzip-bomb": {
-        const bomb = gzipSync(Buffer.from(JSON.stringify({ ...forecast(1), padding: "0".repeat(50 * 1024 * 1024) })));
         return void res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": String(bomb.length) }).end(bomb);
       }
       case "long-array": return json(forecast(2000));
