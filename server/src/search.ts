@@ -22,6 +22,9 @@ export const MAX_QUEUED_SEARCHES = 16;
 const WORKER_SOURCE = `
 const { DatabaseSync } = require("node:sqlite");
 const { parentPort, workerData } = require("node:worker_threads");
+// Lowest CPU priority for this thread only (Linux: setpriority on the thread id, man 2 setpriority "NOTES"), so on
+// a busy machine the main thread — /livez, every other request — always runs before a long search.
+try { require("node:os").setPriority(Number(require("node:fs").readlinkSync("/proc/thread-self").split("/").pop()), 19); } catch {}
 const db = new DatabaseSync(workerData.path, { readOnly: true });
 db.exec("PRAGMA busy_timeout = 5000");
 const indexed = db.prepare("SELECT id, request_id, title, body, tags, created_at FROM notes WHERE rowid IN (SELECT rowid FROM notes_fts WHERE notes_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2) ORDER BY rowid DESC");
