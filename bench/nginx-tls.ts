@@ -5,16 +5,24 @@
 import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderNginxConfig, renderUpstreamInclude, upstreamIncludePath } from "../nginx/index.ts";
+import { renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, type SiteOptionsInput } from "../nginx/index.ts";
 import { startPrivateNginx } from "../test/support/nginx.ts";
 import { UPSTREAM_REUSE_SECONDS } from "../infra/render/deployment-plan.ts";
 import { freePort, runOk } from "../test/support/proc.ts";
 
 export const BENCH_DOMAIN = "mcp.example.test";
 
-export interface TlsFront { url: string; pid(): number; stop(): Promise<void> }
+export interface TlsFront { url: string; port: number; pid(): number; stop(): Promise<void> }
 
-export async function startTlsFront(upstream: { socket: string } | { port: number }): Promise<TlsFront> {
+type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
+
+/**
+ * `tuning.limits`: the server's nginx limits; default: raised so that they never trigger (throughput benchmarks).
+ * `tuning.timeouts`: the site's client timeouts (renderer defaults when absent).
+ */
+export async function startTlsFront(upstream: { socket: string } | { port: number },
+  tuning: { limits?: Limits; timeouts?: SiteOptionsInput["timeouts"] } = {}): Promise<TlsFront> {
+  const limits = tuning.limits;
   const work = mkdtempSync(join(tmpdir(), "bench-nginx-"));
   chmodSync(work, 0o755);
   const live = join(work, "letsencrypt", "live", BENCH_DOMAIN);
@@ -31,12 +39,12 @@ export async function startTlsFront(upstream: { socket: string } | { port: numbe
   const site = renderNginxConfig({
     domain: BENCH_DOMAIN, phase: "tls", listenAddresses: ["127.0.0.1"], httpPort, httpsPort,
     certbotConfigDir: join(work, "letsencrypt"), upstreamIncludeDir: work, acmeWebroot: join(work, "webroot"),
-    accessLog: join(work, "access.log"), errorLog: join(work, "error.log"),
-    servers: [{ name: "main", path: "/mcp", limits: { perIp: high, perCredential: high, connectionsPerIp: 10_000, ...keepalive } }],
+    accessLog: join(work, "access.log"), errorLog: join(work, "error.log"), ...(tuning.timeouts ? { timeouts: tuning.timeouts } : {}),
+    servers: [{ name: "main", path: "/mcp", limits: { ...(limits ?? { perIp: high, perCredential: high, connectionsPerIp: 10_000 }), ...keepalive } }],
   });
   const nginx = await startPrivateNginx(site);
   return {
-    url: `https://127.0.0.1:${httpsPort}/mcp`,
+    url: `https://127.0.0.1:${httpsPort}/mcp`, port: httpsPort,
     pid: () => nginx.pid(),
     async stop() { await nginx.stop(); rmSync(work, { recursive: true, force: true }); },
   };

@@ -6,6 +6,8 @@ import * as z from "zod";
 import { drainSecondsSchema } from "./render/deployment-plan.ts";
 import { slotPortsOf } from "./render/deployment-plan.ts";
 import { listenAddressSchema } from "../nginx/index.ts";
+import { DOCR_REGIONS } from "./components/image.ts";
+import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "./render/ssh-keys.ts";
 
 /** A DNS name with at least two labels (mcp.example.com). */
 export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -23,11 +25,16 @@ export const StackSettingsSchema = z.object({
   domain: z.string().toLowerCase().regex(FQDN, "must be a DNS name such as mcp.example.com"),
   region: z.string().regex(/^[a-z]{3}\d$/, "must be a DigitalOcean region slug such as nyc3, fra1, sgp1").default("fra1"),
   dropletSize: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb").optional(),
+  resizeDisk: z.boolean().default(false),
+  swapMb: z.number().int().min(0, "must be 0 (no swap) or more MB").max(65536).optional(),
   dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
   containerMemoryMb: z.number().int().min(128, "must be at least 128").max(65536).default(256),
   containerCpus: z.number().int().min(1).max(32).default(1),
   sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
     "must be an OpenSSH public key line (the contents of ~/.ssh/id_ed25519.pub)"),
+  sshKeyFingerprint: z.string().toLowerCase().regex(DO_SSH_KEY_REF,
+    "must be the MD5 fingerprint (aa:bb:...:ff, from ssh-keygen -l -E md5) or numeric id of a key on your DigitalOcean account").optional(),
+  sshAgentSocket: z.string().startsWith("/", "must be the absolute path of an SSH agent socket").optional(),
   sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("deploy"),
   sshPort: port.default(22),
   adminCidrs: z.array(z.string().refine((c) => CIDR4.test(c) || CIDR6.test(c), "must be a CIDR such as 203.0.113.7/32"))
@@ -44,7 +51,9 @@ export const StackSettingsSchema = z.object({
   docrName: z.string().regex(/^[a-z0-9-]{3,63}$/, "must be 3-63 lowercase letters, digits or dashes").optional(),
   docrTier: z.enum(["starter", "basic", "professional"]).default("starter"),
   createDocr: z.boolean().default(true),
+  docrRegion: z.enum(DOCR_REGIONS, { error: `must be a region with a container registry: ${DOCR_REGIONS.join(", ")}` }).optional(),
   image: z.string().regex(/^\S+@sha256:[a-f0-9]{64}$/, "must be a pushed image pinned by digest (repo@sha256:...)").optional(),
+  imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
   imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default("selfhosted-mcp"),
   buildContext: z.string().min(1).default("."),
   dockerfile: z.string().min(1).default("server/Dockerfile"),
@@ -73,13 +82,14 @@ export const StackSettingsSchema = z.object({
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
 /** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
-export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv", "alertSlackWebhookUrl"] as const;
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface StackSecrets {
   apiKeys?: pulumi.Output<string>;
   upstreamApiKey?: pulumi.Output<string>;
   sshPrivateKey?: pulumi.Output<string>;
+  sshPrivateKeyPassword?: pulumi.Output<string>;
   registryPassword?: pulumi.Output<string>;
   secretEnv?: pulumi.Output<Record<string, string>>;
   alertSlackWebhookUrl?: pulumi.Output<string>;
@@ -105,7 +115,10 @@ export function fixCommand(key: string): string {
     domain: "pulumi config set domain mcp.example.com",
     region: "pulumi config set region fra1",
     sshPublicKey: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
-    sshPrivateKey: "pulumi config set sshPrivateKey --secret < ~/.ssh/id_ed25519",
+    sshPrivateKey: "pulumi config set sshPrivateKey --secret < ~/.ssh/id_ed25519   (or run an SSH agent: ssh-add)",
+    sshPrivateKeyPassword: "pulumi config set sshPrivateKeyPassword --secret   (the key's passphrase; or use the agent: pulumi config rm sshPrivateKey)",
+    sshKeyFingerprint: "pulumi config set sshKeyFingerprint \"$(ssh-keygen -l -E md5 -f ~/.ssh/id_ed25519.pub | cut -d' ' -f2 | cut -c5-)\"",
+    docrName: "pulumi config set docrName <globally-unique-name>   (or the name of your account's existing registry with createDocr false; or registryServer)",
     adminCidrs: "pulumi config set --path 'adminCidrs[0]' 203.0.113.7/32   (your public address)",
     acmeEmail: "pulumi config set acmeEmail ops@example.com",
     apiKeys: "pulumi config set apiKeys --secret \"$(openssl rand -hex 32)\"",
@@ -162,8 +175,15 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
   }
   if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
-  if (s.image && s.registryServer === undefined && !s.createDocr && !s.docrName) {
-    add("registryServer", "a prebuilt image needs the registry it lives in (registryServer, or docrName)");
+  // DOCR names are global across all DigitalOcean accounts and an account has one registry: no default can work
+  // for everyone (API: POST /v2/registries, "A globally unique name").
+  if (!s.image && s.registryServer === undefined && !s.docrName) {
+    add("docrName", s.createDocr
+      ? "building the server needs a registry: DigitalOcean Container Registry names are global, so pick a unique one (or set registryServer, or a prebuilt image)"
+      : "createDocr is false: docrName must name your account's existing registry");
+  }
+  if (s.docrRegion && (s.registryServer !== undefined || !s.createDocr)) {
+    add("docrRegion", "docrRegion only applies to a registry this stack creates (createDocr true, no registryServer)");
   }
   return issues;
 }
@@ -197,10 +217,13 @@ const NON_SECRET_KEYS = Object.keys(StackSettingsSchema.shape) as (keyof StackSe
  */
 export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): StackConfig {
   // Pulumi.yaml declares every optional key with a default ("" where there is no natural one): "" means unset.
-  const isSet = (key: string) => {
-    const v = pulumi.runtime.getConfig(`${config.name}:${key}`);
-    return v !== undefined && v !== "";
-  };
+  // The CLI hands the program every value as a string: Pulumi.yaml defaults included (objects and arrays as JSON
+  // text, e.g. secretEnv's default {} arrives as the plain string "{}"), and lists the keys holding a secure value
+  // in PULUMI_CONFIG_SECRET_KEYS (pulumi sdk/nodejs/runtime/config.ts; sdk/go/common/resource/config Map.SecureKeys).
+  // "" (the declared default where there is no natural one) therefore means "not set"; for a secret key, so does
+  // its declared empty object ({}), which never arrives as a secret.
+  const value = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`);
+  const isSet = (key: string) => value(key) !== undefined && value(key) !== "";
   const raw: RawSettings = {};
   for (const key of NON_SECRET_KEYS) {
     if (!isSet(key)) continue;
@@ -210,7 +233,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   const present = new Set<SecretKey>();
   const plainSecrets: ConfigIssue[] = [];
   for (const key of SECRET_KEYS) {
-    if (!isSet(key)) continue;
+    if (isEmptyDefault(value(key))) continue;
     present.add(key);
     if (!isStoredSecret(`${config.name}:${key}`)) {
       plainSecrets.push({ key, message: "is stored in plain text in the stack file; it must be a secret", fix: fixCommand(key) });
@@ -220,7 +243,32 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   }
   const token = pulumi.runtime.getConfig("digitalocean:token") || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
   if (plainSecrets.length > 0) throw new StackConfigError(plainSecrets);
-  return { settings: validateStackSettings(raw, present, Boolean(token)), secrets };
+  const settings = validateStackSettings(raw, present, Boolean(token));
+  const sshIssues = sshAuthIssues(pulumi.runtime.getConfig(`${config.name}:sshPrivateKey`), present.has("sshPrivateKeyPassword"),
+    settings.sshAgentSocket ?? env.SSH_AUTH_SOCK);
+  if (sshIssues.length > 0) throw new StackConfigError(sshIssues);
+  return { settings, secrets };
+}
+
+/** "", "{}", "[]" (and absent): a secret key's Pulumi.yaml empty default as the CLI delivers it (plain text). */
+export function isEmptyDefault(v: string | undefined): boolean {
+  return v === undefined || v === "" || /^\s*(\{\s*\}|\[\s*\])\s*$/.test(v);
+}
+
+/**
+ * What the remote commands will authenticate with, checked before anything registers (the plaintext key stays in
+ * this function): a private key — with its passphrase when it is encrypted — or an SSH agent
+ * (@pulumi/command: agentSocketPath, default SSH_AUTH_SOCK).
+ */
+export function sshAuthIssues(privateKey: string | undefined, hasPassphrase: boolean, agentSocket: string | undefined): ConfigIssue[] {
+  const issue = (key: string, message: string) => [{ key, message, fix: fixCommand(key) }];
+  if (isEmptyDefault(privateKey)) {
+    return agentSocket ? [] : issue("sshPrivateKey", "no private key is set and no SSH agent is running (SSH_AUTH_SOCK is empty, sshAgentSocket unset): the remote commands could not log in");
+  }
+  if (privateKeyIsEncrypted(privateKey!) && !hasPassphrase) {
+    return issue("sshPrivateKeyPassword", "sshPrivateKey is passphrase-protected: set its passphrase (or leave sshPrivateKey empty and use your SSH agent)");
+  }
+  return [];
 }
 
 /** pulumi.runtime.isConfigSecret exists at runtime but is missing from the SDK's type declarations. */

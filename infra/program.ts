@@ -10,18 +10,23 @@ const { settings: s, secrets } = loadStackConfig();
 
 const mcp = new SelfHostedMcp("mcp", {
   domain: s.domain, region: s.region, dropletImage: s.dropletImage,
-  ...(s.dropletSize ? { size: s.dropletSize } : {}),
+  ...(s.dropletSize ? { size: s.dropletSize } : {}), resizeDisk: s.resizeDisk,
+  ...(s.swapMb !== undefined ? { swapMb: s.swapMb } : {}),
   sshPublicKey: s.sshPublicKey, sshUser: s.sshUser, sshPort: s.sshPort,
+  ...(s.sshKeyFingerprint ? { sshKeys: [s.sshKeyFingerprint] } : {}),
   ...(secrets.sshPrivateKey ? { sshPrivateKey: secrets.sshPrivateKey } : {}),
+  ...(secrets.sshPrivateKeyPassword ? { sshPrivateKeyPassword: secrets.sshPrivateKeyPassword } : {}),
+  ...(s.sshAgentSocket ? { sshAgentSocket: s.sshAgentSocket } : {}),
   adminCidrs: s.adminCidrs, allowSshFromAnywhere: s.allowSshFromAnywhere,
   ...(s.dnsZone ? { dnsZone: s.dnsZone } : {}),
   reservedIp: s.reservedIp,
   server: s.image
     ? { image: s.image }
-    : { build: { context: s.buildContext, dockerfile: s.dockerfile, baseImage: s.baseImage, platform: s.platform }, repository: s.imageRepository },
+    : { build: { context: s.buildContext, dockerfile: s.dockerfile, baseImage: s.baseImage, platform: s.platform }, repository: s.imageRepository,
+      ...(s.imageTag ? { tag: s.imageTag } : {}) },
   ...(s.registryServer
     ? { registry: { server: s.registryServer, ...(s.registryUsername ? { username: s.registryUsername } : {}), ...(secrets.registryPassword ? { password: secrets.registryPassword } : {}) } }
-    : s.docrName ? { docr: { name: s.docrName, create: s.createDocr, tier: s.docrTier, region: s.region } } : {}),
+    : s.docrName ? { docr: { name: s.docrName, create: s.createDocr, tier: s.docrTier, ...(s.docrRegion ? { region: s.docrRegion } : {}) } } : {}),
   env: s.env,
   ...(secrets.secretEnv || secrets.upstreamApiKey
     ? { secrets: mergeSecrets(secrets.secretEnv, secrets.upstreamApiKey) } : {}),

@@ -3,7 +3,7 @@
 export { renderNginxConfig, TLS_CIPHERS, ACME_CHALLENGE_PATH } from "./site.ts";
 export { renderUpstreamInclude, upstreamIncludePath, type UpstreamIncludeOptions } from "./upstream.ts";
 export {
-  siteOptionsSchema, listenAddressSchema, NginxOptionsError, healthPath, ACME_DIRECTORIES, DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT,
+  siteOptionsSchema, listenAddressSchema, NginxOptionsError, publicHealthPath, ACME_DIRECTORIES, DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT,
   DEFAULT_CERTBOT_CONFIG_DIR, type SiteOptionsInput, type SiteOptions,
 } from "./options.ts";
 export {
@@ -11,3 +11,7 @@ export {
   DEFAULT_DEPLOY_HOOK_PATH, RENEWAL_UNIT,
   type CertbotIssueOptions, type DeployHookOptions, type RenewalTimerOptions,
 } from "./certbot.ts";
+export {
+  renderConnlimitScript, renderConnlimitUnit, CONNLIMIT_CHAIN, CONNLIMIT_UNIT, DEFAULT_CONNLIMIT_SCRIPT_PATH,
+  type ConnlimitOptionsInput,
+} from "./connlimit.ts";

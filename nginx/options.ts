@@ -52,11 +52,32 @@ const limitsSchema = z.object({
   keepaliveTimeSeconds: seconds(3600).optional(),
 }).strict();
 
+/**
+ * Client-side timeouts (http module, `ngx_http_core_module`); the defaults bound how long one connection can hold a
+ * worker slot without making progress. nginx 1.22–1.24 also bound the TLS handshake by client_header_timeout (the
+ * listening socket's post_accept_timeout); nginx >= 1.25.5 has its own ssl_handshake_timeout (default 60 s).
+ */
+const timeoutsSchema = z.object({
+  /** client_header_timeout: the whole request header (and the TLS handshake before it) must arrive within this; else 408 (closed, no body). */
+  clientHeaderSeconds: seconds(300).default(10),
+  /** client_body_timeout: longest pause between two reads of the request body; else 408 (closed). */
+  clientBodySeconds: seconds(300).default(10),
+  /** send_timeout: longest pause between two writes to a client that stopped reading (also SSE streams); then closed. */
+  sendSeconds: seconds(3600).default(30),
+  /** keepalive_timeout: how long an idle client connection is kept open between requests. */
+  keepaliveSeconds: z.number().int().min(0).max(3600).default(20),
+}).strict();
+
 const serverSchema = z.object({
   /** Short name: used for the upstream include file, zone names and the default path `/<name>/mcp`. */
   name,
   /** Public path of this server's MCP endpoint; default `/mcp` for a single server, `/<name>/mcp` for several. */
   path: absPath.regex(/\/mcp$/, "must end with /mcp (e.g. /mcp or /weather/mcp)").optional(),
+  /**
+   * The server's deep health path (the run contract's healthPath). nginx proxies `<prefix><healthPath>` to it, where
+   * prefix is the MCP path without its trailing `/mcp`: `/health` for `/mcp`, `/weather/health` for `/weather/mcp`.
+   */
+  healthPath: absPath.refine((p) => p !== "/" && !p.endsWith("/mcp"), "must be a path such as /health (not / and not ending in /mcp)").default("/health"),
   limits: limitsSchema.default(limitsSchema.parse({})),
 }).strict();
 
@@ -91,6 +112,7 @@ export const siteOptionsSchema = z.object({
     resolvers: z.array(z.string().regex(/^[0-9a-fA-F.:\[\]]+$/, "must be an IP address")).min(1).default(["127.0.0.53"]),
   }).strict()]).default(false),
   hsts: hstsSchema.default(hstsSchema.parse({})),
+  timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
   upstreamIncludeDir: absPath.default(DEFAULT_UPSTREAM_INCLUDE_DIR),
   accessLog: z.union([z.literal("off"), absPath]).default("/var/log/nginx/selfhosted-mcp.access.log"),
   errorLog: absPath.default("/var/log/nginx/selfhosted-mcp.error.log"),
@@ -101,11 +123,14 @@ export const siteOptionsSchema = z.object({
     const p = resolvedPath(s, o.servers.length);
     const n = seenNames.get(s.name);
     if (n !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "name"], message: `duplicates servers[${n}].name "${s.name}": names must be unique` });
-    const q = seenPaths.get(p);
-    if (q !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `"${p}" is already used by servers[${q}]: give each server its own path (e.g. /${s.name}/mcp)` });
-    if (p.startsWith("/.well-known/") || p === "/metrics" || p.startsWith("/metrics/")) ctx.addIssue({ code: "custom", path: ["servers", i, "path"], message: `"${p}" is reserved (ACME challenge, metadata or metrics)` });
+    // Every public location of a server (its MCP path and its health path) is unique and not reserved.
+    for (const [key, at] of [["path", p], ["healthPath", publicHealthPath(p, s.healthPath)]] as const) {
+      const q = seenPaths.get(at);
+      if (q !== undefined) ctx.addIssue({ code: "custom", path: ["servers", i, key], message: `"${at}" is already used by servers[${q}]: give each server its own path (e.g. /${s.name}/mcp)` });
+      if (reserved(at)) ctx.addIssue({ code: "custom", path: ["servers", i, key], message: `"${at}" is reserved (ACME challenge, metadata or metrics)` });
+      seenPaths.set(at, i);
+    }
     seenNames.set(s.name, i);
-    seenPaths.set(p, i);
   });
   if (o.httpPort === o.httpsPort) ctx.addIssue({ code: "custom", path: ["httpsPort"], message: "must differ from httpPort" });
 });
@@ -119,9 +144,14 @@ export function resolvedPath(s: { name: string; path?: string | undefined }, ser
   return s.path ?? (serverCount === 1 ? "/mcp" : `/${s.name}/mcp`);
 }
 
-/** Public path of a server's deep health check: its MCP path with the trailing `/mcp` replaced by `/health`. */
-export function healthPath(mcpPath: string): string {
-  return `${mcpPath.replace(/\/mcp$/, "")}/health`;
+const reserved = (p: string) => p.startsWith("/.well-known/") || p === "/metrics" || p.startsWith("/metrics/");
+
+/**
+ * Public path of a server's deep health check: its MCP path without the trailing `/mcp`, then the server's own
+ * health path (default `/health`): `("/mcp", "/healthz")` → `/healthz`, `("/weather/mcp")` → `/weather/health`.
+ */
+export function publicHealthPath(mcpPath: string, healthPath = "/health"): string {
+  return `${mcpPath.replace(/\/mcp$/, "")}${healthPath}`;
 }
 
 /** Thrown for invalid renderer options; the message names the option and the fix. */

@@ -2,10 +2,11 @@
 // Ubuntu's stock nginx.conf include /etc/nginx/sites-enabled/* and conf.d/*.conf there — so it carries its own
 // http-level definitions (log format, credential map, rate-limit zones, upstreams), all prefixed with the siteId.
 import {
-  siteOptionsSchema, parseOptions, resolvedPath, healthPath, defaultSiteId,
+  siteOptionsSchema, parseOptions, resolvedPath, publicHealthPath, defaultSiteId,
   type SiteOptionsInput, type SiteOptions, type ServerOptions, type ServerLimits,
 } from "./options.ts";
 import { upstreamIncludePath } from "./upstream.ts";
+import { keyNames, renderKeyMaps, type KeyNames } from "./keys.ts";
 
 /** Mozilla "intermediate" TLS 1.2 suites (TLS 1.3 suites are always on in OpenSSL and need no list). */
 export const TLS_CIPHERS = [
@@ -32,7 +33,7 @@ export function renderNginxConfig(options: SiteOptionsInput): string {
 interface Names {
   id: string;
   logFormat: string;
-  credential: string;
+  keys: KeyNames;
   upstream(s: ServerOptions): string;
   zone(s: ServerOptions, kind: "ip" | "cred" | "conn"): string;
   limited(s: ServerOptions): string;
@@ -44,7 +45,7 @@ function names(o: SiteOptions): Names {
   return {
     id,
     logFormat: `${id}_json`,
-    credential: `$${id}_credential`,
+    keys: keyNames(id),
     upstream: (s) => `${id}_${s.name}`,
     zone: (s, kind) => `${id}_${s.name}_${kind}`,
     limited: (s) => `@${id}_${s.name}_rate_limited`,
@@ -67,34 +68,6 @@ function httpLevel(o: SiteOptions, n: Names): string {
   return out.join("\n");
 }
 
-const HASH_BLOCKS = 8;
-const HEX = "0123456789abcdef";
-
-/**
- * The per-credential rate-limit key: a 32-bit hash of the bearer token, so neither the token nor any part of it is
- * stored (nginx core has no digest function; split_clients hashes its key with MurmurHash2 and picks one of 16
- * equal buckets: 8 independently salted blocks give 8 hex digits). Empty without a bearer token, which exempts
- * the request from the credential limit (the per-IP limit still applies). Never logged.
- */
-function credentialKey(n: Names): string[] {
-  const token = `$${n.id}_bearer`;
-  const digit = (i: number) => `$${n.id}_h${i}`;
-  const buckets = [...HEX.slice(0, -1)].map((h) => `6.25% ${h};`).join(" ") + ` * ${HEX.at(-1)};`;
-  const blocks = Array.from({ length: HASH_BLOCKS }, (_, i) => `split_clients "${i}:${token}" ${digit(i)} { ${buckets} }`);
-  return [
-    "# Per-credential rate-limit key: a 32-bit hash of the bearer token (never the token itself; never logged).",
-    `map $http_authorization ${token} {`,
-    `    default "";`,
-    `    "~*^bearer\\s+(\\S+)\\s*$" $1;`,
-    "}",
-    ...blocks,
-    `map ${token} ${n.credential} {`,
-    `    "" "";`,
-    `    default "${Array.from({ length: HASH_BLOCKS }, (_, i) => digit(i)).join("")}";`,
-    "}",
-  ];
-}
-
 /** nginx reuses upstream connections unless keepaliveConnections is false; keepaliveTimeSeconds bounds each one's life. */
 function upstreamKeepalive({ keepaliveConnections: n, keepaliveTimeSeconds: t }: ServerOptions["limits"]): string[] {
   if (n === false) return [];
@@ -103,12 +76,12 @@ function upstreamKeepalive({ keepaliveConnections: n, keepaliveTimeSeconds: t }:
 
 /** Zones, the credential map and upstream blocks: only needed once /mcp is served (TLS phase). */
 function serverDefinitions(o: SiteOptions, n: Names): string[] {
-  const out = [...credentialKey(n), ""];
+  const out = [...renderKeyMaps(n.id), ""];
   for (const s of o.servers) {
     const { perIp, perCredential, connectionsPerIp } = s.limits;
     if (connectionsPerIp !== false) out.push(`limit_conn_zone $binary_remote_addr zone=${n.zone(s, "conn")}:10m;`);
-    if (perIp) out.push(`limit_req_zone $binary_remote_addr zone=${n.zone(s, "ip")}:10m rate=${perIp.rate};`);
-    if (perCredential) out.push(`limit_req_zone ${n.credential} zone=${n.zone(s, "cred")}:10m rate=${perCredential.rate};`);
+    if (perIp) out.push(`limit_req_zone ${n.keys.ipKey} zone=${n.zone(s, "ip")}:10m rate=${perIp.rate};`);
+    if (perCredential) out.push(`limit_req_zone ${n.keys.credential} zone=${n.zone(s, "cred")}:10m rate=${perCredential.rate};`);
     out.push(
       `upstream ${n.upstream(s)} {`,
       `    # The live slot's address: a unix-socket symlink the deployment re-points (no reload), or HOST:PORT.`,
@@ -125,11 +98,19 @@ function listen(o: SiteOptions, port: number, suffix: string): string[] {
 }
 
 function common(o: SiteOptions, n: Names): string[] {
+  const t = o.timeouts;
   return [
     `server_name ${o.domain};`,
     "server_tokens off;",
     o.accessLog === "off" ? "access_log off;" : `access_log ${o.accessLog} ${n.logFormat};`,
     `error_log ${o.errorLog};`,
+    "# Slow clients: bounded header (and, on nginx < 1.25.5, TLS handshake) time, pauses in the body and in reading,",
+    "# idle keep-alive; timed-out connections are reset, so their socket buffers are freed at once.",
+    `client_header_timeout ${t.clientHeaderSeconds}s;`,
+    `client_body_timeout ${t.clientBodySeconds}s;`,
+    `send_timeout ${t.sendSeconds}s;`,
+    `keepalive_timeout ${t.keepaliveSeconds}s;`,
+    "reset_timedout_connection on;",
   ];
 }
 
@@ -216,6 +197,9 @@ function limitDirectives(s: ServerOptions, n: Names): string[] {
     ...(connectionsPerIp === false ? [] : [`limit_conn ${n.zone(s, "conn")} ${connectionsPerIp};`]),
     "limit_req_status 429;",
     "limit_conn_status 429;",
+    "# Rejections are in the access log (status 429, limit_req); at error level they would flood the error log.",
+    "limit_req_log_level warn;",
+    "limit_conn_log_level warn;",
     "# error_page in a location replaces the server's list: repeat 413 here.",
     `error_page 413 ${n.tooLarge};`,
     `error_page 429 ${n.limited(s)};`,
@@ -241,14 +225,28 @@ function serverLocations(o: SiteOptions, s: ServerOptions, n: Names): string[] {
     `    proxy_pass http://${n.upstream(s)};`,
     "}",
     `# Deep health check for uptime monitors and the deploy's own probe: GET/HEAD only, same limits.`,
-    `location = ${healthPath(path)} {`,
+    `location = ${publicHealthPath(path, s.healthPath)} {`,
     ...limitDirectives(s, n).map((l) => `    ${l}`),
     "    limit_except GET { deny all; }",
     "    client_max_body_size 1k;",
-    `    proxy_pass http://${n.upstream(s)}/health;`,
+    `    proxy_pass http://${n.upstream(s)}${s.healthPath};`,
     "}",
     ...jsonError(o, n.limited(s), 429, -32000, `Rate limit exceeded: retry after ${wait} s`,
       [`add_header Retry-After "${wait}" always;`]),
+  ];
+}
+
+/**
+ * Server-rewrite phase, before any phase that can write an error-log line (limits, access rules, proxying): refuse
+ * what nginx would copy into its error log, i.e. a query string (`request: "POST /mcp?access_token=…"`) and a Referer
+ * beyond an origin. Browsers send only the origin cross-origin (the default `strict-origin-when-cross-origin` policy).
+ */
+function refusals(n: Names): string[] {
+  const body = (message: string) => JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message } });
+  return [
+    "default_type application/json;",
+    `if (${n.keys.queryRefused}) { return 400 '${body("Query strings are refused: send credentials in the Authorization header")}'; }`,
+    `if (${n.keys.refererRefused}) { return 400 '${body("A Referer with a path or query is refused: send at most the origin")}'; }`,
   ];
 }
 
@@ -276,6 +274,7 @@ function tlsServer(o: SiteOptions, n: Names): string {
     ...stapling,
     "",
     ...securityHeaders(o),
+    ...refusals(n),
     ...PROXY_DEFAULTS,
     `error_page 413 ${n.tooLarge};`,
     ...jsonError(o, n.tooLarge, 413, -32600, "Request body too large", []),

@@ -5,7 +5,8 @@
 //   that close fail on the client). New connections follow the link at once; cached ones keep reaching the old slot,
 //   so bound their life with `keepaliveTimeSeconds` (or set `keepaliveConnections: false`) and stop the old slot
 //   only after that time;
-// - or HOST:PORT: switching means rewriting the file, `nginx -t` and a reload.
+// - or HOST:PORT: a fixed upstream (tests, benchmarks, a server managed elsewhere). Switching slots by rewriting it and
+//   reloading is not supported: a reload closes idle client keep-alive connections, and requests racing that fail.
 import * as z from "zod";
 import { DEFAULT_UPSTREAM_INCLUDE_DIR, parseOptions } from "./options.ts";
 
@@ -41,6 +42,6 @@ export function renderUpstreamInclude(options: UpstreamIncludeOptions): string {
   }
   const o = parseOptions(tcpSchema, options, "upstream include");
   const note = o.comment ? `# ${o.comment}\n` : "";
-  return `# Managed by selfhosted-mcp: the live upstream slot. Rewrite, then \`nginx -t\` and reload.\n${note}` +
+  return `# Managed by selfhosted-mcp: the upstream (a fixed address).\n${note}` +
     `server ${o.host}:${o.port} max_fails=0;\n`;
 }

@@ -1,20 +1,34 @@
-// McpDeployment: puts one MCP server on a prepared host over SSH. Resource graph (each depends on the previous):
-//   <name>-prepare (Command)  ->  <name>-copy-<file> (CopyToRemote, one per staged file)  ->  <name>-deploy (Command)
-// The scripts and files come from renderDeploymentPlan (pure); secrets only reach the env file and the registry
-// credentials, both secret Outputs. The deploy command's triggers are content hashes: an unchanged stack runs nothing.
-import { createHash } from "node:crypto";
+// McpDeployment: puts one MCP server on a prepared host over SSH with three remote Commands:
+//   <name>-site         lifecycle: create prepares the state directory, delete tears the site down (never replaced)
+//   <name>-deploy       create = update = the blue/green deploy; every file (secrets too) arrives on its stdin
+//   <name>-certificate  issues the certificate once the domain points at the host, then serves TLS
+//
+// ENGINE RULES THIS DESIGN RELIES ON (read from the sources, pinned versions):
+// - @pulumi/command 1.2.1's SDK registers every remote Command and CopyToRemote with
+//   `replaceOnChanges: ["triggers[*]"]` (node_modules/@pulumi/command/remote/command.js), and the provider marks
+//   `triggers` replace-on-change (provider/pkg/provider/common/inputs.go): a changed trigger REPLACES the resource —
+//   the new one's create, then the old one's `delete` (pulumi-command issue 189: triggers always replace). So no
+//   Command here has triggers, and the only `delete` that does anything (teardown) sits on the site command, whose
+//   inputs change only with the host (an in-place update that re-runs its harmless create).
+// - Any other input change is an in-place Update, which runs `update` (else `create`)
+//   (provider/pkg/provider/remote/commandController.go). The deploy script is both, and it never removes the site.
+// - CopyToRemote's Check rejects an unknown `source` at preview ("either asset or archive must be set",
+//   copyController.go) and its Update copies only when the asset hash or remotePath changed — a replaced droplet
+//   would never get its files. So nothing is copied: the files travel on the deploy command's stdin (secret), which
+//   may be unknown at preview (image digest, registry credentials), and are sent in full on every run.
+// - deletedWith: when the host itself is deleted in the same operation, the engine skips the site's delete (no SSH
+//   to a host that is going away; `pulumi destroy` never waits on it).
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import {
-  renderDeploymentPlan, renderEnvFile, PLAIN_FILES, SECRET_FILES, type DeploymentPlan, type DeploymentPlanOptions,
-  type StagedFile,
+  renderDeploymentPlan, renderEnvFile, renderBundle, type DeploymentPlan, type DeploymentPlanOptions,
 } from "../render/deployment-plan.ts";
 import type { Connection } from "./host.ts";
 
-export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image"> {
+export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image" | "hostId"> {
   /** SSH connection to the host (McpHost.connection, or your own). */
   connection: pulumi.Input<Connection>;
-  /** Image pinned by digest (McpImage.digest, or your own). */
+  /** Image pinned by digest (McpImage.digest, or your own). May be unknown at preview. */
   image: pulumi.Input<string>;
   /** docker config.json with pull credentials for the image's registry (McpImage.pullConfig). Secret. */
   pullConfig: pulumi.Input<string>;
@@ -24,65 +38,57 @@ export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image"> 
   secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Anything that must be ready before the first SSH command (e.g. McpHost.ready). */
   hostReady?: pulumi.Input<pulumi.Resource>;
+  /**
+   * Identity of the host (McpHost.dropletId): every command re-runs on a new host, even at the same address.
+   * Default: the connection's host address.
+   */
+  hostId?: pulumi.Input<string>;
+  /** The host resource (McpHost.droplet): when it is deleted too, the site's teardown is skipped (deletedWith). */
+  host?: pulumi.Resource;
+  /**
+   * Registers what must happen between the deploy and the certificate — e.g. McpHost.publish: the reserved IP and
+   * DNS records move to the host only once it serves — and returns those resources. Default: nothing.
+   */
+  publish?: (deployed: command.remote.Command) => pulumi.Resource[];
 }
 
-/** Staged files whose content depends on the image (the rest is rendered without it). */
-const IMAGE_FILES: readonly string[] = ["run-spec.sh"];
-
-const sha256 = (parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
-
 export class McpDeployment extends pulumi.ComponentResource {
-  readonly prepare: command.remote.Command;
-  readonly copies: Record<StagedFile, command.remote.CopyToRemote>;
+  readonly site: command.remote.Command;
   readonly deploy: command.remote.Command;
+  readonly certificate: command.remote.Command;
+  /** Resources `publish` registered (reserved IP, DNS records), in order. */
+  readonly published: pulumi.Resource[];
   /** The rendered plan (scripts + non-secret files); never contains secrets. */
   readonly plan: pulumi.Output<DeploymentPlan>;
-  /** Hash of everything non-secret the deploy depends on (image, scripts, files). */
-  readonly contentHash: pulumi.Output<string>;
 
   constructor(name: string, args: McpDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, ...planOptions } = args;
-    // Everything but the run spec and the deploy script is independent of the image: render it now (this also
-    // validates the options before anything registers), so a new image changes only what really depends on it.
+    const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, hostId, host, publish, ...planOptions } = args;
+    // Validate the options before anything registers (the image and host only fill in names and pins).
     const base = renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
     super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
-    this.plan = pulumi.output(image).apply((img) => renderDeploymentPlan({ ...planOptions, image: img }));
+    const identity = hostId !== undefined ? pulumi.output(hostId)
+      : pulumi.unsecret(pulumi.output(connection).apply((c) => String(c.host)));
+    this.plan = pulumi.all([image, identity]).apply(([img, id]) => renderDeploymentPlan({ ...planOptions, image: img, hostId: id }));
     const plan = this.plan;
-    const fileText = (f: (typeof PLAIN_FILES)[number]) => (IMAGE_FILES.includes(f) ? plan.files[f] : pulumi.output(base.files[f]));
+    const parent = { parent: this };
 
-    const envText = pulumi.secret(pulumi.all([pulumi.output(env), pulumi.output(secretEnv)])
-      .apply(([plain, secret]) => renderEnvFile({ ...plain, ...secret } as Record<string, string>)));
-    const pullText = pulumi.secret(pullConfig);
-    const secretText: Record<(typeof SECRET_FILES)[number], pulumi.Output<string>> = { env: envText, "docker-config.json": pullText };
+    this.site = new command.remote.Command(`${name}-site`, {
+      connection, create: plan.site.create, delete: base.site.delete, addPreviousOutputInEnv: false,
+    }, { ...parent, ...(hostReady ? { dependsOn: [hostReady] } : {}), ...(host ? { deletedWith: host } : {}) });
 
-    this.prepare = new command.remote.Command(`${name}-prepare`, {
-      connection,
-      create: base.prepare.create,
-      delete: base.prepare.delete,
-      addPreviousOutputInEnv: false,
-    }, { parent: this, ...(hostReady ? { dependsOn: [hostReady] } : {}) });
-
-    const copy = (file: StagedFile, text: pulumi.Output<string>) => new command.remote.CopyToRemote(`${name}-copy-${file}`, {
-      connection,
-      source: text.apply((t) => new pulumi.asset.StringAsset(t)),
-      remotePath: base.remotePaths[file],
-    }, { parent: this, dependsOn: [this.prepare] });
-    const copies: Partial<Record<StagedFile, command.remote.CopyToRemote>> = {};
-    for (const f of PLAIN_FILES) copies[f] = copy(f, fileText(f));
-    for (const f of SECRET_FILES) copies[f] = copy(f, secretText[f]);
-    this.copies = copies as Record<StagedFile, command.remote.CopyToRemote>;
-
-    this.contentHash = plan.apply((p) => sha256([p.deploy.create, ...PLAIN_FILES.map((f) => p.files[f])]));
-    const secretHash = pulumi.secret(pulumi.all([envText, pullText]).apply((parts) => sha256(parts)));
+    const envText = pulumi.all([pulumi.output(env), pulumi.output(secretEnv)])
+      .apply(([plain, secret]) => renderEnvFile({ ...plain, ...secret } as Record<string, string>));
+    const bundle = pulumi.secret(pulumi.all([plan.files, envText, pullConfig])
+      .apply(([files, e, pull]) => renderBundle({ ...files, env: e, "docker-config.json": pull })));
     this.deploy = new command.remote.Command(`${name}-deploy`, {
-      connection,
-      create: plan.deploy.create,
-      update: plan.deploy.create,
-      delete: base.deploy.delete,
-      triggers: [this.contentHash, secretHash],
-      addPreviousOutputInEnv: false,
-    }, { parent: this, dependsOn: Object.values(this.copies) });
+      connection, create: plan.deploy, update: plan.deploy, stdin: bundle, addPreviousOutputInEnv: false,
+    }, { ...parent, dependsOn: [this.site] });
 
-    this.registerOutputs({ contentHash: this.contentHash });
+    this.published = publish ? publish(this.deploy) : [];
+    this.certificate = new command.remote.Command(`${name}-certificate`, {
+      connection, create: plan.certificate, update: plan.certificate, addPreviousOutputInEnv: false,
+    }, { ...parent, dependsOn: [this.deploy, ...this.published] });
+
+    this.registerOutputs({});
   }
 }

@@ -6,37 +6,70 @@ import * as command from "@pulumi/command";
 import { renderCloudInit } from "../render/cloud-init.ts";
 import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "../render/droplet-size.ts";
 import { remoteScript } from "../render/remote-script.ts";
+import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
 import { ANY_ADDRESS } from "../config.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
 export interface McpHostArgs {
-  /** DigitalOcean region slug, e.g. fra1. */
+  /** DigitalOcean region slug, e.g. fra1 (ForceNew: a change replaces the droplet). */
   region: string;
-  /** Droplet size slug; default: the smallest Basic size that fits memoryBudget. */
+  /** Droplet size slug; default: the smallest Basic size that fits memoryBudget. A change resizes in place. */
   size?: string;
+  /**
+   * Grow the disk with a resize (default false). The provider's default is true, but a grown disk can never shrink:
+   * with false only CPU/RAM change and a later downsize stays possible (terraform-provider-digitalocean resize_disk).
+   */
+  resizeDisk?: boolean;
   /** What the containers need; two slots run side by side during a deploy. Default 256 MB, 1 vCPU. */
   memoryBudget?: Partial<MemoryBudget>;
-  /** Droplet image slug (default: Ubuntu 24.04 LTS). */
+  /** Droplet image slug (default: Ubuntu 24.04 LTS; ForceNew). */
   image?: string;
-  /** OpenSSH public key line: registered with DigitalOcean and authorized for the deploy user. */
+  /** OpenSSH public key line authorized for the deploy user (in the user-data: a change replaces the droplet). */
   sshPublicKey: string;
-  /** Private key for the remote commands (secret); default: the local SSH agent. */
+  /**
+   * SSH keys already on the DigitalOcean account (numeric ids or MD5 fingerprints, `ssh-keygen -l -E md5 -f key.pub`)
+   * the droplet is created with. When absent, sshPublicKey is uploaded as a new DigitalOcean SSH key — which the API
+   * refuses (422 "SSH Key is already in use on your account") when that key is on the account already.
+   */
+  sshKeys?: string[];
+  /** Private key for the remote commands (secret); default: the SSH agent. */
   sshPrivateKey?: pulumi.Input<string>;
+  /** Passphrase of an encrypted sshPrivateKey (secret). */
+  sshPrivateKeyPassword?: pulumi.Input<string>;
+  /** SSH agent socket for the remote commands; default: SSH_AUTH_SOCK of the `pulumi` process. */
+  sshAgentSocket?: string;
   /** Deploy user created by cloud-init (docker group, passwordless sudo). Default "deploy". */
   sshUser?: string;
   sshPort?: number;
   /** Sources allowed to reach SSH. Required and non-empty; 0.0.0.0/0 or ::/0 only with allowSshFromAnywhere. */
   adminCidrs: string[];
   allowSshFromAnywhere?: boolean;
-  /** Give the droplet a reserved IPv4 that survives replacement. */
+  /** Give the droplet a reserved IPv4 that survives replacement (assigned by publish()). */
   reservedIp?: boolean;
-  /** A/AAAA records for `domain` in the DigitalOcean-hosted `zone`. */
+  /** A/AAAA records for `domain` in the DigitalOcean-hosted `zone` (created by publish()). */
   dns?: { zone: string; domain: string; ttl?: number };
   tags?: string[];
+  /** Swap file in MB, set up by the host-ready command (in place on resize). Default: 1024 up to 2 GB RAM, else 0. */
+  swapMb?: number;
   /** Bound on the cloud-init wait (seconds, default 900). */
   cloudInitTimeoutSeconds?: number;
 }
+
+/**
+ * SSH dial bounds. @pulumi/command 1.2.1 retries a failed dial up to dialErrorLimit times, each bounded by
+ * perDialTimeout seconds, sleeping 0.15 s growing 1.5x up to 5 s between tries (provider/pkg/provider/remote/
+ * connection.go dialWithRetry; pulumi sdk/go/common/util/retry). The defaults hold for every command that has a
+ * delete, so a delete against a host that is gone (or an admin address that changed) fails within
+ * sshDialBudgetSeconds (~90 s) with the provider's "after N failed attempts: dial tcp ...". Only host-ready, which
+ * waits for a booting droplet and deletes nothing, is patient.
+ */
+export const SSH_DIAL = { dialErrorLimit: 6, perDialTimeout: 10 } as const;
+export const SSH_DIAL_BOOTING = { dialErrorLimit: 40, perDialTimeout: 10 } as const;
+export const sshDialBudgetSeconds = (d: { dialErrorLimit: number; perDialTimeout: number }) => d.dialErrorLimit * (d.perDialTimeout + 5);
+
+/** Swap file the host-ready command manages (a name nothing else uses). */
+export const SWAP_FILE = "/swapfile.selfhosted-mcp";
 
 /** Programs the deployment scripts need on the host (cloud-init installs them). */
 export const REQUIRED_HOST_COMMANDS = ["docker", "nginx", "certbot", "curl"];
@@ -49,6 +82,12 @@ export function validateHostArgs(a: McpHostArgs): void {
   if (world.length > 0 && !a.allowSshFromAnywhere) {
     throw new Error(`McpHost adminCidrs: ${world.join(", ")} opens SSH to everyone; pass allowSshFromAnywhere: true to mean it`);
   }
+  for (const k of a.sshKeys ?? []) {
+    if (!DO_SSH_KEY_REF.test(k)) throw new Error(`McpHost sshKeys: ${JSON.stringify(k)} must be a DigitalOcean SSH key id or MD5 fingerprint (ssh-keygen -l -E md5 -f ~/.ssh/id_ed25519.pub)`);
+  }
+  if (a.swapMb !== undefined && (!Number.isInteger(a.swapMb) || a.swapMb < 0 || a.swapMb > 65536)) {
+    throw new Error(`McpHost swapMb: ${a.swapMb} must be a whole number of MB from 0 to 65536`);
+  }
   if (a.dns && a.dns.domain !== a.dns.zone && !a.dns.domain.endsWith(`.${a.dns.zone}`)) {
     throw new Error(`McpHost dns: domain ${a.dns.domain} is not inside zone ${a.dns.zone}`);
   }
@@ -60,37 +99,47 @@ export function recordName(domain: string, zone: string): string {
 }
 
 export class McpHost extends pulumi.ComponentResource {
-  readonly sshKey: digitalocean.SshKey;
+  /** The uploaded key; absent when sshKeys names keys already on the account. */
+  readonly sshKey?: digitalocean.SshKey;
   readonly droplet: digitalocean.Droplet;
   readonly firewall: digitalocean.Firewall;
+  /** The reserved address (assigned to the droplet by publish()). */
   readonly reservedIp?: digitalocean.ReservedIp;
-  readonly dnsRecords: digitalocean.DnsRecord[];
-  /** Runs `cloud-init status --wait` (bounded) and checks the tools; depend on it before touching the host. */
+  /** The reserved IP's assignment to the droplet (set by publish()). */
+  reservedIpAssignment?: digitalocean.ReservedIpAssignment;
+  readonly dnsRecords: digitalocean.DnsRecord[] = [];
+  /** Runs `cloud-init status --wait` (bounded), checks the tools and sizes the swap; depend on it before touching the host. */
   readonly ready: command.remote.Command;
   /** Public IPv4: the reserved IP when requested, else the droplet's. */
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string>;
   readonly dropletId: pulumi.Output<string>;
-  /** SSH connection for remote commands (secret when it carries a private key). */
+  /** SSH connection for remote commands (secret when it carries a private key); bounded dials (SSH_DIAL). */
   readonly connection: pulumi.Output<Connection>;
   readonly sizeSlug: string;
   readonly userData: string;
+  readonly #args: McpHostArgs;
+  readonly #name: string;
 
   constructor(name: string, args: McpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     validateHostArgs(args);
     super("selfhosted-mcp:index:McpHost", name, {}, opts);
+    this.#args = args;
+    this.#name = name;
     const user = args.sshUser ?? "deploy";
     const sshPort = args.sshPort ?? 22;
     const budget: MemoryBudget = { containerMemoryMb: 256, containerCpus: 1, ...args.memoryBudget };
     this.sizeSlug = args.size ?? pickDropletSize(budget).slug;
     const memoryMb = findDropletSize(this.sizeSlug)?.memoryMb ?? 4096;
-    this.userData = renderCloudInit({ user, sshAuthorizedKeys: [args.sshPublicKey], sshPort, swapMb: swapMbFor(memoryMb) });
+    this.userData = renderCloudInit({ user, sshAuthorizedKeys: [args.sshPublicKey], sshPort });
     const parent = { parent: this };
 
-    this.sshKey = new digitalocean.SshKey(`${name}-key`, { name: `${name}-deploy`, publicKey: args.sshPublicKey }, parent);
+    if (!args.sshKeys?.length) {
+      this.sshKey = new digitalocean.SshKey(`${name}-key`, { name: `${pulumi.getProject()}-${pulumi.getStack()}-${name}`, publicKey: args.sshPublicKey }, parent);
+    }
     this.droplet = new digitalocean.Droplet(`${name}-droplet`, {
-      name, region: args.region, size: this.sizeSlug, image: args.image ?? "ubuntu-24-04-x64",
-      monitoring: true, ipv6: true, sshKeys: [this.sshKey.fingerprint], userData: this.userData,
+      name, region: args.region, size: this.sizeSlug, resizeDisk: args.resizeDisk ?? false, image: args.image ?? "ubuntu-24-04-x64",
+      monitoring: true, ipv6: true, sshKeys: this.sshKey ? [this.sshKey.fingerprint] : args.sshKeys!, userData: this.userData,
       tags: args.tags ?? ["selfhosted-mcp"],
     }, parent);
     const dropletNumericId = this.droplet.id.apply((id) => Number(id));
@@ -110,36 +159,58 @@ export class McpHost extends pulumi.ComponentResource {
       ],
     }, parent);
     if (args.reservedIp) {
-      this.reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: args.region, dropletId: dropletNumericId }, parent);
+      // The address alone (ReservedIp without droplet_id); publish() assigns it once the droplet serves.
+      this.reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: args.region }, parent);
     }
     this.ipv4 = this.reservedIp ? this.reservedIp.ipAddress : this.droplet.ipv4Address;
     this.ipv6 = this.droplet.ipv6Address;
     this.dropletId = this.droplet.id;
-    this.dnsRecords = [];
-    if (args.dns) {
-      const rec = recordName(args.dns.domain, args.dns.zone);
-      const ttl = args.dns.ttl ?? 300;
-      this.dnsRecords.push(
-        new digitalocean.DnsRecord(`${name}-a`, { domain: args.dns.zone, type: "A", name: rec, value: this.ipv4, ttl }, parent),
-        new digitalocean.DnsRecord(`${name}-aaaa`, { domain: args.dns.zone, type: "AAAA", name: rec, value: this.ipv6, ttl }, parent),
-      );
-    }
 
-    const connection: Connection = {
-      host: this.droplet.ipv4Address, port: sshPort, user, dialErrorLimit: 60, perDialTimeout: 10,
+    const connection = (dial: { dialErrorLimit: number; perDialTimeout: number }): pulumi.Output<Connection> => pulumi.output({
+      host: this.droplet.ipv4Address, port: sshPort, user, ...dial,
       ...(args.sshPrivateKey !== undefined ? { privateKey: pulumi.secret(args.sshPrivateKey) } : {}),
-    };
-    this.connection = pulumi.output(connection);
+      ...(args.sshPrivateKeyPassword !== undefined ? { privateKeyPassword: pulumi.secret(args.sshPrivateKeyPassword) } : {}),
+      ...(args.sshAgentSocket ? { agentSocketPath: args.sshAgentSocket } : {}),
+    });
+    this.connection = connection(SSH_DIAL);
+    // No triggers (they would replace it, see deployment.ts): the droplet id and the swap size are script inputs, so
+    // a new droplet or a resize re-runs it in place.
+    const ready = this.droplet.id.apply((id) => remoteScript("host-ready", {
+      HOST_ID: id, CLOUD_INIT_TIMEOUT_SECONDS: args.cloudInitTimeoutSeconds ?? 900,
+      REQUIRED_COMMANDS: REQUIRED_HOST_COMMANDS.join(" "), SWAP_MB: args.swapMb ?? swapMbFor(memoryMb), SWAP_FILE,
+    }));
     this.ready = new command.remote.Command(`${name}-ready`, {
-      connection: this.connection,
-      create: remoteScript("host-ready", {
-        CLOUD_INIT_TIMEOUT_SECONDS: args.cloudInitTimeoutSeconds ?? 900,
-        REQUIRED_COMMANDS: REQUIRED_HOST_COMMANDS.join(" "),
-      }),
-      triggers: [this.droplet.id],
-      addPreviousOutputInEnv: false,
+      connection: connection(SSH_DIAL_BOOTING), create: ready, update: ready, addPreviousOutputInEnv: false,
     }, { parent: this, dependsOn: [this.firewall] });
 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, dropletId: this.dropletId });
+  }
+
+  /**
+   * Points the public address at this droplet once it serves: assigns the reserved IP and creates the A/AAAA
+   * records, all after `after` (the deployment). A replacement droplet thus takes over the address only when it has
+   * booted and deployed; the old assignment's delete unassigns only if the IP still points at the old droplet
+   * (terraform-provider-digitalocean reservedip/resource_reserved_ip_assignment.go), so create-before-delete is safe.
+   * Returns what it registered (the certificate step waits for it).
+   */
+  publish(after: pulumi.Resource[]): pulumi.Resource[] {
+    const a = this.#args;
+    const opts = { parent: this, dependsOn: after };
+    const out: pulumi.Resource[] = [];
+    if (this.reservedIp) {
+      this.reservedIpAssignment = new digitalocean.ReservedIpAssignment(`${this.#name}-ip-assignment`, { ipAddress: this.reservedIp.ipAddress, dropletId: this.droplet.id.apply(Number) }, opts);
+      out.push(this.reservedIpAssignment!);
+    }
+    if (a.dns) {
+      const rec = recordName(a.dns.domain, a.dns.zone);
+      const ttl = a.dns.ttl ?? 300;
+      const dnsOpts = { parent: this, dependsOn: [...after, ...out] };
+      this.dnsRecords.push(
+        new digitalocean.DnsRecord(`${this.#name}-a`, { domain: a.dns.zone, type: "A", name: rec, value: this.ipv4, ttl }, dnsOpts),
+        new digitalocean.DnsRecord(`${this.#name}-aaaa`, { domain: a.dns.zone, type: "AAAA", name: rec, value: this.ipv6, ttl }, dnsOpts),
+      );
+      out.push(...this.dnsRecords);
+    }
+    return out;
   }
 }

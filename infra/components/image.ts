@@ -4,14 +4,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
-import { packageVersion } from "../package-files.ts";
+import { packagePath, packageVersion } from "../package-files.ts";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
 import { imageBuildArgs, SERVER_DOCKERFILE } from "../contract/image-build.ts";
 
 export interface McpImageBuild {
-  /** Docker build context (default "."). */
+  /**
+   * Docker build context. Default: this package's own root (its reference server; works from node_modules too),
+   * never the consumer's directory.
+   */
   context?: string;
-  /** Dockerfile path (default "server/Dockerfile"). */
+  /** Dockerfile path (default: "server/Dockerfile" inside the default context; give it with your own context). */
   dockerfile?: string;
   /** The BASE_IMAGE build argument (default node:24-bookworm-slim). */
   baseImage?: string;
@@ -31,14 +34,32 @@ export interface ExternalRegistry {
 }
 
 export interface DocrRegistry {
-  /** Registry name (one per DigitalOcean account). */
+  /**
+   * Registry name: GLOBALLY unique across all DigitalOcean accounts (the API refuses a taken one), and an account
+   * has at most one registry — so there is no default: pick one, or name the registry your account already has
+   * (create: false).
+   */
   name: string;
-  /** Create the registry (default true); false uses an existing one of that name. */
+  /** Create the registry (default true); false uses the account's existing registry `name`. */
   create?: boolean;
-  /** Subscription tier when created (default "starter", the free tier). */
+  /** Subscription tier when created (default "starter", the free tier: 500 MB, one repository). */
   tier?: string;
+  /** Region of the registry's storage (one of DOCR_REGIONS); default: DigitalOcean picks. ForceNew. */
   region?: string;
 }
+
+/**
+ * Regions DigitalOcean Container Registry can store data in (API reference, POST /v2/registries `region`). Droplet
+ * regions such as lon1, tor1 or nyc1 have no registry: use docrRegionFor() to pick only a valid one.
+ */
+export const DOCR_REGIONS = ["nyc3", "sfo3", "sfo2", "ams3", "sgp1", "fra1", "blr1", "syd1"] as const;
+
+/** The droplet's region when DOCR stores data there, else undefined (DigitalOcean then picks one). */
+export function docrRegionFor(dropletRegion: string): string | undefined {
+  return (DOCR_REGIONS as readonly string[]).includes(dropletRegion) ? dropletRegion : undefined;
+}
+
+const DOCR_NAME = /^[a-z0-9-]{1,63}$/;
 
 export interface McpImageArgs {
   /** Build this context; ignored when `image` is given. */
@@ -47,8 +68,12 @@ export interface McpImageArgs {
   image?: string;
   /** Repository name inside the registry (default "selfhosted-mcp"). */
   repository?: string;
+  /**
+   * Image tag. Default: `v<package version>` for the package's own server (its content is fixed by that version);
+   * give one per build of your own context (e.g. the git commit). The host pulls by digest either way.
+   */
   tag?: string;
-  /** Any registry. When absent, DigitalOcean Container Registry (`docr`). */
+  /** Any registry. When absent, DigitalOcean Container Registry (`docr`); neither: a public prebuilt `image`. */
   registry?: ExternalRegistry;
   docr?: DocrRegistry;
 }
@@ -66,22 +91,25 @@ export class McpImage extends pulumi.ComponentResource {
   readonly registry?: digitalocean.ContainerRegistry;
 
   constructor(name: string, args: McpImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.image !== undefined && !DIGEST_REF.test(args.image)) {
-      throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
-    }
+    validateImageArgs(args);
     super("selfhosted-mcp:index:McpImage", name, {}, opts);
     const parent = { parent: this };
 
     let server: pulumi.Output<string>;
     let push: { server: pulumi.Output<string>; username?: pulumi.Output<string>; password?: pulumi.Output<string> };
-    if (args.registry) {
+    if (!args.registry && !args.docr) {
+      // A public prebuilt image (validateImageArgs allows nothing else): anonymous pulls.
+      server = pulumi.output(args.image!.split("/")[0]!);
+      push = { server };
+      this.pullConfig = pulumi.secret(server.apply((s) => renderDockerConfig(s)));
+    } else if (args.registry) {
       server = pulumi.output(args.registry.server);
       const username = args.registry.username === undefined ? undefined : pulumi.output(args.registry.username);
       const password = args.registry.password === undefined ? undefined : pulumi.secret(args.registry.password);
       push = { server: server.apply(registryHost), ...(username ? { username } : {}), ...(password ? { password } : {}) };
       this.pullConfig = pulumi.secret(pulumi.all([server, username, password]).apply(([s, u, p]) => renderDockerConfig(s, u, p)));
     } else {
-      const docr = args.docr ?? { name: "selfhosted-mcp" };
+      const docr = args.docr!;
       let registryName: pulumi.Output<string>;
       if (docr.create === false) {
         const existing = digitalocean.getContainerRegistryOutput({ name: docr.name }, parent);
@@ -106,16 +134,18 @@ export class McpImage extends pulumi.ComponentResource {
       this.digest = pulumi.output(args.image);
     } else {
       const b = args.build ?? {};
-      const imageName = pulumi.interpolate`${server}/${args.repository ?? "selfhosted-mcp"}:${args.tag ?? "latest"}`;
+      const context = b.context ?? packagePath(".").replace(/\/+$/, "");
+      const dockerfile = b.dockerfile ?? (b.context === undefined ? `${context.replace(/\/+$/, "")}/${SERVER_DOCKERFILE}` : SERVER_DOCKERFILE);
+      const imageName = pulumi.interpolate`${server}/${args.repository ?? "selfhosted-mcp"}:${args.tag ?? `v${packageVersion()}`}`;
       this.image = new docker.Image(`${name}-image`, {
         imageName,
         build: {
-          context: b.context ?? ".",
-          dockerfile: b.dockerfile ?? SERVER_DOCKERFILE,
+          context,
+          dockerfile,
           platform: b.platform ?? "linux/amd64",
           args: {
             ...imageBuildArgs({
-              context: b.context ?? ".", baseImage: b.baseImage ?? "node:24-bookworm-slim", version: b.version ?? packageVersion(),
+              context, baseImage: b.baseImage ?? "node:24-bookworm-slim", version: b.version ?? packageVersion(),
               ...(b.revision ? { revision: b.revision } : {}),
             }),
             ...b.args,
@@ -126,5 +156,24 @@ export class McpImage extends pulumi.ComponentResource {
       this.digest = this.image.repoDigest;
     }
     this.registerOutputs({ digest: this.digest, registryServer: this.registryServer });
+  }
+}
+
+/** Construction-time checks: each names the argument and the fix. */
+export function validateImageArgs(args: McpImageArgs): void {
+  if (args.image !== undefined && !DIGEST_REF.test(args.image)) {
+    throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
+  }
+  if (args.image === undefined && !args.registry && !args.docr) {
+    throw new Error("McpImage: a build needs a registry to push to: pass registry, or docr with a globally unique name");
+  }
+  if (args.docr) {
+    if (!DOCR_NAME.test(args.docr.name)) throw new Error(`McpImage docr.name: ${JSON.stringify(args.docr.name)} must be 1-63 lowercase letters, digits or dashes`);
+    if (args.docr.region !== undefined && !(DOCR_REGIONS as readonly string[]).includes(args.docr.region)) {
+      throw new Error(`McpImage docr.region: ${args.docr.region} has no container registry; use one of ${DOCR_REGIONS.join(", ")} (or leave it unset)`);
+    }
+  }
+  if (args.tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag)) {
+    throw new Error(`McpImage tag: ${JSON.stringify(args.tag)} is not a valid image tag (letters, digits, _ . -; at most 128)`);
   }
 }

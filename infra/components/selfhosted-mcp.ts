@@ -2,14 +2,16 @@
 // McpHost, McpImage and McpDeployment (all exported; compose them yourself to bring your own droplet or registry).
 import * as pulumi from "@pulumi/pulumi";
 import { McpHost, type McpHostArgs } from "./host.ts";
-import { McpImage, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
+import { McpImage, docrRegionFor, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
 import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { splitList } from "../../server/src/list.ts";
+import { publicHealthPath } from "../../nginx/index.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
-type HostPassThrough = "size" | "sshPublicKey" | "sshPrivateKey" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
+type HostPassThrough = "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
+  | "sshAgentSocket" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
 
 export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   /** Public host name, e.g. mcp.example.com. */
@@ -20,9 +22,13 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   /** DigitalOcean-hosted DNS zone holding `domain`: A/AAAA records are managed when set. */
   dnsZone?: string;
   /** The server: a build context (default: this package's server/) or a prebuilt image pinned by digest. */
-  server?: { build?: McpImageBuild; image?: string; repository?: string };
-  /** Any registry; default DigitalOcean Container Registry (`docr`, named after the stack unless given). */
+  server?: { build?: McpImageBuild; image?: string; repository?: string; tag?: string };
+  /** Any registry. */
   registry?: ExternalRegistry;
+  /**
+   * DigitalOcean Container Registry (name globally unique; see DocrRegistry). Its region defaults to the droplet's
+   * when DOCR has storage there. One of registry / docr is needed unless server.image is a public image.
+   */
   docr?: DocrRegistry;
   /** Non-secret environment of the server. */
   env?: Record<string, pulumi.Input<string>>;
@@ -49,7 +55,7 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   /** DigitalOcean uptime check on healthUrl + droplet CPU/memory/disk alerts (McpMonitoring); off when absent. */
   monitoring?: Omit<McpMonitoringArgs, "healthUrl" | "dropletIds">;
   /** Smoke-test systemd timer on the droplet (McpSmokeTimer); off when absent. */
-  smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn">;
+  smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId">;
 }
 
 export class SelfHostedMcp extends pulumi.ComponentResource {
@@ -71,7 +77,8 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const hostArgs: McpHostArgs = {
       region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
-      ...pick(args, ["size", "sshPrivateKey", "sshUser", "sshPort", "allowSshFromAnywhere", "reservedIp"]),
+      ...pick(args, ["size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
+        "allowSshFromAnywhere", "reservedIp"]),
       ...(args.dropletImage ? { image: args.dropletImage } : {}),
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
     };
@@ -80,15 +87,20 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       ...(args.server?.build ? { build: args.server.build } : {}),
       ...(args.server?.image ? { image: args.server.image } : {}),
       ...(args.server?.repository ? { repository: args.server.repository } : {}),
-      ...(args.registry ? { registry: args.registry } : { docr: args.docr ?? { name: `${pulumi.getProject()}-${pulumi.getStack()}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63) } }),
+      ...(args.server?.tag ? { tag: args.server.tag } : {}),
+      ...(args.registry ? { registry: args.registry } : {}),
+      ...(!args.registry && args.docr ? { docr: { ...args.docr, ...docrRegion(args.docr, hostArgs.region) } } : {}),
     }, { parent: this });
 
     const authMode = args.auth?.mode ?? "api-key";
     const publicUrl = `https://${args.domain}`;
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
       .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}) }) as Record<string, string>));
+    const host = this.host;
     this.deployment = new McpDeployment(`${name}-deploy`, {
-      connection: this.host.connection, hostReady: this.host.ready,
+      connection: host.connection, hostReady: host.ready, hostId: host.dropletId, host: host.droplet,
+      // The reserved IP and DNS records move to a (new) droplet only after it deployed; then the certificate.
+      publish: (deployed) => host.publish([deployed]),
       image: this.image.digest, pullConfig: this.image.pullConfig,
       app: args.app ?? "mcp", domain: args.domain,
       port: args.port ?? 8000, metricsPort: args.metricsPort ?? 9090,
@@ -111,17 +123,25 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     this.dropletId = this.host.dropletId;
     this.imageDigest = this.image.digest;
     this.url = pulumi.output(`${publicUrl}/mcp`);
-    this.healthUrl = pulumi.output(`${publicUrl}/health`);
+    // The nginx location the deployment renders for the server's healthPath (one value: the run contract's).
+    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? "/health")}`);
     if (args.monitoring) {
       this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
     }
     if (args.smokeTimer) {
       this.smokeTimer = new McpSmokeTimer(`${name}-smoke`, {
-        ...args.smokeTimer, connection: this.host.connection, app: args.app ?? "mcp", url: publicUrl, dependsOn: [this.deployment.deploy],
-      }, { parent: this });
+        ...args.smokeTimer, connection: host.connection, hostId: host.dropletId, app: args.app ?? "mcp", url: publicUrl,
+        dependsOn: [this.deployment.deploy, this.deployment.certificate],
+      }, { parent: this, deletedWith: host.droplet });
     }
     this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, ipv4: this.ipv4, imageDigest: this.imageDigest, dropletId: this.dropletId });
   }
+}
+
+/** The droplet's region for the registry unless one is given, and only where DOCR stores data (else DO picks). */
+function docrRegion(docr: DocrRegistry, dropletRegion: string): { region?: string } {
+  const region = docr.region ?? docrRegionFor(dropletRegion);
+  return region ? { region } : {};
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {

@@ -5,6 +5,17 @@ import * as z from "zod";
 import { stringify } from "yaml";
 import { SMOKE_METRICS } from "../smoke/metrics-file.ts";
 
+/** A Prometheus duration (https://prometheus.io/docs/prometheus/latest/querying/basics/#time-durations), one unit. */
+const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;
+const window = (key: string, dflt: string) => z.string().regex(DURATION, `${key} must be a duration like "30s", "5m" or "1h"`).default(dflt);
+const pendingFor = (key: string, dflt: string) => z.string().regex(/^(0s|[1-9][0-9]*(s|m|h))$/, `${key} must be a duration like "0s", "2m" or "1h"`).default(dflt);
+const UNIT_WORDS: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day" };
+/** "5m" -> "5 minutes", "1h" -> "1 hour" (annotation text). */
+export function durationWords(d: string): string {
+  const n = Number(d.slice(0, -1));
+  return `${n} ${UNIT_WORDS[d.slice(-1)]}${n === 1 ? "" : "s"}`;
+}
+
 const optionsSchema = z.object({
   /** p95 tool latency above this many seconds (over 5 minutes) alerts. */
   latencySlaSeconds: z.number().positive("latencySlaSeconds must be > 0, e.g. 10").default(10),
@@ -16,7 +27,15 @@ const optionsSchema = z.object({
   certExpiryDays: z.number().int().min(1).default(14),
   /** Process (container) restarts within restartWindow that alert. */
   restarts: z.number().int().min(1).default(2),
-  restartWindow: z.string().regex(/^[1-9][0-9]*[mh]$/, 'restartWindow must be a duration like "30m" or "1h"').default("30m"),
+  restartWindow: window("restartWindow", "30m"),
+  /** Range of the error-ratio and p95 latency rules (PromQL `rate(...[rateWindow])`). */
+  rateWindow: window("rateWindow", "5m"),
+  /** An upstream schema error alerts for this long after it happened (`increase(...[driftWindow])`). */
+  driftWindow: window("driftWindow", "10m"),
+  /** How long each condition must hold before the alert fires (the rule's `for:`); "0s" fires at once. */
+  errorRatioFor: pendingFor("errorRatioFor", "2m"),
+  latencyFor: pendingFor("latencyFor", "5m"),
+  smokeFailingFor: pendingFor("smokeFailingFor", "10m"),
   /** The smoke test's result is stale (timer not running) after this many minutes. */
   smokeStaleMinutes: z.number().int().min(1).default(60),
   /** Prometheus job label of the server's /metrics scrape (process_start_time_seconds is exposed by many jobs). */
@@ -58,22 +77,22 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
     },
     {
       alert: "McpToolErrorRatioHigh",
-      expr: `sum by (tool) (rate(mcp_tool_calls_total{status="error"}[5m])) / sum by (tool) (rate(mcp_tool_calls_total[5m])) > ${o.errorRatio}`,
-      for: "2m",
+      expr: `sum by (tool) (rate(mcp_tool_calls_total{status="error"}[${o.rateWindow}])) / sum by (tool) (rate(mcp_tool_calls_total[${o.rateWindow}])) > ${o.errorRatio}`,
+      for: o.errorRatioFor,
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP tool error ratio above " + `${errorPct} %`,
-        description: `{{ $value | humanizePercentage }} of {{ $labels.tool }} calls failed over the last 5 minutes (threshold ${errorPct} %).`,
+        description: `{{ $value | humanizePercentage }} of {{ $labels.tool }} calls failed over the last ${durationWords(o.rateWindow)} (threshold ${errorPct} %).`,
       },
     },
     {
       alert: "McpToolLatencyHigh",
-      expr: `histogram_quantile(0.95, sum by (tool, le) (rate(mcp_tool_duration_seconds_bucket[5m]))) > ${o.latencySlaSeconds}`,
-      for: "5m",
+      expr: `histogram_quantile(0.95, sum by (tool, le) (rate(mcp_tool_duration_seconds_bucket[${o.rateWindow}]))) > ${o.latencySlaSeconds}`,
+      for: o.latencyFor,
       labels: { severity: "warning" },
       annotations: {
         summary: `MCP tool p95 latency above the ${o.latencySlaSeconds} s SLA`,
-        description: `p95 latency of {{ $labels.tool }} is {{ $value | humanizeDuration }} over the last 5 minutes (SLA ${o.latencySlaSeconds} s).`,
+        description: `p95 latency of {{ $labels.tool }} is {{ $value | humanizeDuration }} over the last ${durationWords(o.rateWindow)} (SLA ${o.latencySlaSeconds} s).`,
       },
     },
     {
@@ -87,11 +106,11 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
     },
     {
       alert: "McpUpstreamSchemaDrift",
-      expr: "increase(mcp_upstream_schema_errors_total[10m]) > 0",
+      expr: `increase(mcp_upstream_schema_errors_total[${o.driftWindow}]) > 0`,
       labels: { severity: "critical" },
       annotations: {
         summary: "Upstream API response format changed",
-        description: "{{ $labels.instance }} got upstream responses that no longer match the expected schema in the last 10 minutes; the affected tools return errors.",
+        description: `{{ $labels.instance }} got upstream responses that no longer match the expected schema in the last ${durationWords(o.driftWindow)}; the affected tools return errors.`,
       },
     },
     {
@@ -106,11 +125,11 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
     {
       alert: "McpSmokeTestFailing",
       expr: `${SMOKE_METRICS.success} == 0`,
-      for: "10m",
+      for: o.smokeFailingFor,
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP smoke test failing",
-        description: "The smoke test of {{ $labels.target }} has been failing for 10 minutes; see `journalctl -u 'selfhosted-mcp-smoke-*'` for the tool and field.",
+        description: `The smoke test of {{ $labels.target }} has been failing for ${durationWords(o.smokeFailingFor)}; see \`journalctl -u 'selfhosted-mcp-smoke-*'\` for the tool and field.`,
       },
     },
     {

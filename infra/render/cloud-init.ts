@@ -1,5 +1,8 @@
 // The droplet's cloud-config (user-data). Pure and stable: the same inputs give byte-identical output, and it never
-// carries a secret: a change here replaces the droplet, and user-data is readable from the droplet's metadata service.
+// carries a secret: user-data is ForceNew on digitalocean_droplet (terraform-provider-digitalocean
+// digitalocean/droplet/resource_droplet.go), so a change here REPLACES the droplet, and it is readable from the
+// droplet's metadata service. Only what has no in-place path lives here (deploy user, its key, sshd port); anything
+// that follows the droplet's size (swap) is applied by the host-ready remote command instead.
 import { stringify } from "yaml";
 import * as z from "zod";
 
@@ -10,8 +13,6 @@ export const CloudInitOptionsSchema = z.object({
   sshAuthorizedKeys: z.array(z.string().regex(/^\S+ \S+/, "sshAuthorizedKeys entries must be public key lines")).min(1),
   /** sshd port (22 unless the firewall and connection say otherwise). */
   sshPort: z.number().int().min(1).max(65535).default(22),
-  /** Swap file size in MB; 0 for none. */
-  swapMb: z.number().int().min(0).max(65536).default(0),
   /** Extra Debian/Ubuntu packages. */
   extraPackages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/)).default([]),
 });
@@ -19,6 +20,9 @@ export type CloudInitOptions = z.input<typeof CloudInitOptionsSchema>;
 
 /** Packages the deployment scripts rely on. */
 export const HOST_PACKAGES = ["docker.io", "nginx", "certbot", "curl", "ca-certificates", "unattended-upgrades"];
+
+/** sshd MaxAuthTries: room for an SSH agent with many keys (each offered key counts as one attempt). */
+export const MAX_AUTH_TRIES = 16;
 
 const SSHD_HARDENING = (port: number, user: string) => [
   "# selfhosted-mcp: keys only, no root, no passwords",
@@ -28,7 +32,9 @@ const SSHD_HARDENING = (port: number, user: string) => [
   "KbdInteractiveAuthentication no",
   "PubkeyAuthentication yes",
   "X11Forwarding no",
-  "MaxAuthTries 3",
+  // OpenSSH and Go's SSH client (@pulumi/command) offer an agent's keys one at a time, each failure counting: 3 would
+  // lock out an agent holding 3+ keys before the right one. Keys-only auth makes guessing pointless anyway.
+  `MaxAuthTries ${MAX_AUTH_TRIES}`,
   `AllowUsers ${user}`,
   "",
 ].join("\n");
@@ -66,7 +72,6 @@ export function renderCloudInit(options: CloudInitOptions): string {
       { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", owner: "root:root", content: AUTO_UPGRADES },
       { path: "/etc/docker/daemon.json", permissions: "0644", owner: "root:root", content: DOCKER_DAEMON },
     ],
-    ...(o.swapMb > 0 ? { swap: { filename: "/swapfile", size: o.swapMb * 1024 * 1024, maxsize: o.swapMb * 1024 * 1024 } } : {}),
     runcmd: [
       ["systemctl", "enable", "--now", "docker", "unattended-upgrades"],
       // nginx's default site answers every name on :80; the deployment installs its own site.

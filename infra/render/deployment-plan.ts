@@ -1,6 +1,6 @@
-// Everything McpDeployment puts on the host, rendered from plain values: the non-secret files copied into the
-// staging directory, and the create/delete command strings of its two remote commands. Pure (no Pulumi), so the
-// tests and the rehearsal can render and run exactly what a `pulumi up` would.
+// Everything McpDeployment puts on the host, rendered from plain values: the files the deploy command receives on
+// its stdin (renderBundle), and the command strings of its three remote commands (site lifecycle, deploy,
+// certificate). Pure (no Pulumi), so the tests and the rehearsal can render and run exactly what `pulumi up` would.
 import * as z from "zod";
 import { dirname } from "node:path";
 import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../contract/run-contract.ts";
@@ -54,10 +54,15 @@ export const DeploymentPlanSchema = z.object({
   stateDir: absPath.optional(),
   /** Where the slots' socket directories and the `live.sock` symlink live; default `<parent of stateDir>/<app>.sockets`. */
   socketDir: absPath.optional(),
-  stagingDir: absPath.optional(),
   siteFile: absPath.optional(),
   nginxPidFile: absPath.default("/run/nginx.pid"),
   deployHookPath: absPath.default(DEFAULT_DEPLOY_HOOK_PATH),
+  /**
+   * Identity of the host (e.g. the droplet id). It is an input of every remote command, so a new host — same
+   * address or not — gets the state directory, every file and the certificate again (CopyToRemote-style "copy only
+   * when the content changed" would leave a replaced droplet without them).
+   */
+  hostId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "hostId must be 1-128 letters, digits or . _ : -").default("host"),
 }).superRefine((o, ctx) => {
   if (o.limits?.keepaliveTimeSeconds !== undefined) {
     ctx.addIssue({ code: "custom", path: ["limits", "keepaliveTimeSeconds"], message: `must be left unset: the deployment sets it to ${UPSTREAM_REUSE_SECONDS} s, so cached upstream connections follow a slot switch before the old slot stops` });
@@ -69,7 +74,7 @@ export const DeploymentPlanSchema = z.object({
 });
 export type DeploymentPlanOptions = z.input<typeof DeploymentPlanSchema>;
 
-/** Names of the non-secret files copied to the staging directory (the secret ones: env, docker-config.json). */
+/** Names of the non-secret files the deploy command receives (the secret ones: env, docker-config.json). */
 export const PLAIN_FILES = ["run-spec.sh", "nginx-http.conf", "nginx-tls.conf", "upstream.conf",
   "issue-certificate.sh", "certbot-deploy-hook"] as const;
 export const SECRET_FILES = ["env", "docker-config.json"] as const;
@@ -79,7 +84,6 @@ export const SLOTS = ["blue", "green"] as const;
 export type Slot = (typeof SLOTS)[number];
 
 export interface DeploymentPlan {
-  stagingDir: string;
   stateDir: string;
   envFile: string;
   siteFile: string;
@@ -88,14 +92,17 @@ export interface DeploymentPlan {
   socketDir: string;
   volume: string;
   containers: Record<Slot, string>;
-  /** Remote path of each staged file. */
-  remotePaths: Record<StagedFile, string>;
-  /** Contents of the non-secret staged files. */
+  /** Contents of the non-secret files (the deploy command receives them with the secret ones, renderBundle). */
   files: Record<(typeof PLAIN_FILES)[number], string>;
-  /** Creates the staging/state directories; its delete removes the staging directory. */
-  prepare: { create: string; delete: string };
-  /** Installs the staged files and runs the blue/green switch; its delete tears the server down. */
-  deploy: { create: string; delete: string };
+  /**
+   * The site's lifecycle command, never replaced: create prepares the state directory (idempotent, re-run when the
+   * host changes); delete tears the server down. Its strings depend on names and paths only, never on the image.
+   */
+  site: { create: string; delete: string };
+  /** The deploy command (its create and its update): reads renderBundle() on stdin, then the blue/green switch. */
+  deploy: string;
+  /** The certificate command: issues the certificate when it is missing, then serves the TLS site. Idempotent. */
+  certificate: string;
 }
 
 export function slotPortsOf(o: { port: number; metricsPort: number }): Record<Slot, { port: number; metricsPort: number }> {
@@ -109,7 +116,6 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   }
   const o = parsed.data;
   const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
-  const stagingDir = o.stagingDir ?? `/var/lib/selfhosted-mcp/staging-${o.app}`;
   const envFile = `${stateDir}/env`;
   const siteFile = o.siteFile ?? `/etc/nginx/conf.d/selfhosted-mcp-${o.app}.conf`;
   const upstreamDir = o.nginx?.upstreamIncludeDir ?? DEFAULT_UPSTREAM_INCLUDE_DIR;
@@ -128,7 +134,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   });
   const site = (phase: "http-only" | "tls") => renderNginxConfig({
     ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
-    servers: [{ name: o.app, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
+    servers: [{ name: o.app, healthPath: o.healthPath, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
   });
   const files: DeploymentPlan["files"] = {
     "run-spec.sh": [
@@ -147,28 +153,44 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
     // `nginx -s reload` works with and without systemd (it signals the master from its pid file).
     "certbot-deploy-hook": renderDeployHook({ reloadCommand: ["nginx", "-s", "reload"] }),
   };
-  const remotePaths = Object.fromEntries([...PLAIN_FILES, ...SECRET_FILES].map((f) => [f, `${stagingDir}/${f}`])) as Record<StagedFile, string>;
-
-  const dirs = { STATE_DIR: stateDir, STAGING_DIR: stagingDir };
   const nginxFiles = { SITE_FILE: siteFile, UPSTREAM_FILE: upstreamFile, NGINX_PID_FILE: o.nginxPidFile };
   const slotInputs = { BLUE_CONTAINER: containers.blue, GREEN_CONTAINER: containers.green, SOCKET_DIR: socketDir };
+  const certFile = `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`;
+  const hostId = { HOST_ID: o.hostId };
   return {
-    stagingDir, stateDir, envFile, siteFile, upstreamFile, socketDir, volume, containers, remotePaths, files,
-    prepare: {
-      create: remoteScript("prepare", { ...dirs, UPSTREAM_DIR: upstreamDir, ACME_WEBROOT: acmeWebroot }),
-      delete: remoteScript("unprepare", { STAGING_DIR: stagingDir }),
-    },
-    deploy: {
-      create: remoteScript("deploy", {
-        APP: o.app, IMAGE: o.image, ...dirs, ENV_FILE: envFile, ...nginxFiles,
-        CERT_FILE: `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`,
-        DEPLOY_HOOK_PATH: o.deployHookPath, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
-        HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
-        PULL_ATTEMPTS: 3, LOG_LINES: 50, ...slotInputs, SOCKET_NAME,
-      }),
+    stateDir, envFile, siteFile, upstreamFile, socketDir, volume, containers, files,
+    site: {
+      create: remoteScript("prepare", { ...hostId, STATE_DIR: stateDir, UPSTREAM_DIR: upstreamDir, ACME_WEBROOT: acmeWebroot }),
       delete: remoteScript("teardown", { STATE_DIR: stateDir, ...nginxFiles, ...slotInputs, VOLUME: volume }),
     },
+    deploy: remoteScript("deploy", {
+      ...hostId, APP: o.app, IMAGE: o.image, STATE_DIR: stateDir, ENV_FILE: envFile, ...nginxFiles, CERT_FILE: certFile,
+      DEPLOY_HOOK_PATH: o.deployHookPath, STAGED_FILES: [...PLAIN_FILES, ...SECRET_FILES].join(" "),
+      HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
+      PULL_ATTEMPTS: 3, LOG_LINES: 50, ...slotInputs, SOCKET_NAME,
+    }),
+    certificate: remoteScript("certificate", {
+      ...hostId, DOMAIN: o.domain, STATE_DIR: stateDir, SITE_FILE: siteFile, NGINX_PID_FILE: o.nginxPidFile, CERT_FILE: certFile, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
+    }),
   };
+}
+
+/** Largest bundle the deploy command accepts on stdin (bytes): far above the rendered files (tens of KB). */
+export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The deploy command's stdin: one line `<name> <base64 of the content>` per staged file (PLAIN_FILES, then
+ * SECRET_FILES), then `end <count>`. The deploy script refuses a bundle that is incomplete or lists another name.
+ */
+export function renderBundle(files: Record<StagedFile, string>): string {
+  const names = [...PLAIN_FILES, ...SECRET_FILES];
+  const lines = names.map((n) => {
+    if (typeof files[n] !== "string") throw new Error(`deploy bundle: ${n} is missing`);
+    return `${n} ${Buffer.from(files[n]).toString("base64")}`;
+  });
+  const text = [...lines, `end ${names.length}`, ""].join("\n");
+  if (text.length > MAX_BUNDLE_BYTES) throw new Error(`deploy bundle: ${text.length} bytes is over the ${MAX_BUNDLE_BYTES}-byte limit`);
+  return text;
 }
 
 /** docker --env-file format: KEY=value per line, taken literally (no quotes, no expansion, no newlines). */

@@ -6,7 +6,8 @@ import { shellQuote } from "../contract/run-contract.ts";
 import { readPackageFile } from "../package-files.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
-export type ScriptName = "host-ready" | "prepare" | "unprepare" | "deploy" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall";
+export type ScriptName = "host-ready" | "prepare" | "deploy" | "certificate" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall"
+  | "monitoring-install" | "monitoring-uninstall";
 
 export type ScriptInputs = Record<string, string | number>;
 
@@ -66,4 +67,13 @@ export function remoteCommand(script: string): string {
 /** renderScript + remoteCommand. */
 export function remoteScript(name: ScriptName, inputs: ScriptInputs): string {
   return remoteCommand(renderScript(name, inputs));
+}
+
+/**
+ * `command` marked with the host it is meant for (a comment line, so the string — an input of the Command — changes
+ * with the host and the engine updates the Command in place, re-running it on a new host).
+ */
+export function onHost(hostId: string, command: string): string {
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(hostId)) throw new Error(`host id ${JSON.stringify(hostId)} must be 1-128 letters, digits or . _ : -`);
+  return `# selfhosted-mcp host: ${hostId}\n${command}`;
 }

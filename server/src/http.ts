@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps) {
   const { limits } = config;
   const sessions = config.sessions === "stateful"
     ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs }) : undefined;
+  if (sessions) metrics.trackSessions(() => sessions.size);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
   app.use((req, res, next) => {

@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client) on their own registry, served on METRICS_HOST:METRICS_PORT (loopback by default).
 import { createServer, type Server } from "node:http";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
@@ -9,11 +9,15 @@ export interface Metrics {
   upstreamDuration: Histogram<"outcome">;
   upstreamSchemaErrors: Counter<string>;
   httpRequests: Counter<"method" | "status">;
+  /** Live MCP sessions, read at scrape time from the function given to trackSessions (0 when stateless). */
+  activeSessions: Gauge<string>;
+  trackSessions(count: () => number): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  let sessionCount = () => 0;
   return {
     registry,
     toolCalls: new Counter({ name: "mcp_tool_calls_total", help: "MCP tool calls by tool and outcome (ok|error).", labelNames: ["tool", "status"], registers: [registry] }),
@@ -27,6 +31,11 @@ export function createMetrics(): Metrics {
     }),
     upstreamSchemaErrors: new Counter({ name: "mcp_upstream_schema_errors_total", help: "Upstream responses that did not match the expected schema.", registers: [registry] }),
     httpRequests: new Counter({ name: "mcp_http_requests_total", help: "HTTP requests on the MCP port by method and status.", labelNames: ["method", "status"], registers: [registry] }),
+    activeSessions: new Gauge({
+      name: "mcp_active_sessions", help: "Live MCP sessions (stateful mode; always 0 when stateless).", registers: [registry],
+      collect() { this.set(sessionCount()); },
+    }),
+    trackSessions(count) { sessionCount = count; },
   };
 }
 

@@ -75,6 +75,7 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     createDocr: "false",
     baseImage,
     nginxListenAddresses: JSON.stringify(["127.0.0.1"]), // the "droplet" is this machine: serve loopback only
+    swapMb: "0", // ...and gets no swap file from the host-ready command
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
     ...opts.config,
   };

@@ -6,7 +6,7 @@ import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
 import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
-const good = { domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acmeEmail: "ops@example.com" };
+const good = { domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acmeEmail: "ops@example.com", docrName: "acme-mcp-7f3k" };
 const secrets = new Set<SecretKey>(["apiKeys", "sshPrivateKey"]);
 
 function issuesOf(raw: Record<string, unknown>, present = secrets, token = true) {

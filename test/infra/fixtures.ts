@@ -11,6 +11,9 @@ export const REQUIRED_STACK_CONFIG: Readonly<Record<string, string>> = {
   "selfhosted-mcp:sshPublicKey": SSH_PUBLIC_KEY,
   "selfhosted-mcp:adminCidrs": '["203.0.113.7/32"]',
   "selfhosted-mcp:acmeEmail": "ops@example.com",
+  "selfhosted-mcp:docrName": "acme-mcp-7f3k",
+  // The remote commands log in through an SSH agent unless sshPrivateKey is set (checked before anything registers).
+  "selfhosted-mcp:sshAgentSocket": "/run/user/1000/ssh-agent.sock",
 };
 
 let evaluation = 0;

@@ -3,8 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { installMocks, valueOf, resolveAssets, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
+import { installMocks, valueOf, bundleFiles, isSecretValue, MOCK_IPV4, MOCK_RESERVED_IP, MOCK_REGISTRY, digestOf } from "./mock-harness.ts";
 import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
 const rec = await installMocks();
@@ -12,7 +13,7 @@ const { SelfHostedMcp, McpDeployment, McpHost, McpImage } = await import("../../
 
 const mcp = new SelfHostedMcp("prod", {
   domain: "mcp.example.com", region: "ams3", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32", "2001:db8::/64"],
-  dnsZone: "example.com", reservedIp: true, acme: { email: "ops@example.com" },
+  dnsZone: "example.com", reservedIp: true, acme: { email: "ops@example.com" }, docr: { name: "selfhosted-mcp-test" },
   resources: { memoryMb: 512, cpus: 1 }, auth: { mode: "none" },
 });
 const outputs = {
@@ -29,12 +30,13 @@ test("resource types: one of each, nothing unexpected", () => {
   assert.equal(count("digitalocean:index/droplet:Droplet"), 1);
   assert.equal(count("digitalocean:index/firewall:Firewall"), 1);
   assert.equal(count("digitalocean:index/reservedIp:ReservedIp"), 1);
+  assert.equal(count("digitalocean:index/reservedIpAssignment:ReservedIpAssignment"), 1);
   assert.equal(count("digitalocean:index/dnsRecord:DnsRecord"), 2);
   assert.equal(count("digitalocean:index/containerRegistry:ContainerRegistry"), 1);
   assert.equal(count("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"), 2);
   assert.equal(count("docker:index/image:Image"), 1);
-  assert.equal(count("command:remote:Command"), 3);
-  assert.equal(count("command:remote:CopyToRemote"), 8);
+  assert.equal(count("command:remote:Command"), 4);
+  assert.equal(count("command:remote:CopyToRemote"), 0, "nothing is copied: CopyToRemote rejects unknown sources at preview");
 });
 
 test("droplet: region, smallest size for two 512 MB slots, Ubuntu LTS, monitoring, IPv6, stable user-data", () => {
@@ -48,7 +50,8 @@ test("droplet: region, smallest size for two 512 MB slots, Ubuntu LTS, monitorin
   assert.ok(ud.startsWith("#cloud-config\n"));
   const doc = parse(ud);
   assert.deepEqual(doc.users[0].ssh_authorized_keys, [KEY]);
-  assert.equal(doc.swap.size, 1024 ** 3, "2 GB droplet gets a swap file");
+  assert.equal(doc.swap, undefined, "swap is not in the user-data");
+  assert.equal(d.resizeDisk, false, "a resize keeps the disk, so a downsize stays possible");
 });
 
 test("firewall: SSH only from the admin CIDRs, 80/443 public, attached to the droplet", () => {
@@ -67,8 +70,13 @@ test("DNS records in the zone point at the reserved IP / droplet IPv6", () => {
   const aaaa = recs.find((r) => r.type === "AAAA")!;
   assert.deepEqual([a.domain, a.name, a.value], ["example.com", "mcp", MOCK_RESERVED_IP]);
   assert.deepEqual([aaaa.domain, aaaa.name, aaaa.value], ["example.com", "mcp", "2001:db8::10"]);
-  assert.equal(rec.ofType("digitalocean:index/reservedIp:ReservedIp")[0]!.inputs.dropletId, 424242);
+  assert.equal(rec.ofType("digitalocean:index/reservedIp:ReservedIp")[0]!.inputs.dropletId, undefined, "the address alone");
+  const assignment = rec.ofType("digitalocean:index/reservedIpAssignment:ReservedIpAssignment")[0]!.inputs;
+  assert.deepEqual([assignment.ipAddress, assignment.dropletId], [MOCK_RESERVED_IP, 424242]);
 });
+
+const version = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 
 test("registry: DOCR (free tier) with push and read-only pull credentials; image built with BASE_IMAGE and pushed", () => {
   const reg = rec.ofType("digitalocean:index/containerRegistry:ContainerRegistry")[0]!.inputs;
@@ -77,11 +85,11 @@ test("registry: DOCR (free tier) with push and read-only pull credentials; image
   const creds = rec.ofType("digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials").map((r) => r.inputs.write);
   assert.deepEqual(creds.sort(), [false, true]);
   const img = rec.ofType("docker:index/image:Image")[0]!.inputs as { imageName: string; build: Record<string, unknown>; registry: { value: Record<string, unknown> } };
-  assert.equal(img.imageName, `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`);
-  const version = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+  assert.equal(img.imageName, `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:v${version}`, "tagged with the package version, not :latest");
   assert.deepEqual(img.build.args, { BASE_IMAGE: "node:24-bookworm-slim", VERSION: version });
-  assert.equal(img.build.context, ".");
-  assert.equal(img.build.dockerfile, "server/Dockerfile");
+  assert.equal(img.build.context, REPO_ROOT, "the package's own server, wherever the package is installed");
+  assert.equal(img.build.dockerfile, `${REPO_ROOT}/server/Dockerfile`);
+  assert.equal(reg.region, "ams3", "the droplet's region has a registry");
   assert.equal(img.build.platform, "linux/amd64");
   assert.ok(isSecretValue(img.registry), "push credentials are secret");
   assert.deepEqual(img.registry.value, { server: MOCK_REGISTRY, username: "push-token", password: "push-token" });
@@ -98,38 +106,36 @@ test("parent/child wiring: every part is a child of its component, components of
   assert.match(await urn(mcp.host.ready), /McpHost\$command:remote:Command::prod-host-ready$/);
   assert.match(await urn(mcp.image.image!), /McpImage\$docker:index\/image:Image::/);
   assert.match(await urn(mcp.deployment.deploy), /::selfhosted-mcp:index:McpDeployment\$command:remote:Command::prod-deploy-deploy$/);
-  assert.match(await urn(mcp.deployment.copies.env), /McpDeployment\$command:remote:CopyToRemote::prod-deploy-copy-env$/);
+  assert.match(await urn(mcp.deployment.site), /McpDeployment\$command:remote:Command::prod-deploy-site$/);
+  assert.match(await urn(mcp.host.reservedIpAssignment!), /McpHost\$digitalocean:index\/reservedIpAssignment:ReservedIpAssignment::prod-host-ip-assignment$/);
 });
 
-test("remote commands register in dependency order: host ready -> prepare -> copies -> deploy", () => {
-  const order = rec.resources.filter((r) => r.type.startsWith("command:remote:")).map((r) => r.name);
-  assert.equal(order[0], "prod-host-ready");
-  assert.equal(order[1], "prod-deploy-prepare");
-  assert.equal(order.at(-1), "prod-deploy-deploy");
-  assert.deepEqual(order.slice(2, -1).sort(), [
-    "certbot-deploy-hook", "docker-config.json", "env", "issue-certificate.sh", "nginx-http.conf", "nginx-tls.conf",
-    "run-spec.sh", "upstream.conf"].map((f) => `prod-deploy-copy-${f}`));
+test("registration order: host ready -> site -> deploy -> reserved IP / DNS (after the deploy) -> certificate", () => {
+  const order = rec.resources.filter((r) => /^command:remote:|reservedIpAssignment|dnsRecord/.test(r.type)).map((r) => r.name);
+  assert.deepEqual(order, ["prod-host-ready", "prod-deploy-site", "prod-deploy-deploy", "prod-host-ip-assignment", "prod-host-a",
+    "prod-host-aaaa", "prod-deploy-certificate"]);
 });
 
 test("commands: SSH connection to the droplet as the deploy user; scripts, paths and the pinned image", async () => {
   const ready = rec.named("prod-host-ready").inputs as { connection: { value: Record<string, unknown> }; create: string };
   assert.deepEqual([ready.connection.value.host, ready.connection.value.user, ready.connection.value.port], [MOCK_IPV4, "deploy", 22]);
   assert.match(ready.create, /cloud-init status --wait/);
-  const deploy = rec.named("prod-deploy-deploy").inputs as { create: string; update: string; delete: string; triggers: unknown[] };
+  const deploy = rec.named("prod-deploy-deploy").inputs as { create: string; update: string; delete?: string; stdin: { value: string } };
   assert.equal(deploy.update, deploy.create);
+  assert.equal(deploy.delete, undefined, "the deploy deletes nothing");
   assert.match(deploy.create, new RegExp(`^readonly IMAGE=${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@sha256:[0-9a-f]{64}$`, "m"));
-  assert.match(deploy.delete, /# selfhosted-mcp remote script: teardown\./);
-  const copy = await resolveAssets(rec.named("prod-deploy-copy-run-spec.sh").inputs) as { remotePath: string; source: { text: string } };
-  assert.equal(copy.remotePath, "/var/lib/selfhosted-mcp/staging-mcp/run-spec.sh");
-  assert.match(copy.source.text, /--memory 512m/);
-  const tls = await resolveAssets(rec.named("prod-deploy-copy-nginx-tls.conf").inputs) as { source: { text: string } };
-  assert.match(tls.source.text, /server_name mcp\.example\.com/);
+  assert.match(deploy.create, /^readonly HOST_ID=424242$/m);
+  const site = rec.named("prod-deploy-site").inputs as { create: string; delete: string };
+  assert.match(site.delete, /# selfhosted-mcp remote script: teardown\./);
+  const files = bundleFiles(deploy.stdin.value);
+  assert.match(files["run-spec.sh"]!, /--memory 512m/);
+  assert.match(files["nginx-tls.conf"]!, /server_name mcp\.example\.com/);
 });
 
 test("outputs: url, health URL, IPv4 (reserved), image digest, droplet id", () => {
   assert.deepEqual(outputs, {
     url: "https://mcp.example.com/mcp", healthUrl: "https://mcp.example.com/health", ipv4: MOCK_RESERVED_IP,
-    imageDigest: `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@${digestOf(`${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:latest`)}`,
+    imageDigest: `${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp@${digestOf(`${MOCK_REGISTRY}/selfhosted-mcp-test/selfhosted-mcp:v${version}`)}`,
     dropletId: "424242",
   });
 });

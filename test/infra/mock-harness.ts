@@ -103,3 +103,9 @@ export function withoutSecrets(v: unknown): unknown {
   if (typeof v !== "object" || v === null) return v;
   return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, withoutSecrets(x)]));
 }
+
+/** The files of a deploy command's stdin (renderBundle: `<name> <base64>` lines, then `end <count>`), decoded. */
+export function bundleFiles(stdin: string): Record<string, string> {
+  return Object.fromEntries(stdin.trim().split("\n").map((l) => l.split(" ")).filter(([n]) => n !== "end")
+    .map(([n, b]) => [n!, Buffer.from(b!, "base64").toString()]));
+}

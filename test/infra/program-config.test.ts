@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, resolveAssets } from "./mock-harness.ts";
+import { installMocks, bundleFiles } from "./mock-harness.ts";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { REQUIRED_STACK_CONFIG, runProgram as evaluate } from "./fixtures.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
@@ -59,13 +61,66 @@ test("a secret key stored in plain text is refused", async () => {
   assert.equal(rec.resources.length, 0);
 });
 
+test("building without a registry name fails in preview naming docrName (DOCR names are global; no default can work)", async () => {
+  const { "selfhosted-mcp:docrName": _d, ...noRegistry } = good;
+  await expectError(noRegistry, /docrName: building the server needs a registry: DigitalOcean Container Registry names are global/);
+  await expectError({ ...noRegistry, "selfhosted-mcp:createDocr": "false" }, /docrName: createDocr is false: docrName must name your account's existing registry/);
+  await expectError({ ...good, "selfhosted-mcp:docrRegion": "lon1" }, /docrRegion: must be a region with a container registry/);
+});
+
 test("the same program with a good config registers the stack (the zero counts above are meaningful)", async () => {
   const program = await runProgram({ ...good, "selfhosted-mcp:nginxListenAddresses": '["127.0.0.1"]' });
   await rec.settle();
-  const site = await resolveAssets(rec.resources.find((r) => r.type === "command:remote:CopyToRemote" && /nginx-tls/.test(r.name))?.inputs);
-  assert.match(JSON.stringify(site), /listen 127\.0\.0\.1:443 ssl/, "nginxListenAddresses reaches the rendered site");
-  assert.doesNotMatch(JSON.stringify(site), /listen \[::\]:443/);
-  assert.ok(rec.resources.length >= 19, `got ${rec.resources.length}`);
+  const stdin = (rec.named("mcp-deploy-deploy").inputs.stdin as { value: string }).value;
+  const site = bundleFiles(stdin)["nginx-tls.conf"]!;
+  assert.match(site, /listen 127\.0\.0\.1:443 ssl/, "nginxListenAddresses reaches the rendered site");
+  assert.doesNotMatch(site, /listen \[::\]:443/);
+  assert.ok(rec.resources.length >= 12, `got ${rec.resources.length}`);
   assert.ok(rec.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
   assert.ok(pulumi.Output.isInstance(program.url));
 });
+
+/**
+ * The config map the Pulumi CLI hands the program (PULUMI_CONFIG): every Pulumi.yaml default under "<project>:<key>"
+ * as a string — objects and arrays as JSON text, numbers and booleans as their text — overlaid by the stack's values;
+ * PULUMI_CONFIG_SECRET_KEYS lists only keys set with --secret (a default {} is never secret).
+ */
+function asTheCliDelivers(stack: Record<string, string>): Record<string, string> {
+  const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as { config: Record<string, { default?: unknown }> };
+  const out: Record<string, string> = {};
+  for (const [k, d] of Object.entries(project.config)) {
+    if (!("default" in d)) continue;
+    out[`selfhosted-mcp:${k}`] = typeof d.default === "string" ? d.default : JSON.stringify(d.default);
+  }
+  return { ...out, ...stack };
+}
+
+test("Pulumi.yaml's own defaults, delivered as the CLI delivers them (secretEnv as plain \"{}\"), are accepted", async () => {
+  const config = asTheCliDelivers(good);
+  assert.equal(config["selfhosted-mcp:secretEnv"], "{}");
+  await runProgram(config);
+  await rec.settle();
+  assert.ok(rec.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
+});
+
+test("a passphrase-protected private key without its passphrase, or no key and no agent, fails before anything registers", async () => {
+  const encrypted = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + Buffer.concat([Buffer.from("openssh-key-v1\0"),
+    Buffer.from([0, 0, 0, 10]), Buffer.from("aes256-ctr")]).toString("base64") + "\n-----END OPENSSH PRIVATE KEY-----\n";
+  const { "selfhosted-mcp:sshAgentSocket": _agent, ...noAgent } = good;
+  const before = rec.resources.length;
+  const saved = process.env.SSH_AUTH_SOCK;
+  delete process.env.SSH_AUTH_SOCK;
+  try {
+    await assert.rejects(runProgram({ ...noAgent, "selfhosted-mcp:sshPrivateKey": encrypted }, [...SECRET, "selfhosted-mcp:sshPrivateKey"]),
+      /sshPrivateKeyPassword: sshPrivateKey is passphrase-protected.*\n\s+fix: pulumi config set sshPrivateKeyPassword --secret/);
+    await assert.rejects(runProgram(noAgent), /sshPrivateKey: no private key is set and no SSH agent is running/);
+    await runProgram({ ...noAgent, "selfhosted-mcp:sshPrivateKey": encrypted, "selfhosted-mcp:sshPrivateKeyPassword": "pw" },
+      [...SECRET, "selfhosted-mcp:sshPrivateKey", "selfhosted-mcp:sshPrivateKeyPassword"]);
+  } finally {
+    if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
+  }
+  await rec.settle();
+  const conn = rec.resources.slice(before).find((r) => r.name === "mcp-deploy-deploy")!.inputs.connection as { value: Record<string, unknown> };
+  assert.deepEqual([conn.value.privateKeyPassword, conn.value.dialErrorLimit, conn.value.perDialTimeout], ["pw", 6, 10]);
+});
+

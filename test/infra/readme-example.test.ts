@@ -40,7 +40,7 @@ test("the README's stack example type-checks against the package entry and regis
     await rec.settle();
     const types = new Set(rec.resources.map((r) => r.type));
     for (const t of ["selfhosted-mcp:index:SelfHostedMcp", "digitalocean:index/droplet:Droplet", "docker:index/image:Image",
-      "command:remote:Command", "command:remote:CopyToRemote"]) assert.ok(types.has(t), `${t} registered; have ${[...types].join(", ")}`);
+      "command:remote:Command", "digitalocean:index/containerRegistry:ContainerRegistry"]) assert.ok(types.has(t), `${t} registered; have ${[...types].join(", ")}`);
     const build = rec.ofType("docker:index/image:Image")[0]!.inputs.build as { context: string };
     assert.equal(build.context, "./my-server");
   } finally {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderDeploymentPlan, renderBundle, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
 import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
@@ -39,7 +39,7 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
     app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
     acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
     healthTimeoutSeconds: 5, drainSeconds: 2,
-    stateDir: `${dir}/lib/selfhosted-mcp/mcp`, stagingDir: `${dir}/lib/selfhosted-mcp/staging-mcp`, siteFile: `${dir}/nginx/conf.d/site.conf`,
+    stateDir: `${dir}/lib/selfhosted-mcp/mcp`, siteFile: `${dir}/nginx/conf.d/site.conf`, hostId: "424242",
     nginxPidFile: `${dir}/nginx.pid`, certbotConfigDir: `${dir}/letsencrypt`, certbotPath: `${dir}/bin/certbot`,
     deployHookPath: `${dir}/hook`, nginx: { upstreamIncludeDir: `${dir}/nginx/upstreams`, acmeWebroot: `${dir}/webroot` },
     ...over,
@@ -49,8 +49,8 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
 test("shellcheck: every rendered script and wrapper", async () => {
   const plan = renderDeploymentPlan(planOptions("/srv/x"));
   const smoke = renderSmokeTimer({ app: "mcp", url: "https://mcp.example.test", withToken: true, textfileDir: "/var/lib/node-exporter" });
-  const commands = { "prepare-create": plan.prepare.create, "prepare-delete": plan.prepare.delete, "deploy-create": plan.deploy.create,
-    "deploy-delete": plan.deploy.delete, "host-ready": remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx" }),
+  const commands = { "site-create": plan.site.create, "site-delete": plan.site.delete, deploy: plan.deploy, certificate: plan.certificate,
+    "host-ready": remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx", SWAP_MB: 1024, SWAP_FILE: "/swapfile.x" }),
     "smoke-timer-install": remoteCommand(smoke.install), "smoke-timer-uninstall": remoteCommand(smoke.uninstall) };
   const rendered = new Set<string>();
   for (const [name, cmd] of Object.entries(commands)) {
@@ -74,10 +74,10 @@ test("shellcheck is a real check here: it flags an unquoted expansion", async ()
 });
 
 test("renderScript: inputs are quoted and validated; the wrapper delimiter cannot be injected", () => {
-  const s = renderScript("unprepare", { STAGING_DIR: "/tmp/a b'c" });
-  assert.match(s, /^readonly STAGING_DIR='\/tmp\/a b'\\''c'$/m);
-  assert.throws(() => renderScript("unprepare", { staging: "x" }), /UPPER_SNAKE_CASE/);
-  assert.throws(() => renderScript("unprepare", { STAGING_DIR: "a\nb" }), /single line/);
+  const s = renderScript("prepare", { STATE_DIR: "/tmp/a b'c" });
+  assert.match(s, /^readonly STATE_DIR='\/tmp\/a b'\\''c'$/m);
+  assert.throws(() => renderScript("prepare", { state: "x" }), /UPPER_SNAKE_CASE/);
+  assert.throws(() => renderScript("prepare", { STATE_DIR: "a\nb" }), /single line/);
 });
 
 // --- stand-ins for the host's programs: tiny bash scripts with their state under $STUB ---
@@ -95,7 +95,16 @@ case "$1" in
        # like the server: listen on LISTEN_SOCKET (a real socket file in the mounted slot directory)
        [ -n "\${STUB_NO_SOCKET:-}" ] || python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
        echo "$sock $1" >"$c/$name"; echo "container-id-$name" ;;
-  inspect) if [ "$2" = -f ]; then [ -f "$c/$4" ] && echo true || echo false; else [ -f "$c/$2" ]; fi ;;
+  inspect) case "$2 \${3:-}" in
+             "-f {{.Image}}") [ -f "$c/$4" ] && { d=$(cut -d' ' -f2 "$c/$4"); d=\${d##*sha256:}; echo "image-of-\${d:0:1}"; } ;;
+             -f*) [ -f "$c/$4" ] && echo true || echo false ;;
+             *) [ -f "$c/$2" ] ;;
+           esac ;;
+  image) case "$2" in
+           inspect) d=\${5##*sha256:}; echo "image-of-\${d:0:1}" ;;
+           ls) printf 'image-of-a\nimage-of-b\nimage-of-old-build\n' ;;
+           rm) ;;
+         esac ;;
   logs) echo "boom: the new container log line for \${@: -1}" ;;
   stop) [ -f "$c/$2" ] ;;
   rm) rm -f "$c/$3" ;;
@@ -132,59 +141,79 @@ function fakeHost(): Host {
   return { dir, env, calls: () => (existsSync(`${dir}/calls`) ? readFileSync(`${dir}/calls`, "utf8") : ""), reset: () => rmSync(`${dir}/calls`, { force: true }) };
 }
 
-/** What McpDeployment's CopyToRemote resources do: the staged files, written as the SSH user. */
-function copyFiles(host: Host, options: DeploymentPlanOptions, env: Record<string, string>) {
+const sh = (command: string, env: NodeJS.ProcessEnv, input = "") => run("sh", ["-c", command], { env, timeoutMs: 60_000, input });
+
+/** What McpDeployment's deploy command does: its script, with every file (secrets too) in the bundle on stdin. */
+function deploy(host: Host, options: DeploymentPlanOptions, env: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}) {
   const plan = renderDeploymentPlan(options);
-  for (const f of PLAIN_FILES) writeFileSync(plan.remotePaths[f], plan.files[f]);
-  writeFileSync(plan.remotePaths.env, renderEnvFile(env));
-  writeFileSync(plan.remotePaths["docker-config.json"], renderDockerConfig("127.0.0.1:5000"));
-  return plan;
+  const bundle = renderBundle({ ...plan.files, env: renderEnvFile(env), "docker-config.json": renderDockerConfig("127.0.0.1:5000") });
+  return sh(plan.deploy, { ...host.env, ...extraEnv }, bundle);
 }
 
-const sh = (command: string, env: NodeJS.ProcessEnv) => run("sh", ["-c", command], { env, timeoutMs: 60_000 });
-
-test("blue/green: first deploy issues the certificate, redeploy switches slots, a bad image keeps the old one", async () => {
+test("blue/green: first deploy serves HTTP-only, the certificate step issues and serves TLS, redeploy switches slots, a bad image keeps the old one", async () => {
   const host = fakeHost();
   const opts = planOptions(host.dir);
   const first = renderDeploymentPlan(opts);
-  const prep = await sh(first.prepare.create, host.env);
+  const prep = await sh(first.site.create, host.env);
   assert.equal(prep.code, 0, prep.stdout + prep.stderr);
-  assert.equal(statSync(first.stagingDir).mode & 0o777, 0o700);
   assert.equal(statSync(first.stateDir).mode & 0o777, 0o700);
-  assert.equal(statSync(`${host.dir}/lib/selfhosted-mcp`).mode & 0o777, 0o755, "the SSH user can reach its staging directory");
+  assert.match(prep.stdout, /prepared .* on host 424242/);
 
-  // 1. First deploy: HTTP-only site, certbot, then TLS; blue slot live. An earlier run left the challenge dir 0700.
+  // 0. A bundle that is cut short (or names an unknown file) is refused before anything changes.
+  const bundle = renderBundle({ ...first.files, env: renderEnvFile({ A: "1" }), "docker-config.json": "{}" });
+  let r = await sh(first.deploy, host.env, bundle.split("\n").slice(0, 3).join("\n") + "\n");
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /deploy bundle on stdin ended after 3 of 8 files/);
+  r = await sh(first.deploy, host.env, `bogus ${Buffer.from("x").toString("base64")}\n${bundle}`);
+  assert.match(r.stderr, /unexpected entry 'bogus'/);
+  assert.equal(existsSync(first.envFile), false, "nothing installed from a bad bundle");
+  assert.doesNotMatch(host.calls(), /docker run/);
+
+  // 1. First deploy: HTTP-only site, no certbot yet (the domain may not point here yet); blue slot live.
+  //    An earlier run left the challenge dir 0700.
   mkdirSync(`${host.dir}/webroot/.well-known/acme-challenge`, { recursive: true, mode: 0o700 });
   chmodSync(`${host.dir}/webroot/.well-known`, 0o700);
-  copyFiles(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
-  let r = await sh(first.deploy.create, host.env);
+  r = await deploy(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /no certificate .*HTTP-only site, then certbot/);
+  assert.match(r.stdout, /no certificate .* yet: HTTP-only site \(the certificate command issues one\)/);
+  assert.doesNotMatch(host.calls(), /certbot/);
+  assert.match(readFileSync(first.siteFile, "utf8"), /phase: http-only/);
+  assert.match(host.calls(), /docker pull --quiet 127\.0\.0\.1:5000\/mcp@sha256:a{64}/);
+
+  // 1b. The certificate step (after the reserved IP / DNS moved here): certbot, then the TLS site.
+  r = await sh(first.certificate, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(host.calls(), /certbot certonly .*--server https:\/\/127\.0\.0\.1:14000\/dir .*--webroot-path .*\/webroot/);
   for (const d of [".well-known", ".well-known/acme-challenge"]) {
     assert.equal(statSync(`${host.dir}/webroot/${d}`).mode & 0o777, 0o755, `nginx workers can read challenges (${d})`);
   }
+  assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
+  host.reset();
+  r = await sh(first.certificate, host.env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /the TLS site is already in place/);
+  assert.equal(host.calls(), "", "a second run changes nothing");
+
   assert.equal(first.socketDir, `${host.dir}/lib/selfhosted-mcp/mcp.sockets`);
   assert.match(readFileSync(first.upstreamFile, "utf8"), new RegExp(`^server unix:${first.socketDir}/live\\.sock max_fails=0;$`, "m"));
   assert.match(readFileSync(first.siteFile, "utf8"), /^\s*keepalive_time 1s;\n\s*keepalive_timeout 1s;$/m,
     "cached upstream connections live at most 1 s, so they follow the link before the old slot stops");
-  assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
   assert.equal(readlinkSync(`${first.socketDir}/live.sock`), "blue/mcp.sock");
   assert.equal(statSync(first.socketDir).mode & 0o7777, 0o755);
   for (const slot of ["blue", "green"]) assert.equal(statSync(`${first.socketDir}/${slot}`).mode & 0o7777, 0o1733, slot);
   assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");
   assert.equal(statSync(first.envFile).mode & 0o777, 0o600);
   assert.match(readFileSync(first.envFile, "utf8"), /API_KEYS=sentinel-secret-value-1234/);
-  assert.equal(existsSync(first.remotePaths.env), false, "the staged secret is moved, not left behind");
+  assert.deepEqual(readdirSync(first.stateDir).filter((f) => f.startsWith(".bundle")), [], "the unpacked bundle is removed");
   assert.ok(existsSync(`${host.dir}/containers/mcp-blue`));
-  assert.match(host.calls(), /docker pull --quiet 127\.0\.0\.1:5000\/mcp@sha256:a{64}/);
 
-  // 2. New image: green starts beside blue, live.sock switches to it, blue is stopped. No certificate, no nginx reload.
+  // 2. New image: green starts beside blue, live.sock switches to it, blue is stopped, older images pruned.
+  //    No certificate, no nginx reload.
   host.reset();
   const opts2 = { ...opts, image: DIGEST("b") };
-  const second = copyFiles(host, opts2, { API_KEYS: "sentinel-secret-value-1234" });
-  r = await sh(second.deploy.create, host.env);
+  r = await deploy(host, opts2, { API_KEYS: "sentinel-secret-value-1234" });
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  const second = renderDeploymentPlan(opts2);
   assert.doesNotMatch(host.calls(), /certbot/);
   assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
   assert.match(r.stdout, /nginx configuration unchanged: no reload/);
@@ -197,63 +226,61 @@ test("blue/green: first deploy issues the certificate, redeploy switches slots, 
   const healthCheck = /^curl .*--unix-socket \S*\/green\/mcp\.sock http:\/\/localhost\/health/;
   assert.ok(idx(/^docker run .*--name mcp-green/) >= 0 && idx(/^docker run .*--name mcp-green/) < idx(healthCheck), "health checked (on the socket) after start");
   assert.ok(idx(healthCheck) < idx(/^docker stop mcp-blue/), "old slot stopped after the switch");
+  assert.ok(idx(/^docker stop mcp-blue/) < idx(/^docker image rm image-of-old-build$/), "pruned after the switch");
+  assert.equal(idx(/^docker image rm image-of-(a|b)$/), -1, "the new image and the one just retired are kept");
 
   // 3. An image that never becomes healthy: the update fails with its logs; green keeps serving.
   host.reset();
-  const third = copyFiles(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "sentinel-secret-value-1234" });
-  r = await sh(third.deploy.create, { ...host.env, STUB_UNHEALTHY: "1" });
+  r = await deploy(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "sentinel-secret-value-1234" }, { STUB_UNHEALTHY: "1" });
   assert.notEqual(r.code, 0);
   assert.match(r.stdout, /last 50 log lines of mcp-blue/);
   assert.match(r.stdout, /boom: the new container log line for mcp-blue/);
   assert.match(r.stderr, /not healthy at \/health within 5s \(the green slot keeps serving\)/);
-  assert.equal(readlinkSync(`${third.socketDir}/live.sock`), "green/mcp.sock");
+  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
   assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
   assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false, "the failed container is removed");
-  assert.doesNotMatch(host.calls(), /nginx -s reload/);
+  assert.doesNotMatch(host.calls(), /nginx -s reload|docker image rm/);
 
   // A server that never listens on LISTEN_SOCKET: named as the reason.
   host.reset();
-  r = await sh(copyFiles(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "x" }).deploy.create, { ...host.env, STUB_NO_SOCKET: "1" });
+  r = await deploy(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "x" }, { STUB_NO_SOCKET: "1" });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /mcp-blue never listened on its unix socket \(LISTEN_SOCKET in the container, \S*\/blue\/mcp\.sock on the host\)/);
-  assert.equal(readlinkSync(`${third.socketDir}/live.sock`), "green/mcp.sock");
+  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
 
   // 4. Changed nginx options (a new body limit) with a site that fails `nginx -t`: files and link restored.
   host.reset();
   const changed = { ...opts, image: DIGEST("d"), limits: { maxBodySize: "2m" } };
-  const fourth = copyFiles(host, changed, { API_KEYS: "sentinel-secret-value-1234" });
+  const fourth = renderDeploymentPlan(changed);
   const before = readFileSync(fourth.siteFile, "utf8");
-  r = await sh(fourth.deploy.create, { ...host.env, STUB_NGINX_BAD: "1" });
+  r = await deploy(host, changed, { API_KEYS: "sentinel-secret-value-1234" }, { STUB_NGINX_BAD: "1" });
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /TLS nginx site does not validate/);
+  assert.match(r.stderr, /tls nginx site does not validate/);
   assert.equal(readFileSync(fourth.siteFile, "utf8"), before, "site restored");
   assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "green/mcp.sock", "link restored");
   assert.equal(readFileSync(`${fourth.stateDir}/active-slot`, "utf8").trim(), "green");
 
   // 4b. The same change with a valid site: nginx reloads (its files changed) and blue takes over.
   host.reset();
-  r = await sh(copyFiles(host, changed, { API_KEYS: "sentinel-secret-value-1234" }).deploy.create, host.env);
+  r = await deploy(host, changed, { API_KEYS: "sentinel-secret-value-1234" });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(readFileSync(fourth.siteFile, "utf8"), /client_max_body_size 2m;/);
   assert.match(host.calls(), /^nginx -s reload$/m);
   assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "blue/mcp.sock");
 
-  // 5. Teardown removes containers, nginx files and state (incl. the env file); unprepare the staging dir.
-  r = await sh(first.deploy.delete, host.env);
+  // 5. The site's delete (teardown) removes containers, nginx files and state (incl. the env file).
+  r = await sh(first.site.delete, host.env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
   for (const f of [first.siteFile, first.upstreamFile, first.stateDir, first.socketDir]) assert.equal(existsSync(f), false, f);
-  r = await sh(first.prepare.delete, host.env);
-  assert.equal(r.code, 0);
-  assert.equal(existsSync(first.stagingDir), false);
 });
 
 test("host-ready: checks the required programs and names what is missing", async () => {
   const host = fakeHost();
-  const ok = await sh(remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker nginx" }), host.env);
+  const ok = await sh(remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker nginx", SWAP_MB: 0, SWAP_FILE: `${host.dir}/swap` }), host.env);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  assert.match(ok.stdout, /host ready: docker nginx/);
-  const bad = await sh(remoteScript("host-ready", { CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker no-such-program-x" }), host.env);
+  assert.match(ok.stdout, /host 1 ready: docker nginx/);
+  const bad = await sh(remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker no-such-program-x", SWAP_MB: 0, SWAP_FILE: `${host.dir}/swap` }), host.env);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /missing on this host: no-such-program-x/);
 });
@@ -261,7 +288,7 @@ test("host-ready: checks the required programs and names what is missing", async
 test("the wrapper keeps the script's exit status and removes its temp file (dash and bash)", async () => {
   for (const shell of ["sh", "bash"]) {
     const tmp = mkdtempSync(join(root, "wrap-"));
-    const cmd = remoteScript("unprepare", { STAGING_DIR: "/nonexistent" }).replace('rm -rf "${STAGING_DIR}"', "exit 7");
+    const cmd = remoteScript("prepare", { STATE_DIR: "/nonexistent" }).replace('install -d -m 0755 "$(dirname "${STATE_DIR}")"', "exit 7");
     const r = await run(shell, ["-c", cmd], { env: { ...process.env, TMPDIR: tmp } });
     assert.equal(r.code, 7, r.stderr);
     assert.deepEqual(readdirSync(tmp), []);
@@ -304,13 +331,16 @@ test("real nginx accepts both sites at the paths the deploy script installs them
   assert.match(r.stderr, /upstream\.conf/);
 });
 
-test("only the run spec and the deploy script depend on the image (McpDeployment renders the rest without it)", () => {
+test("only the run spec and the deploy script depend on the image; the site's teardown depends on names only; every command names its host", () => {
   const a = renderDeploymentPlan(planOptions("/srv/x"));
   const b = renderDeploymentPlan(planOptions("/srv/x", { image: DIGEST("f") }));
   const differing = PLAIN_FILES.filter((f) => a.files[f] !== b.files[f]);
   assert.deepEqual(differing, ["run-spec.sh"]);
-  assert.notEqual(a.deploy.create, b.deploy.create);
-  assert.equal(a.deploy.delete, b.deploy.delete);
-  assert.deepEqual(a.prepare, b.prepare);
-  assert.deepEqual(a.remotePaths, b.remotePaths);
+  assert.notEqual(a.deploy, b.deploy);
+  assert.deepEqual([a.site, a.certificate], [b.site, b.certificate]);
+  const moved = renderDeploymentPlan(planOptions("/srv/x", { hostId: "777" }));
+  assert.equal(moved.site.delete, a.site.delete, "teardown never changes with the host");
+  for (const k of ["deploy", "certificate"] as const) assert.notEqual(moved[k], a[k], `${k} re-runs on a new host`);
+  assert.notEqual(moved.site.create, a.site.create, "the site is prepared again on a new host");
+  assert.match(moved.deploy, /^readonly HOST_ID=777$/m);
 });

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, resolveAssets, withoutSecrets, isSecretValue, valueOf } from "./mock-harness.ts";
+import { installMocks, resolveAssets, withoutSecrets, isSecretValue, valueOf, bundleFiles } from "./mock-harness.ts";
 import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
 
 const SENTINELS = {
@@ -42,7 +42,7 @@ const resources = await Promise.all(rec.resources.map(async (r) => ({ ...r, inpu
 const forms = Object.values(SENTINELS).flatMap((s) => [s, Buffer.from(`acme-bot:${s}`).toString("base64")]).concat("SENTINEL");
 
 test("no sentinel in any non-secret input of any resource (user-data, scripts, nginx files, run spec, triggers)", () => {
-  assert.ok(resources.length >= 19, `only ${resources.length} resources`);
+  assert.ok(resources.length >= 12, `only ${resources.length} resources`);
   for (const r of resources) {
     const visible = JSON.stringify(withoutSecrets(r.inputs));
     for (const s of forms) assert.ok(!visible.includes(s), `${r.type} ${r.name} exposes ${s}`);
@@ -60,37 +60,35 @@ test("stack outputs carry no secret and are not secret", () => {
   }
 });
 
-test("the env file copy is secret and holds every secret env value; the staged registry credentials too", () => {
-  const env = resources.find((r) => r.name === "mcp-deploy-copy-env")!.inputs;
-  assert.ok(isSecretValue(env.source));
-  const text = (env.source as { value: { text: string } }).value.text;
+test("the deploy command's stdin is secret and carries the env file with every secret env value, and the registry credentials", () => {
+  const deploy = resources.find((r) => r.name === "mcp-deploy-deploy")!.inputs;
+  assert.ok(isSecretValue(deploy.stdin));
+  const files = bundleFiles((deploy.stdin as { value: string }).value);
+  const text = files.env!;
   assert.match(text, new RegExp(`^API_KEYS=${SENTINELS.apiKeys}$`, "m"));
   assert.match(text, new RegExp(`^UPSTREAM_API_KEY=${SENTINELS.upstreamApiKey}$`, "m"));
   assert.match(text, new RegExp(`^OAUTH_AUDIENCE=${SENTINELS.secretEnv}$`, "m"));
   assert.match(text, /^LOG_LEVEL=debug$/m);
   assert.match(text, /^PUBLIC_URL=https:\/\/mcp\.example\.com$/m);
-  const docker = resources.find((r) => r.name === "mcp-deploy-copy-docker-config.json")!.inputs;
-  assert.ok(isSecretValue(docker.source));
-  const auth = JSON.parse((docker.source as { value: { text: string } }).value.text).auths["ghcr.io"].auth;
+  const auth = JSON.parse(files["docker-config.json"]!).auths["ghcr.io"].auth;
   assert.equal(Buffer.from(auth, "base64").toString(), `acme-bot:${SENTINELS.registryPassword}`);
 });
 
-test("every command carries the SSH private key only inside a secret connection; deploy triggers are secret", () => {
+test("every command carries the SSH private key only inside a secret connection; no command has triggers", () => {
   const commands = resources.filter((r) => r.type.startsWith("command:remote:"));
-  assert.equal(commands.length, 11);
+  assert.equal(commands.length, 4);
   for (const c of commands) {
     assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection`);
     assert.equal((c.inputs.connection as { value: { privateKey: string } }).value.privateKey, SENTINELS.sshPrivateKey);
   }
-  const deploy = resources.find((r) => r.name === "mcp-deploy-deploy")!.inputs;
-  assert.ok(isSecretValue(deploy.triggers), "triggers include the hash of the secret files");
+  for (const c of commands) assert.equal(c.inputs.triggers, undefined, c.name);
 });
 
 test("the image push uses the registry password only as a secret", () => {
   const image = resources.find((r) => r.type === "docker:index/image:Image")!.inputs;
   assert.ok(isSecretValue(image.registry));
   assert.deepEqual((image.registry as { value: unknown }).value, { server: "ghcr.io", username: "acme-bot", password: SENTINELS.registryPassword });
-  assert.equal(image.imageName, "ghcr.io/acme/selfhosted-mcp:latest");
+  assert.match(String(image.imageName), /^ghcr\.io\/acme\/selfhosted-mcp:v\d+\.\d+\.\d+/);
 });
 
 test("the leak check is real: a value taken out of its secret wrapper is found", async () => {

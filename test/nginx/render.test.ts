@@ -8,10 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
-  renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, type SiteOptionsInput,
+  renderRenewalUnits, NginxOptionsError, ACME_DIRECTORIES, RENEWAL_UNIT, renderConnlimitScript, renderConnlimitUnit, CONNLIMIT_UNIT,
+  type SiteOptionsInput,
 } from "../../nginx/index.ts";
 import { nginxTest, nginxTestInStockConf, startPrivateNginx } from "../support/nginx.ts";
 import { run, runOk, freePort } from "../support/proc.ts";
+import { bearerToken } from "../../contract/bearer.ts";
+import { renderDeploymentPlan } from "../../infra/render/deployment-plan.ts";
 
 const DOMAIN = "mcp.example.test";
 let dir: string;
@@ -70,7 +73,7 @@ describe("nginx -t accepts every rendered variant", () => {
     const bounded = site({ keepaliveTimeSeconds: 1 });
     assert.match(bounded, /keepalive 16;\n\s+keepalive_time 1s;\n\s+keepalive_timeout 1s;/);
     const off = site({ keepaliveConnections: false });
-    assert.doesNotMatch(off, /^\s*keepalive/m, "nginx connects per request");
+    assert.doesNotMatch(/upstream [^{]+\{[^}]*\}/.exec(off)![0], /keepalive/, "nginx connects per request");
     for (const text of [bounded, off]) {
       const r = await nginxTest(text);
       assert.equal(r.code, 0, `${r.stderr}\n${text}`);
@@ -124,6 +127,14 @@ describe("site config content", () => {
     assert.doesNotMatch(several, /location = \/health \{/);
   });
 
+  it("the deployment renders the run contract's healthPath as the public health location (item 14)", () => {
+    const plan = renderDeploymentPlan({ app: "mcp", domain: DOMAIN, image: `r/mcp@sha256:${"a".repeat(64)}`, port: 8000, metricsPort: 9090,
+      acmeEmail: "ops@example.test", healthPath: "/healthz" });
+    assert.match(plan.files["nginx-tls.conf"], /location = \/healthz \{[^]*?proxy_pass http:\/\/\S+\/healthz;/);
+    assert.doesNotMatch(plan.files["nginx-tls.conf"], /location = \/health \{/);
+    assert.throws(() => renderNginxConfig({ ...base, phase: "tls", servers: [{ name: "a", healthPath: "/metrics" }] }), /servers\[0\]\.healthPath: "\/metrics" is reserved/);
+  });
+
   it("never logs Authorization, cookies or query strings", () => {
     const logFormat = /log_format[^;]*;/.exec(tls())![0];
     assert.match(logFormat, /\$remote_addr/);
@@ -159,7 +170,7 @@ describe("site config content", () => {
 });
 
 describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
-  it("is a stable 8-hex-digit hash per bearer token, distinct across tokens, empty without one", async () => {
+  it("is a stable 8-hex-digit hash per bearer token, distinct across tokens, empty without one; the header rule is bearerToken()'s", async () => {
     writeUpstreams(["weather"]);
     const port = await freePort();
     // The rendered site plus a probe server that echoes the key variable the credential zone is keyed by.
@@ -173,9 +184,19 @@ describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
       const keys = await Promise.all(tokens.map((t) => key(`Bearer ${t}`)));
       for (const k of keys) assert.match(k, /^\[[0-9a-f]{8}\]$/);
       assert.equal(new Set(keys).size, tokens.length, "distinct tokens get distinct keys");
-      assert.equal(await key(`bearer   ${tokens[0]}`), keys[0], "same token, same key");
+      assert.equal(await key(`bEaReR ${tokens[0]}`), keys[0], "same token, same key (scheme case-insensitive)");
       assert.equal(await key(), "[]");
-      assert.equal(await key("Basic dXNlcjpwYXNz"), "[]");
+      // The one rule (contract/bearer.ts): a header is a credential to nginx exactly when it is one to the server.
+      // (Leading/trailing whitespace is not part of a field value, RFC 9110 §5.5: fetch, nginx and node all drop it.)
+      const t = tokens[0]!;
+      const cases = [`Bearer ${t}`, `BEARER ${t}`, `Bearer ${t}==`, `Bearer ${t} x`, `Bearer  ${t}`, `Bearer\t${t}`,
+        "Bearer", `Bearer ${t}=x`, `Bearer ${t},x`, "Basic dXNlcjpwYXNz", `Token ${t}`];
+      for (const header of cases) {
+        const expected = bearerToken(header);
+        const got = await key(header);
+        assert.equal(got !== "[]", expected !== undefined, `${JSON.stringify(header)}: nginx key ${got}, server token ${expected}`);
+        if (expected === t) assert.equal(got, keys[0], JSON.stringify(header));
+      }
       // Every hex digit position varies across tokens (no constant block).
       for (let i = 1; i <= 8; i++) assert.ok(new Set(keys.map((k) => k[i])).size > 4, `digit ${i} varies`);
     } finally { await nginx.stop(); }
@@ -229,6 +250,8 @@ describe("host scripts", () => {
       "issue-custom.sh": issue({ email: "ops@example.test", acmeServer: "staging", keyType: "rsa", certName: "main",
         acmeWebroot: "/srv/acme", certbotConfigDir: "/srv/le", deployHookPath: "/opt/hook" }),
       "hook-default.sh": renderDeployHook(),
+      "connlimit-default.sh": renderConnlimitScript(),
+      "connlimit-custom.sh": renderConnlimitScript({ ports: [8443], perAddress: 64, ipv6: false }),
       "hook-custom.sh": renderDeployHook({ testCommand: ["nginx", "-t", "-c", "/etc/nginx/my conf's.conf"], reloadCommand: ["systemctl", "reload", "nginx@my site"] }),
     };
     for (const [name, text] of Object.entries(scripts)) writeFileSync(join(dir, name), text);
@@ -251,6 +274,17 @@ describe("host scripts", () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(existsSync(marker), true);
     assert.match(ok.stdout, /nginx reloaded for a\.example/);
+  });
+
+  it("the connection-limit unit passes systemd-analyze verify", async () => {
+    const unitDir = join(dir, "connlimit-unit");
+    mkdirSync(unitDir, { recursive: true });
+    const script = join(unitDir, "connlimit.sh");
+    writeFileSync(script, renderConnlimitScript(), { mode: 0o755 });
+    writeFileSync(join(unitDir, `${CONNLIMIT_UNIT}.service`), renderConnlimitUnit(script));
+    const r = await run("systemd-analyze", ["verify", join(unitDir, `${CONNLIMIT_UNIT}.service`)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.throws(() => renderConnlimitScript({ perAddress: 2 }), /perAddress: .*8/);
   });
 
   it("systemd renewal timer and service pass systemd-analyze verify", async () => {

@@ -178,7 +178,8 @@ test("bad options are rejected naming the option", () => {
   const bad: [AlertRuleOptions, RegExp][] = [
     [{ latencySlaSeconds: 0 }, /alert rules: latencySlaSeconds: latencySlaSeconds must be > 0/],
     [{ errorRatio: 5 }, /alert rules: errorRatio: errorRatio is a share between 0 and 1/],
-    [{ restartWindow: "half an hour" }, /restartWindow must be a duration like "30m"/],
+    [{ restartWindow: "half an hour" }, /restartWindow must be a duration like "30s", "5m" or "1h"/],
+    [{ latencyFor: "soon" }, /latencyFor must be a duration like "0s"/],
     [{ latencySla: 5 } as AlertRuleOptions, /latencySla/],
   ];
   for (const [opts, msg] of bad) assert.throws(() => alertRules(opts), (e: Error) => e instanceof AlertRuleOptionsError && msg.test(e.message));

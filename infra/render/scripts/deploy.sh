@@ -1,27 +1,60 @@
 # shellcheck shell=bash
-# Inputs: APP, IMAGE, STATE_DIR, STAGING_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE,
-#         DEPLOY_HOOK_PATH, ACME_CA_BUNDLE (empty: system CAs), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS, PULL_ATTEMPTS, LOG_LINES,
-#         BLUE_CONTAINER, GREEN_CONTAINER, SOCKET_DIR, SOCKET_NAME.
-# Blue/green deploy of IMAGE (pinned by digest): start the idle slot beside the live one, wait for its health
-# endpoint on its unix socket, re-point SOCKET_DIR/live.sock (the address in nginx's upstream include) at it, then
-# stop the old slot. nginx is reloaded only when its own files changed: a reload closes every idle client keep-alive
-# connection, and a request that races the close fails on the client. On any failure the old slot keeps serving,
-# the new container's last log lines are printed, and the script exits non-zero.
-# First deploy: HTTP-only site, certificate via certbot webroot, then the TLS site.
+# Inputs: HOST_ID, APP, IMAGE, STATE_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE, DEPLOY_HOOK_PATH,
+#         STAGED_FILES (space-separated names the bundle must hold), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS,
+#         PULL_ATTEMPTS, LOG_LINES, BLUE_CONTAINER, GREEN_CONTAINER, SOCKET_DIR, SOCKET_NAME.
+# stdin: the bundle (renderBundle): `<name> <base64>` per staged file, then `end <count>`.
+# Blue/green deploy of IMAGE (pinned by digest) on host HOST_ID: start the idle slot beside the live one, wait for its
+# health endpoint on its unix socket, re-point SOCKET_DIR/live.sock (the address in nginx's upstream include) at it,
+# then stop the old slot and prune older images. nginx is reloaded only when its own files changed: a reload closes
+# every idle client keep-alive connection, and a request that races the close fails on the client. On any failure the
+# old slot keeps serving, the new container's last log lines are printed, and the script exits non-zero.
+# Without a certificate (first deploy on this host) the HTTP-only site serves; the certificate command issues one.
+# This script is the deploy command's create AND update: it never removes the site (teardown is the lifecycle
+# command's delete), so every step the engine can take on it leaves the site serving.
 
-require_commands docker nginx curl
+require_commands docker nginx curl base64
 readonly DOCKER_CONFIG_DIR="${STATE_DIR}/docker"
 readonly RUN_SPEC="${STATE_DIR}/run-spec.sh"
+[ -d "${STATE_DIR}" ] || die "${STATE_DIR} is missing: the site command prepares it on host ${HOST_ID}"
 
-# 1. Files copied by the deployment -> their places (secrets mode 0600, root only).
-install_staged env "${ENV_FILE}" 0600
-install_staged docker-config.json "${DOCKER_CONFIG_DIR}/config.json" 0600
-install_staged run-spec.sh "${RUN_SPEC}" 0644
-install_staged nginx-http.conf "${STATE_DIR}/nginx-http.conf" 0644
-install_staged nginx-tls.conf "${STATE_DIR}/nginx-tls.conf" 0644
-install_staged upstream.conf "${STATE_DIR}/upstream.conf" 0644
-install_staged issue-certificate.sh "${STATE_DIR}/issue-certificate.sh" 0700
-install_staged certbot-deploy-hook "${DEPLOY_HOOK_PATH}" 0755
+backup_dir=$(mktemp -d)
+bundle_dir=$(mktemp -d "${STATE_DIR}/.bundle.XXXXXX")
+trap 'rm -rf "$backup_dir" "$bundle_dir"' EXIT
+
+# 1. The bundle on stdin -> a private directory (inside the root-only state directory), checked complete.
+read_bundle() {
+  local name data count=0 want
+  read -r -a want <<<"${STAGED_FILES}"
+  while IFS=' ' read -r name data; do
+    if [ "$name" = end ]; then
+      if [ "$data" != "${#want[@]}" ] || [ "$count" -ne "${#want[@]}" ]; then
+        die "deploy bundle on stdin: ${count} files and end line '${data}', expected ${#want[@]}"
+      fi
+      return 0
+    fi
+    case " ${STAGED_FILES} " in *" ${name} "*) ;; *) die "deploy bundle on stdin: unexpected entry '${name}'" ;; esac
+    [ ! -e "${bundle_dir}/${name}" ] || die "deploy bundle on stdin: ${name} twice"
+    printf '%s' "$data" | base64 -d >"${bundle_dir}/${name}" || die "deploy bundle on stdin: ${name} is not base64"
+    count=$((count + 1))
+    [ "$count" -le "${#want[@]}" ] || die "deploy bundle on stdin: more than ${#want[@]} files"
+  done
+  die "deploy bundle on stdin ended after ${count} of ${#want[@]} files (no end line)"
+}
+read_bundle
+# install_bundled NAME DEST MODE: a file of the bundle -> its place, owned by root.
+install_bundled() {
+  mkdir -p "$(dirname "$2")"
+  install -m "$3" -o root -g root "${bundle_dir}/$1" "$2"
+}
+install_bundled env "${ENV_FILE}" 0600
+install_bundled docker-config.json "${DOCKER_CONFIG_DIR}/config.json" 0600
+install_bundled run-spec.sh "${RUN_SPEC}" 0644
+install_bundled nginx-http.conf "${STATE_DIR}/nginx-http.conf" 0644
+install_bundled nginx-tls.conf "${STATE_DIR}/nginx-tls.conf" 0644
+install_bundled upstream.conf "${STATE_DIR}/upstream.conf" 0644
+install_bundled issue-certificate.sh "${STATE_DIR}/issue-certificate.sh" 0700
+install_bundled certbot-deploy-hook "${DEPLOY_HOOK_PATH}" 0755
+log "installed ${STAGED_FILES}"
 
 # 2. Registry login: docker reads the credentials installed above from DOCKER_CONFIG; then pull by digest.
 export DOCKER_CONFIG="${DOCKER_CONFIG_DIR}"
@@ -64,8 +97,6 @@ point_live() {
 }
 
 # Restores the previous nginx files (if any) after a failed switch.
-backup_dir=$(mktemp -d)
-trap 'rm -rf "$backup_dir"' EXIT
 for f in "${SITE_FILE}" "${UPSTREAM_FILE}"; do
   if [ -f "$f" ]; then cp -p "$f" "${backup_dir}/$(basename "$f")"; fi
 done
@@ -120,18 +151,15 @@ stage_nginx() {
 rollback() { restore_nginx; point_live "$active"; fail_new "$1"; }
 point_live "$new"
 stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
-if [ ! -f "${CERT_FILE}" ]; then
-  log "no certificate at ${CERT_FILE}: HTTP-only site, then certbot (webroot)"
-  stage_nginx "${STATE_DIR}/nginx-http.conf" "${SITE_FILE}"
-  nginx_apply || rollback "the HTTP-only nginx site does not validate"
-  if [ -n "${ACME_CA_BUNDLE}" ]; then export REQUESTS_CA_BUNDLE="${ACME_CA_BUNDLE}"; fi
-  # The issuance script makes the webroot readable by nginx's workers itself (umask 022, directories 0755).
-  sh "${STATE_DIR}/issue-certificate.sh" || rollback "certificate issuance failed"
-  [ -f "${CERT_FILE}" ] || rollback "certbot finished but ${CERT_FILE} is missing"
+if [ -f "${CERT_FILE}" ]; then
+  site_phase=tls
+else
+  site_phase=http
+  log "no certificate at ${CERT_FILE} yet: HTTP-only site (the certificate command issues one)"
 fi
-stage_nginx "${STATE_DIR}/nginx-tls.conf" "${SITE_FILE}"
+stage_nginx "${STATE_DIR}/nginx-${site_phase}.conf" "${SITE_FILE}"
 if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
-  nginx_apply || rollback "the TLS nginx site does not validate"
+  nginx_apply || rollback "the ${site_phase} nginx site does not validate"
 else
   log "nginx configuration unchanged: no reload (client connections stay open)"
 fi
@@ -140,11 +168,26 @@ log "nginx now routes to the ${new} slot"
 
 # 6. Retire the old slot once nginx no longer reuses connections to it (DRAIN_SECONDS >= 2 > its 1 s reuse), then
 #    SIGTERM: the server drains what it still has, within the contract's stop timeout.
+old_image=""
 if [ -n "$active" ]; then
   old_container=$(slot_container "$active")
+  old_image=$(docker inspect -f '{{.Image}}' "${old_container}" 2>/dev/null || true)
   sleep "${DRAIN_SECONDS}"
   docker stop "${old_container}" >/dev/null 2>&1 || true
   docker rm -f "${old_container}" >/dev/null 2>&1 || true
   log "stopped the ${active} slot ${old_container}"
 fi
+
+# 7. Prune: images of IMAGE's repository other than the new one and the one just retired (kept for a manual
+#    rollback) are removed, so repeated deploys do not fill the disk. Best effort: never fails a deploy.
+prune_images() {
+  local repo=${IMAGE%@*} current id keep
+  current=$(docker image inspect -f '{{.Id}}' "${IMAGE}" 2>/dev/null) || return 0
+  keep=" ${current} ${old_image} "
+  for id in $(docker image ls --no-trunc --quiet "${repo}" 2>/dev/null | sort -u); do
+    case "$keep" in *" ${id} "*) continue ;; esac
+    if docker image rm "$id" >/dev/null 2>&1; then log "removed old image ${id}"; fi
+  done
+}
+prune_images
 log "deployed ${APP}: ${IMAGE} (${new} slot)"

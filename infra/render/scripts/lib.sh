@@ -23,20 +23,6 @@ write_file_atomic() {
   mv -f "$tmp" "$dest"
 }
 
-# install_staged NAME DEST MODE: move a file the deployment copied into the staging directory to its place.
-# Absent staged copy (unchanged since the last deploy) keeps the installed one; neither is an error.
-install_staged() {
-  local name=$1 dest=$2 mode=$3 src="${STAGING_DIR}/$1"
-  if [ -f "$src" ]; then
-    mkdir -p "$(dirname "$dest")"
-    install -m "$mode" -o root -g root "$src" "$dest"
-    rm -f "$src"
-    log "installed ${name} -> ${dest} (mode ${mode})"
-  elif [ ! -f "$dest" ]; then
-    die "${name} was not copied to ${STAGING_DIR} and is not installed at ${dest}"
-  fi
-}
-
 systemd_running() { [ -d /run/systemd/system ] && have systemctl; }
 
 nginx_master_alive() {

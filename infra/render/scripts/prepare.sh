@@ -1,15 +1,14 @@
 # shellcheck shell=bash
-# Inputs: STATE_DIR, STAGING_DIR, UPSTREAM_DIR, ACME_WEBROOT.
-# Creates the directories the deployment uses. The staging directory receives the copied files (some secret):
-# owned by the SSH user, mode 0700, so nothing else on the host can read them before they are installed.
+# Inputs: HOST_ID, STATE_DIR, UPSTREAM_DIR, ACME_WEBROOT.
+# The site's lifecycle command (create; teardown is its delete): creates the directories the deployment uses on host
+# HOST_ID. Idempotent: it runs again, harmlessly, whenever the host changes. The state directory holds secrets
+# (env file, registry credentials): root only.
 
-owner=${SUDO_USER:-root}
-# Parents first, traversable: the SSH user must reach the staging directory (umask 077 would make them 0700).
-install -d -m 0755 "$(dirname "${STATE_DIR}")" "$(dirname "${STAGING_DIR}")"
+# Parents first, traversable (umask 077 would make them 0700).
+install -d -m 0755 "$(dirname "${STATE_DIR}")"
 install -d -m 0700 -o root -g root "${STATE_DIR}"
-install -d -m 0700 -o "$owner" "${STAGING_DIR}"
+# An earlier state directory with looser rights is tightened, not trusted.
+chown root:root "${STATE_DIR}"
+chmod 0700 "${STATE_DIR}"
 install -d -m 0755 "${UPSTREAM_DIR}" "${ACME_WEBROOT}"
-# An earlier staging directory with looser rights (or another owner) is tightened, not trusted.
-chown "$owner" "${STAGING_DIR}"
-chmod 0700 "${STAGING_DIR}"
-log "prepared ${STATE_DIR} and ${STAGING_DIR} (owner ${owner})"
+log "prepared ${STATE_DIR} on host ${HOST_ID}"
