@@ -50,9 +50,22 @@ describe("api-key server with a browser origin allowed", () => {
     for (const version of ["2025-11-25", "2025-06-18", undefined]) {
       const r = await rpc(batch, version ? { "mcp-protocol-version": version } : {});
       assert.equal(r.status, 400, String(version));
-      const body = await r.json() as { error: { code: number; message: string } };
+      // A clean JSON-RPC error object (JSON-RPC 2.0 §5: id null when the request's id cannot be known), never an
+      // exception's text.
+      const body = await r.json() as { jsonrpc: string; id: unknown; error: { code: number; message: string } };
+      assert.deepEqual(Object.keys(body).sort(), ["error", "id", "jsonrpc"]);
+      assert.equal(body.jsonrpc, "2.0");
+      assert.equal(body.id, null);
       assert.equal(body.error.code, -32600);
-      assert.match(body.error.message, /batches are not part of MCP protocol/);
+      assert.match(body.error.message, /^Invalid Request: JSON-RPC batches are not part of MCP protocol/);
+      assert.doesNotMatch(body.error.message, /is not a function|TypeError|\n\s+at /);
+    }
+    for (const odd of [[1, "x"], [null], []]) {
+      const r = await rpc(odd, { "mcp-protocol-version": "2025-03-26" });
+      assert.equal(r.status, 400, JSON.stringify(odd));
+      const body = await r.json() as { jsonrpc: string; error: { code: number; message: string } };
+      assert.equal(body.error.code, -32600, JSON.stringify(odd));
+      assert.match(body.error.message, /^Invalid Request: (batch element 0 is not a JSON-RPC 2\.0 message|empty batch)$/);
     }
     const ok = await rpc(batch, { "mcp-protocol-version": "2025-03-26" });
     assert.equal(ok.status, 200);
