@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../test/support/server.ts";
-import { seed, CRAFTED_QUERIES } from "../test/reliability/loop-stall.test.ts";
+import { seedCraftedNotes, CRAFTED_QUERIES } from "../test/support/crafted-notes.ts";
 
 const N = Number(process.argv[process.argv.indexOf("--sessions") + 1] || 1000);
 const A = "bench-key-a-0123456789abcdef", B = "bench-key-b-0123456789abcdef";
@@ -16,7 +16,7 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 const lagMs = async (port: number) => Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())![1]) * 1000;
 
 const dir = mkdtempSync(join(tmpdir(), "attack-"));
-seed(dir);
+seedCraftedNotes(dir, 3000);
 const s = await startServer({ DATA_DIR: dir, AUTH_MODE: "api-key", API_KEYS: `${A},${B}`, MCP_SESSIONS: "stateful" }, { keepDataDir: false });
 try {
   const init = (key: string, pad: number) => fetch(s.mcpUrl, { method: "POST", headers: { ...H, authorization: `Bearer ${key}` }, body: JSON.stringify({

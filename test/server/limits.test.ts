@@ -35,6 +35,9 @@ test("sessions: one key's flood evicts only its own sessions; an oversized initi
   const live = [];
   for (const sid of flood) live.push(await alive(A, sid));
   assert.deepEqual(live, flood.map((_, i) => i >= 35), "the flooding key keeps only its 5 newest sessions");
+  // The mcp_active_sessions gauge (monitoring) counts live sessions, not sessions ever opened: B's 1 + A's 5.
+  const scrape = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+  assert.match(scrape, /^mcp_active_sessions 6$/m);
 
   const big = await fetch(s.mcpUrl, { method: "POST", headers: headers(B), body: init({ experimental: { blob: { data: "x".repeat(8192) } } }) });
   assert.equal(big.status, 413);
