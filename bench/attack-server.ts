@@ -40,6 +40,21 @@ try {
   }));
   const stall = { worst_loop_delay_ms: Math.round(await lagMs(s.metricsPort)), searches: outcomes, seconds: Math.round((performance.now() - t0) / 100) / 10 };
 
+  // (1b) what a large result costs the main thread (serialising and validating up to 50 × 10 KB notes): main-thread
+  // CPU per call (/proc/PID/task/PID/stat utime + stime, 10 ms ticks) over 10 calls, limit 1 vs limit 50
+  const mainCpuMs = () => { const f = readFileSync(`/proc/${s.pid}/task/${s.pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) * 10; };
+  const results: Record<string, unknown> = {};
+  for (const limit of [1, 50]) {
+    await lagMs(s.metricsPort);
+    const c0 = mainCpuMs();
+    let bytes = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = await fetch(s.mcpUrl, { method: "POST", headers: sessionHeaders(B, sid), body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "search_notes", arguments: { query: "ab", limit } } }) });
+      bytes += (await r.arrayBuffer()).byteLength;
+    }
+    results[`limit_${limit}`] = { response_kb: Math.round(bytes / 10240), main_thread_cpu_ms_per_call: (mainCpuMs() - c0) / 10, worst_loop_delay_ms: Math.round(await lagMs(s.metricsPort)) };
+  }
+
   // (2) session flood with 1 MB capabilities, then with small ones
   const rss0 = rssMb(s.pid);
   let refused = 0;
@@ -48,5 +63,5 @@ try {
   for (let i = 0; i < N; i++) { const r = await init(A, 0); await r.body?.cancel(); }
   const rssFlood = rssMb(s.pid);
   const ping = await fetch(s.mcpUrl, { method: "POST", headers: sessionHeaders(B, sid), body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }) });
-  console.log(JSON.stringify({ notes_mb: 30, stall, flood: { sessions: N, init_1mb_refused: refused, rss_mb_before: Math.round(rss0), rss_mb_after_1mb_inits: Math.round(rssBig), rss_mb_after_small_flood: Math.round(rssFlood), other_key_session_alive: ping.status === 200 } }));
+  console.log(JSON.stringify({ notes_mb: 30, stall, results, flood: { sessions: N, init_1mb_refused: refused, rss_mb_before: Math.round(rss0), rss_mb_after_1mb_inits: Math.round(rssBig), rss_mb_after_small_flood: Math.round(rssFlood), other_key_session_alive: ping.status === 200 } }));
 } finally { await s.stop(); rmSync(dir, { recursive: true, force: true }); }
