@@ -54,6 +54,7 @@ try {
     }
     results[`limit_${limit}`] = { response_kb: Math.round(bytes / 10240), main_thread_cpu_ms_per_call: (mainCpuMs() - c0) / 10, worst_loop_delay_ms: Math.round(await lagMs(s.metricsPort)) };
   }
+  console.error(JSON.stringify({ stall, results })); // progress: the flood below takes minutes on a busy machine
 
   // (2) session flood with 1 MB capabilities, then with small ones
   const rss0 = rssMb(s.pid);
