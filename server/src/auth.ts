@@ -1,18 +1,45 @@
 // Authentication middleware for /mcp. Both modes plug a token verifier into the SDK's requireBearerAuth, so 401/403
 // answers and WWW-Authenticate headers are the SDK's. api-key: constant-time comparison of SHA-256 digests.
 // oauth: an OAuth 2.1 resource server — JWTs verified with jose against the issuer's JWKS, audience = resource URL.
+// Every verified credential carries a `principal` (AuthInfo.extra.principal, see principalOf): the identity sessions
+// are bound to and storage is counted against.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from "jose";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { getOAuthProtectedResourceMetadataUrl } from "@modelcontextprotocol/sdk/server/auth/router.js";
-import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { AuthConfig } from "./config.ts";
+import { bearerToken } from "../../contract/bearer.ts";
+import { canonicalUrl, jwtVerifier } from "./jwt.ts";
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+/** The principal of unauthenticated requests (AUTH_MODE=none). */
+export const ANONYMOUS = "anonymous";
+
+/**
+ * Who a request acts for: `key:<first 16 hex of the key's SHA-256>` (stable across key reordering, reveals nothing
+ * usable), `oauth:<iss> <sub>` (RFC 9068 §2.2: `sub` is unique per issuer, so a user, not the OAuth client), or
+ * `anonymous`.
+ */
+export function principalOf(auth: AuthInfo | undefined): string {
+  const p = auth?.extra?.principal;
+  return typeof p === "string" ? p : ANONYMOUS;
+}
+
+/**
+ * One bearer rule for server and nginx (contract/bearer.ts): a header that is not exactly `Bearer <b64token>` is
+ * presented to the SDK middleware as a malformed header, so it answers its own 401 + WWW-Authenticate. (The SDK
+ * splits on one space and would accept `Bearer <key> trailing-words`.)
+ */
+const strictBearer: RequestHandler = (req, _res, next) => {
+  const header = req.headers.authorization;
+  if (header !== undefined && bearerToken(header) === undefined) req.headers.authorization = "malformed";
+  next();
+};
 
 /** Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. */
 function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
@@ -24,63 +51,41 @@ function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
       digests.forEach((k, i) => { if (timingSafeEqual(k, d) && match < 0) match = i; });
       if (match < 0) throw new InvalidTokenError("Invalid API key");
       // Keys do not expire; the SDK requires an expiry, so report one hour ahead on every request.
-      return { token, clientId: `api-key-${match + 1}`, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600 };
-    },
-  };
-}
-
-const JWKS_TIMEOUT_MS = 5000;
-
-/** Verifier for JWT access tokens issued by OAUTH_ISSUER, keys from OAUTH_JWKS_URL (cached by jose). */
-function jwtVerifier(cfg: { issuer: string; jwksUrl: string; audience: string }): OAuthTokenVerifier {
-  const jwks = createRemoteJWKSet(new URL(cfg.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
-  return {
-    async verifyAccessToken(token: string): Promise<AuthInfo> {
-      try {
-        const { payload } = await jwtVerify(token, jwks, { issuer: cfg.issuer, audience: cfg.audience, requiredClaims: ["exp"], clockTolerance: 5 });
-        const scope = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean)
-          : Array.isArray(payload.scp) ? payload.scp.filter((s): s is string => typeof s === "string") : [];
-        const clientId = typeof payload.client_id === "string" ? payload.client_id : typeof payload.azp === "string" ? payload.azp : payload.sub ?? "unknown";
-        return { token, clientId, scopes: scope, expiresAt: payload.exp!, resource: new URL(cfg.audience) };
-      } catch (e) {
-        // Fixed messages only: library error text must not reach error_description (it is not escaped).
-        if (e instanceof joseErrors.JWTExpired) throw new InvalidTokenError("Token has expired");
-        if (e instanceof joseErrors.JWTClaimValidationFailed) {
-          if (e.claim === "aud") throw new InvalidTokenError("Token was not issued for this resource");
-          if (e.claim === "iss") throw new InvalidTokenError("Token issuer is not trusted");
-          throw new InvalidTokenError("Token claims are invalid");
-        }
-        if (e instanceof joseErrors.JWKSTimeout || (e instanceof TypeError)) throw new ServerError("Authorization server keys are unavailable");
-        throw new InvalidTokenError("Invalid token");
-      }
+      const principal = `key:${digests[match]!.toString("hex").slice(0, 16)}`;
+      return { token, clientId: `api-key-${match + 1}`, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
     },
   };
 }
 
 export interface AuthSetup {
   /** Middleware for /mcp (undefined when AUTH_MODE=none). */
-  middleware?: RequestHandler;
-  /** Routes to mount at the app root (RFC 9728 metadata in oauth mode). */
-  metadataRouter?: RequestHandler;
+  middleware?: RequestHandler[];
+  /** RFC 9728 metadata handler (oauth mode) and the paths it is served at. */
+  metadata?: { handler: RequestHandler; paths: string[] };
 }
 
 export function setupAuth(auth: AuthConfig, resourceUrl: string): AuthSetup {
   switch (auth.mode) {
     case "none": return {};
-    case "api-key": return { middleware: requireBearerAuth({ verifier: apiKeyVerifier(auth.keys) }) };
+    case "api-key": return { middleware: [strictBearer, requireBearerAuth({ verifier: apiKeyVerifier(auth.keys) })] };
     case "oauth": {
       const resource = new URL(resourceUrl);
       const metadataUrl = getOAuthProtectedResourceMetadataUrl(resource);
+      // RFC 9728 §3.1: the well-known segment goes between the host and the resource's path, so a resource at
+      // https://host/weather/mcp has its metadata at /.well-known/oauth-protected-resource/weather/mcp. The server
+      // also answers the path for its own /mcp (what a proxy that strips the sub-path forwards) and the bare root.
+      const derived = new URL(metadataUrl).pathname;
+      const paths = [...new Set([derived, "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"])];
       const metadata = {
-        resource: resource.href,
+        resource: canonicalUrl(resource.href),
         authorization_servers: [auth.issuer],
         scopes_supported: auth.requiredScopes,
         bearer_methods_supported: ["header"],
         resource_name: "selfhosted-mcp reference server",
       };
       return {
-        middleware: requireBearerAuth({ verifier: jwtVerifier(auth), requiredScopes: auth.requiredScopes, resourceMetadataUrl: metadataUrl }),
-        metadataRouter: metadataHandler(metadata),
+        middleware: [strictBearer, requireBearerAuth({ verifier: jwtVerifier(auth), requiredScopes: auth.requiredScopes, resourceMetadataUrl: metadataUrl })],
+        metadata: { handler: metadataHandler(metadata), paths },
       };
     }
   }

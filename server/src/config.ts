@@ -2,6 +2,7 @@
 // names the variable and the fix; main.ts prints it and exits 1.
 import { readFileSync } from "node:fs";
 import * as z from "zod";
+import { isB64Token } from "../../contract/bearer.ts";
 import { splitList } from "./list.ts";
 import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
@@ -14,6 +15,16 @@ const ms = (def: number, max: number) => int(1, max, def, " (milliseconds)");
 /** A list setting (see list.ts for the splitting rule); `def` is used when the variable is unset or blank. */
 const list = (def = "") => z.string().default(def).transform(splitList);
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const bytes = (def: number, min: number, max: number) => int(min, max, def, " (bytes)");
+const MiB = 1024 * 1024;
+/**
+ * The upstream base URL. A path prefix and a query are kept (the query is sent with every request, e.g. a
+ * commercial API's `apikey`); userinfo is refused (fetch refuses to send it: WHATWG Fetch, "request URL includes
+ * credentials"), and so is a fragment (never sent).
+ */
+const upstreamUrl = httpUrl
+  .refine((u) => { const x = new URL(u); return !x.username && !x.password; }, "must not contain user:password@ (fetch never sends it); put a credential in the query string or in front of the upstream")
+  .refine((u) => !u.includes("#"), "must not contain a #fragment (it is never sent)");
 
 const EnvSchema = z.object({
   PORT: port(8000),
@@ -31,10 +42,14 @@ const EnvSchema = z.object({
   API_KEYS_FILE: z.string().optional(),
   OAUTH_ISSUER: httpUrl.optional(),
   OAUTH_JWKS_URL: httpUrl.optional(),
-  OAUTH_AUDIENCE: z.string().min(1).optional(),
+  // RFC 8707 §2: a resource indicator is an absolute URI; compared in canonical form (auth.ts).
+  OAUTH_AUDIENCE: z.url({ error: "must be an absolute URL (the resource indicator tokens are issued for, RFC 8707), e.g. https://mcp.example.com/mcp" }).optional(),
+  OAUTH_CLOCK_TOLERANCE_S: int(0, 300, 5, " (seconds)"),
+  OAUTH_METADATA_CHECK: z.enum(["required", "warn", "off"], { error: 'must be one of "required", "warn", "off"' }).default("warn"),
   OAUTH_REQUIRED_SCOPES: list("mcp:tools"),
   DATA_DIR: z.string().min(1).default("./data"),
-  UPSTREAM_URL: httpUrl.default("https://api.open-meteo.com"),
+  UPSTREAM_URL: upstreamUrl.default("https://api.open-meteo.com"),
+  UPSTREAM_MAX_BYTES: bytes(MiB, 1024, 64 * MiB),
   UPSTREAM_TIMEOUT_MS: ms(5000, 60_000),
   UPSTREAM_RETRIES: int(0, 5, 2),
   HEALTH_CACHE_MS: ms(30_000, 3_600_000),
@@ -42,6 +57,12 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   MCP_SESSIONS: z.enum(["stateless", "stateful"], { error: 'must be "stateless" or "stateful"' }).default("stateless"),
   MAX_SESSIONS: int(1, 100_000, 1000),
+  MAX_SESSIONS_PER_CREDENTIAL: int(1, 100_000, 32),
+  MAX_SESSION_INIT_BYTES: bytes(64 * 1024, 1024, MiB),
+  MAX_BATCH_CALLS: int(1, 100, 10),
+  NOTES_QUOTA_BYTES: bytes(10 * MiB, 1024, 1024 * MiB),
+  NOTES_TOTAL_QUOTA_BYTES: bytes(1024 * MiB, 1024, 1024 * 1024 * MiB),
+  SEARCH_TIMEOUT_MS: ms(2000, 60_000),
   SESSION_IDLE_MS: ms(30 * 60_000, 24 * 3_600_000),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024, " (bytes)"),
   SHUTDOWN_TIMEOUT_MS: ms(10_000, 120_000),
@@ -61,7 +82,26 @@ const EnvSchema = z.object({
 export type AuthConfig =
   | { mode: "none" }
   | { mode: "api-key"; keys: string[] }
-  | { mode: "oauth"; issuer: string; jwksUrl: string; audience: string; requiredScopes: string[] };
+  | { mode: "oauth"; issuer: string; jwksUrl: string; audience: string; requiredScopes: string[]; clockToleranceS: number; metadataCheck: "required" | "warn" | "off" };
+
+/** Bounds on every input that costs memory, disk or CPU (docs/server.md, "Limits"). */
+export interface Limits {
+  /** Live stateful sessions, all credentials together; when full, the biggest holder's least recently used one is closed. */
+  maxSessions: number;
+  /** Live stateful sessions of one credential; when full, that credential's least recently used one is closed. */
+  maxSessionsPerCredential: number;
+  /** Bytes of an `initialize` request body that opens a stateful session (its payload is kept for the session). */
+  maxSessionInitBytes: number;
+  /** Calls in one JSON-RPC batch (only protocol 2025-03-26 has batches). */
+  maxBatchCalls: number;
+  /** Bytes of one upstream response body after decompression (the Content-Length is checked against it first). */
+  upstreamMaxBytes: number;
+  /** Bytes of notes (title + body + tags) one credential may store, and all credentials together. */
+  notesQuotaBytes: number;
+  notesTotalQuotaBytes: number;
+  /** Longest a search may run (in its worker thread) before it is stopped with an error. */
+  searchTimeoutMs: number;
+}
 
 export interface Config {
   port: number;
@@ -77,11 +117,11 @@ export interface Config {
   allowedHosts: string[];
   auth: AuthConfig;
   dataDir: string;
-  upstream: { url: string; timeoutMs: number; retries: number };
+  upstream: { url: string; timeoutMs: number; retries: number; maxBytes: number };
   health: { cacheMs: number; upstreamTimeoutMs: number };
   logLevel: string;
   sessions: "stateless" | "stateful";
-  maxSessions: number;
+  limits: Limits;
   sessionIdleMs: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
@@ -112,6 +152,9 @@ function readKeys(env: z.infer<typeof EnvSchema>): string[] {
   const name = env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS";
   if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
   if (keys.some((k) => k.length < MIN_KEY_LENGTH)) throw new ConfigError(`${name}: every API key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)`);
+  // A key that is not a b64token can never arrive in `Authorization: Bearer <key>` (contract/bearer.ts).
+  const bad = keys.findIndex((k) => !isB64Token(k));
+  if (bad >= 0) throw new ConfigError(`${name}: key ${bad + 1} contains characters a bearer token cannot carry (RFC 6750 §2.1 b64token: letters, digits, - . _ ~ + / and trailing =); generate one with: openssl rand -hex 32`);
   return keys;
 }
 
@@ -122,7 +165,10 @@ function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthCo
     case "oauth": {
       if (!env.OAUTH_ISSUER) throw new ConfigError("OAUTH_ISSUER: required when AUTH_MODE=oauth (the authorization server's issuer URL)");
       if (!env.OAUTH_JWKS_URL) throw new ConfigError("OAUTH_JWKS_URL: required when AUTH_MODE=oauth (the issuer's JWKS URL, e.g. its jwks_uri)");
-      return { mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: env.OAUTH_AUDIENCE ?? resourceUrl, requiredScopes: env.OAUTH_REQUIRED_SCOPES };
+      return {
+        mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: new URL(env.OAUTH_AUDIENCE ?? resourceUrl).href,
+        requiredScopes: env.OAUTH_REQUIRED_SCOPES, clockToleranceS: env.OAUTH_CLOCK_TOLERANCE_S, metadataCheck: env.OAUTH_METADATA_CHECK,
+      };
     }
   }
 }
@@ -157,9 +203,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     publicUrl, resourceUrl, allowedOrigins, allowedHosts,
     auth,
     dataDir: e.DATA_DIR,
-    upstream: { url: e.UPSTREAM_URL.replace(/\/+$/, ""), timeoutMs: e.UPSTREAM_TIMEOUT_MS, retries: e.UPSTREAM_RETRIES },
+    upstream: { url: e.UPSTREAM_URL, timeoutMs: e.UPSTREAM_TIMEOUT_MS, retries: e.UPSTREAM_RETRIES, maxBytes: e.UPSTREAM_MAX_BYTES },
     health: { cacheMs: e.HEALTH_CACHE_MS, upstreamTimeoutMs: e.HEALTH_UPSTREAM_TIMEOUT_MS },
-    logLevel: e.LOG_LEVEL, sessions: e.MCP_SESSIONS, maxSessions: e.MAX_SESSIONS, sessionIdleMs: e.SESSION_IDLE_MS,
+    logLevel: e.LOG_LEVEL, sessions: e.MCP_SESSIONS, sessionIdleMs: e.SESSION_IDLE_MS,
+    limits: {
+      maxSessions: e.MAX_SESSIONS, maxSessionsPerCredential: Math.min(e.MAX_SESSIONS_PER_CREDENTIAL, e.MAX_SESSIONS),
+      maxSessionInitBytes: e.MAX_SESSION_INIT_BYTES, maxBatchCalls: e.MAX_BATCH_CALLS, upstreamMaxBytes: e.UPSTREAM_MAX_BYTES,
+      notesQuotaBytes: e.NOTES_QUOTA_BYTES, notesTotalQuotaBytes: e.NOTES_TOTAL_QUOTA_BYTES, searchTimeoutMs: e.SEARCH_TIMEOUT_MS,
+    },
     maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metering: withConfigError(() => meteringConfig(e, auth)),
   };

@@ -7,16 +7,17 @@ import express, { type ErrorRequestHandler, type Request, type Response, type Ne
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.ts";
-import { loggableUrl, type Logger } from "./logger.ts";
+import { loggableHeaders, loggableUrl, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { HealthChecker } from "./health.ts";
 import { createMcpServer, type McpDeps } from "./mcp.ts";
 import { originGuard } from "./origin.ts";
 import { rpcError } from "./jsonrpc.ts";
-import { setupAuth } from "./auth.ts";
+import { principalOf, setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
-import { connectCheckingParams } from "./request-shape.ts";
+import { connectCheckingParams, requestShapeError } from "./request-shape.ts";
+import { cors } from "./cors.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
@@ -52,7 +53,9 @@ export function createApp(deps: AppDeps) {
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
   const drain = new Drain();
-  const sessions = config.sessions === "stateful" ? new SessionManager({ max: config.maxSessions, idleMs: config.sessionIdleMs }) : undefined;
+  const { limits } = config;
+  const sessions = config.sessions === "stateful"
+    ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs }) : undefined;
   if (sessions) metrics.trackSessions(() => sessions.size);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
@@ -69,7 +72,7 @@ export function createApp(deps: AppDeps) {
     const start = performance.now();
     res.once("finish", () => {
       metrics.httpRequests.inc({ method: req.method, status: String(res.statusCode) });
-      if (logger.isLevelEnabled("debug")) logger.debug({ event: "http_request", req: { method: req.method, url: loggableUrl(req.originalUrl), headers: req.headers }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
+      if (logger.isLevelEnabled("debug")) logger.debug({ event: "http_request", req: { method: req.method, url: loggableUrl(req.originalUrl), headers: loggableHeaders(req.headers) }, status: res.statusCode, duration_ms: Math.round(performance.now() - start) }, "http request");
     });
     next();
   });
@@ -81,19 +84,21 @@ export function createApp(deps: AppDeps) {
     res.status(report.status === "healthy" ? 200 : 503).set("Cache-Control", "no-store").json(report);
   });
 
-  const guard = originGuard(config.allowedHosts, config.allowedOrigins);
-  if (auth.metadataRouter) {
-    app.use("/.well-known/oauth-protected-resource/mcp", guard, auth.metadataRouter);
-    app.use("/.well-known/oauth-protected-resource", guard, auth.metadataRouter);
-  }
+  // Public metadata (RFC 9728): no Host/Origin guard — the SDK's handler sends `Access-Control-Allow-Origin: *`, and
+  // a browser client on any origin must be able to read it to start OAuth.
+  if (auth.metadata) for (const path of auth.metadata.paths) app.use(path, auth.metadata.handler);
 
   const mcp = express.Router();
-  mcp.use(guard);
+  mcp.use(originGuard(config.allowedHosts, config.allowedOrigins));
+  mcp.use(cors(sessions ? "GET, POST, DELETE" : "POST"));
   if (auth.middleware) mcp.use(auth.middleware);
 
+  // Any JSON value is parsed (strict: false): a value that is not a JSON-RPC object is -32600, not a parse error.
   // deps.metering.scope: usage of the tool calls below is recorded once this response has been written (metering/).
-  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, verify: rejectInvalidUtf8 }), deps.metering.scope, async (req, res) => {
+  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, strict: false, verify: measureBody }), deps.metering.scope, async (req, res) => {
     const body: unknown = req.body;
+    const shapeError = requestShapeError(body, req.get("mcp-protocol-version"), limits.maxBatchCalls);
+    if (shapeError) { res.status(400).json(shapeError); return; }
     if (!sessions) {
       const server = createMcpServer(deps);
       const enableJsonResponse = !wantsEventStream(body);
@@ -104,15 +109,20 @@ export function createApp(deps: AppDeps) {
       return;
     }
     const sessionId = req.headers["mcp-session-id"];
-    const clientId = req.auth?.clientId;
+    const principal = principalOf(req.auth);
     if (typeof sessionId === "string") {
-      const s = sessions.get(sessionId, clientId);
+      const s = sessions.get(sessionId, principal);
       if (!s) { res.status(404).json(rpcError(-32001, "Session not found: start a new session with initialize")); return; }
       await s.transport.handleRequest(req, res, body);
       return;
     }
     if (!isInitializeRequest(body)) { res.status(400).json(rpcError(-32000, "Bad Request: Mcp-Session-Id header is required (initialize first)")); return; }
-    const transport = await sessions.create(createMcpServer(deps), clientId);
+    // The session keeps the initialize payload (client capabilities and info) for its lifetime: bound it.
+    if ((res.locals.bodyBytes as number) > limits.maxSessionInitBytes) {
+      res.status(413).json({ jsonrpc: "2.0", id: (req.body as { id: unknown }).id, error: { code: -32602, message: `Invalid params for initialize: the request is ${res.locals.bodyBytes as number} bytes; a session-opening initialize may be at most ${limits.maxSessionInitBytes} bytes (MAX_SESSION_INIT_BYTES)` } });
+      return;
+    }
+    const transport = await sessions.create(createMcpServer(deps), principal);
     await transport.handleRequest(req, res, body);
   });
 
@@ -120,7 +130,7 @@ export function createApp(deps: AppDeps) {
     if (!sessions) { res.status(405).set("Allow", "POST").json(rpcError(-32000, "Method not allowed: this server is stateless (POST only)")); return; }
     const sessionId = req.headers["mcp-session-id"];
     if (typeof sessionId !== "string") { res.status(400).json(rpcError(-32000, "Bad Request: Mcp-Session-Id header is required")); return; }
-    const s = sessions.get(sessionId, req.auth?.clientId);
+    const s = sessions.get(sessionId, principalOf(req.auth));
     if (!s) { res.status(404).json(rpcError(-32001, "Session not found")); return; }
     await s.transport.handleRequest(req, res);
   };
@@ -154,7 +164,11 @@ export function createApp(deps: AppDeps) {
 
 const INVALID_UTF8 = "entity.invalid.utf8";
 
-/** JSON must be UTF-8 (RFC 8259): refuse malformed bytes instead of letting them decay to U+FFFD in stored data. */
-function rejectInvalidUtf8(_req: unknown, _res: unknown, buf: Buffer): void {
+/**
+ * Records the body's size (res.locals.bodyBytes) and refuses malformed UTF-8: JSON must be UTF-8 (RFC 8259), and
+ * bytes must not decay to U+FFFD in stored data.
+ */
+function measureBody(_req: unknown, res: Response, buf: Buffer): void {
+  res.locals.bodyBytes = buf.length;
   if (!isUtf8(buf)) throw Object.assign(new Error("request body is not valid UTF-8"), { status: 400, type: INVALID_UTF8 });
 }

@@ -15,6 +15,23 @@ export function loggableUrl(url: string): string {
   return q === -1 ? url : `${url.slice(0, q)}?[redacted]`;
 }
 
+/**
+ * The request headers that may be logged (an allow-list: any other header — Authorization, Cookie, X-Api-Key or a
+ * vendor's token header — never reaches a log line, at any LOG_LEVEL). Mcp-Session-Id is left out too: it is a
+ * bearer-like handle to a session.
+ */
+export const LOGGED_HEADERS = [
+  "host", "user-agent", "content-type", "content-length", "content-encoding", "accept", "accept-encoding", "origin",
+  "mcp-protocol-version", "last-event-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-real-ip",
+] as const;
+
+/** The allow-listed headers of a request, for a log line. */
+export function loggableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name of LOGGED_HEADERS) { const v = headers[name]; if (v !== undefined) out[name] = v; }
+  return out;
+}
+
 export function createLogger(level: string): Logger {
   return pino({
     level,

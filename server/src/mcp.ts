@@ -14,6 +14,13 @@ export type McpDeps = ToolDeps & { store: Store; weather: WeatherClient };
 // One JSON Schema validator (an Ajv instance) per process; by default the SDK builds one per McpServer, i.e. per request.
 const jsonSchemaValidator = new AjvJsonSchemaValidator();
 
+const TOOL_NAMES = new WeakMap<McpServer, ReadonlySet<string>>();
+
+/** The names of the tools registered on a server built by createMcpServer (empty for any other server). */
+export function toolNamesOf(server: McpServer): ReadonlySet<string> {
+  return TOOL_NAMES.get(server) ?? new Set();
+}
+
 export function createMcpServer(deps: McpDeps): McpServer {
   // No `capabilities.tools` here: registerTool declares it, after ToolCalls.observe has hooked the handler.
   const server = new McpServer(SERVER_INFO, {
@@ -25,5 +32,6 @@ export function createMcpServer(deps: McpDeps): McpServer {
   registerWeatherTools(server, { calls, weather: deps.weather });
   registerNoteTools(server, { calls, store: deps.store });
   assertObserved();
+  TOOL_NAMES.set(server, calls.known);
   return server;
 }

@@ -1,5 +1,7 @@
-// Stateful mode: one McpServer + transport per MCP session, bound to the client that created it, with idle expiry and
-// a cap on the number of live sessions (the oldest idle session is closed to make room).
+// Stateful mode: one McpServer + transport per MCP session, bound to the principal (auth.ts principalOf) that
+// created it, with idle expiry and two caps: per principal (its own least recently used session is closed to make
+// room) and in total (the least recently used session of the principal holding the most is closed) — so one
+// credential opening sessions in a loop only ever closes its own (issue 13 item 4).
 // Response mode: the SDK fixes JSON-vs-SSE per transport (`enableJsonResponse`, read again when each response is sent),
 // and a session has one transport for all its requests, so it cannot switch per request. Sessions therefore use the
 // SDK default, SSE: every POST carrying a request is answered as `text/event-stream`, so progress (and any other
@@ -9,63 +11,93 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { connectCheckingParams } from "./request-shape.ts";
 
-interface Session { transport: StreamableHTTPServerTransport; server: McpServer; clientId: string | undefined; lastSeen: number }
+interface Session { id: string; transport: StreamableHTTPServerTransport; server: McpServer; principal: string; lastSeen: number }
+
+export interface SessionLimits { max: number; perPrincipal: number; idleMs: number }
 
 export class SessionManager {
   #sessions = new Map<string, Session>();
-  #max: number;
-  #idleMs: number;
+  #byPrincipal = new Map<string, Set<Session>>();
+  #limits: SessionLimits;
   #sweeper: NodeJS.Timeout;
 
-  constructor(opts: { max: number; idleMs: number }) {
-    this.#max = opts.max;
-    this.#idleMs = opts.idleMs;
-    this.#sweeper = setInterval(() => this.#sweep(), Math.min(60_000, opts.idleMs)).unref();
+  constructor(limits: SessionLimits) {
+    this.#limits = limits;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.min(60_000, limits.idleMs)).unref();
   }
 
   get size(): number { return this.#sessions.size; }
 
-  /** The live session for this id and client, or undefined (unknown, expired, or another client's). */
-  get(id: string, clientId: string | undefined): Session | undefined {
+  /** The live session for this id and principal, or undefined (unknown, expired, or another principal's). */
+  get(id: string, principal: string): Session | undefined {
     const s = this.#sessions.get(id);
-    if (!s || s.clientId !== clientId) return undefined;
+    if (!s || s.principal !== principal) return undefined;
     s.lastSeen = Date.now();
     return s;
   }
 
   /** A transport that registers itself once the initialize request has been handled. */
-  async create(server: McpServer, clientId: string | undefined): Promise<StreamableHTTPServerTransport> {
-    if (this.#sessions.size >= this.#max) await this.#evictOldest();
+  async create(server: McpServer, principal: string): Promise<StreamableHTTPServerTransport> {
+    const own = this.#byPrincipal.get(principal);
+    if (own && own.size >= this.#limits.perPrincipal) await this.#close(lru(own));
+    else if (this.#sessions.size >= this.#limits.max) await this.#close(lru(this.#biggestHolder()));
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: false,
-      onsessioninitialized: (id) => { this.#sessions.set(id, { transport, server, clientId, lastSeen: Date.now() }); },
+      onsessioninitialized: (id) => this.#add({ id, transport, server, principal, lastSeen: Date.now() }),
     });
     transport.onclose = () => {
-      if (transport.sessionId) this.#sessions.delete(transport.sessionId);
+      const s = transport.sessionId ? this.#sessions.get(transport.sessionId) : undefined;
+      if (s?.transport === transport) this.#remove(s);
       void server.close();
     };
     await connectCheckingParams(server, transport);
     return transport;
   }
 
-  async #evictOldest(): Promise<void> {
-    let oldest: [string, Session] | undefined;
-    for (const e of this.#sessions) if (!oldest || e[1].lastSeen < oldest[1].lastSeen) oldest = e;
-    if (oldest) { this.#sessions.delete(oldest[0]); await oldest[1].transport.close(); }
+  #add(s: Session): void {
+    this.#sessions.set(s.id, s);
+    let set = this.#byPrincipal.get(s.principal);
+    if (!set) this.#byPrincipal.set(s.principal, set = new Set());
+    set.add(s);
+  }
+
+  #remove(s: Session): void {
+    this.#sessions.delete(s.id);
+    const set = this.#byPrincipal.get(s.principal);
+    set?.delete(s);
+    if (set?.size === 0) this.#byPrincipal.delete(s.principal);
+  }
+
+  async #close(s: Session | undefined): Promise<void> {
+    if (!s) return;
+    this.#remove(s);
+    await s.transport.close();
+  }
+
+  #biggestHolder(): Iterable<Session> {
+    let biggest: Set<Session> = new Set();
+    for (const set of this.#byPrincipal.values()) if (set.size > biggest.size) biggest = set;
+    return biggest;
   }
 
   #sweep(): void {
-    const cutoff = Date.now() - this.#idleMs;
-    for (const [id, s] of this.#sessions) {
-      if (s.lastSeen < cutoff) { this.#sessions.delete(id); void s.transport.close(); }
-    }
+    const cutoff = Date.now() - this.#limits.idleMs;
+    for (const s of this.#sessions.values()) if (s.lastSeen < cutoff) void this.#close(s);
   }
 
   async closeAll(): Promise<void> {
     clearInterval(this.#sweeper);
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    this.#byPrincipal.clear();
     await Promise.allSettled(all.map((s) => s.transport.close()));
   }
+}
+
+/** The least recently used session of `sessions`. */
+function lru(sessions: Iterable<Session>): Session | undefined {
+  let oldest: Session | undefined;
+  for (const s of sessions) if (!oldest || s.lastSeen < oldest.lastSeen) oldest = s;
+  return oldest;
 }

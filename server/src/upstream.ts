@@ -2,8 +2,9 @@
 // failures, and zod validation of every response — a drifted format is a distinct error, never half-parsed data.
 import * as z from "zod";
 import type { Metrics } from "./metrics.ts";
+import { boundedGet, BoundedFetchError } from "./upstream-fetch.ts";
 
-export type UpstreamErrorType = "upstream_timeout" | "upstream_unavailable" | "upstream_rejected";
+export type UpstreamErrorType = "upstream_timeout" | "upstream_unavailable" | "upstream_rejected" | "upstream_too_large";
 export class UpstreamError extends Error {
   readonly type: UpstreamErrorType;
   constructor(type: UpstreamErrorType, message: string) { super(message); this.type = type; }
@@ -12,25 +13,55 @@ export class UpstreamSchemaError extends Error {
   readonly type = "upstream_schema";
 }
 
-const ForecastResponse = z.object({
-  latitude: z.number(),
-  longitude: z.number(),
-  timezone: z.string(),
-  daily: z.object({
-    time: z.array(z.string()),
-    temperature_2m_max: z.array(z.number().nullable()),
-    temperature_2m_min: z.array(z.number().nullable()),
-    precipitation_sum: z.array(z.number().nullable()),
-  }),
-}).refine((r) => {
-  const n = r.daily.time.length;
-  return r.daily.temperature_2m_max.length === n && r.daily.temperature_2m_min.length === n && r.daily.precipitation_sum.length === n;
-}, "daily arrays differ in length");
+// Every array is bounded by the days asked for (an answer with more is drift, not data to copy into the result);
+// strings by a length no real timezone or ISO date reaches.
+const MAX_STRING = 64;
+const forecastSchemas = new Map<number, z.ZodType>();
+function forecastResponse(days: number): z.ZodType<{ latitude: number; longitude: number; timezone: string; daily: {
+  time: string[]; temperature_2m_max: (number | null)[]; temperature_2m_min: (number | null)[]; precipitation_sum: (number | null)[];
+} }> {
+  let schema = forecastSchemas.get(days);
+  if (!schema) {
+    const values = z.array(z.number().nullable()).max(days);
+    schema = z.object({
+      latitude: z.number(),
+      longitude: z.number(),
+      timezone: z.string().max(MAX_STRING),
+      daily: z.object({ time: z.array(z.string().max(MAX_STRING)).max(days), temperature_2m_max: values, temperature_2m_min: values, precipitation_sum: values }),
+    }).refine((r) => {
+      const n = r.daily.time.length;
+      return r.daily.temperature_2m_max.length === n && r.daily.temperature_2m_min.length === n && r.daily.precipitation_sum.length === n;
+    }, "daily arrays differ in length");
+    forecastSchemas.set(days, schema);
+  }
+  return schema as never;
+}
 
 export interface ForecastDay { date: string; temperature_max_c: number | null; temperature_min_c: number | null; precipitation_mm: number | null }
 export interface Forecast { latitude: number; longitude: number; timezone: string; days: ForecastDay[] }
 
-export interface UpstreamOptions { url: string; timeoutMs: number; retries: number }
+export interface UpstreamOptions {
+  /** Base URL; its path prefix and query are kept (`https://h/p?apikey=k` → `https://h/p/v1/forecast?apikey=k&…`). */
+  url: string;
+  timeoutMs: number;
+  retries: number;
+  /** Cap on the decompressed response body, bytes (UPSTREAM_MAX_BYTES). */
+  maxBytes: number;
+}
+
+/** The forecast request URL under the configured base: its path prefix and query parameters are kept. */
+export function forecastUrl(base: string, latitude: number, longitude: number, days: number): URL {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/forecast`;
+  const params = new URLSearchParams(url.search);
+  const ours = {
+    latitude: String(latitude), longitude: String(longitude), forecast_days: String(days), timezone: "auto",
+    daily: "temperature_2m_max,temperature_2m_min,precipitation_sum",
+  };
+  for (const [k, v] of Object.entries(ours)) params.set(k, v);
+  url.search = params.toString();
+  return url;
+}
 /** Per-call options: the health check overrides timeout/retries; a tool passes `onStep` to report progress. */
 export interface ForecastCallOptions extends Partial<Pick<UpstreamOptions, "timeoutMs" | "retries">> {
   onStep?: (message: string) => Promise<void>;
@@ -47,11 +78,7 @@ export class WeatherClient {
   /** Daily forecast. `call` lets the health check use a shorter timeout and no retry, and a tool follow the steps. */
   async forecast(latitude: number, longitude: number, days: number, call: ForecastCallOptions = {}): Promise<Forecast> {
     const { timeoutMs = this.opts.timeoutMs, retries = this.opts.retries, onStep = async () => {} } = call;
-    const url = new URL("/v1/forecast", this.opts.url);
-    url.search = new URLSearchParams({
-      latitude: String(latitude), longitude: String(longitude), forecast_days: String(days), timezone: "auto",
-      daily: "temperature_2m_max,temperature_2m_min,precipitation_sum",
-    }).toString();
+    const url = forecastUrl(this.opts.url, latitude, longitude, days);
     let lastError: UpstreamError = new UpstreamError("upstream_unavailable", "upstream unavailable");
     for (let attempt = 0; attempt <= retries; attempt++) {
       const of = `attempt ${attempt + 1} of ${retries + 1}`;
@@ -66,22 +93,21 @@ export class WeatherClient {
       let text: string;
       let status: number;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
+        const res = await boundedGet(url, { timeoutMs, maxBytes: this.opts.maxBytes, headers: { accept: "application/json" } });
         if (res.status >= 500 || res.status === 429) {
-          await res.body?.cancel();
           end({ outcome: "http_error" });
           lastError = new UpstreamError("upstream_unavailable", `upstream answered HTTP ${res.status}`);
           continue;
         }
-        if (!res.ok) {
-          await res.body?.cancel();
+        if (res.status < 200 || res.status >= 300) {
           end({ outcome: "http_error" });
           throw new UpstreamError("upstream_rejected", `upstream rejected the request with HTTP ${res.status}`);
         }
-        text = await res.text();
+        text = res.text;
         status = res.status;
       } catch (e) {
         if (e instanceof UpstreamError) throw e;
+        if (e instanceof BoundedFetchError) throw this.#refused(e, end);
         const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
         end({ outcome: timedOut ? "timeout" : "network_error" });
         lastError = timedOut
@@ -92,7 +118,7 @@ export class WeatherClient {
       await onStep(`upstream answered HTTP ${status} (${text.length} characters); validating the response format`);
       let body: unknown;
       try { body = JSON.parse(text); } catch { body = undefined; }
-      const parsed = ForecastResponse.safeParse(body);
+      const parsed = forecastResponse(days).safeParse(body);
       if (!parsed.success) {
         end({ outcome: "schema_error" });
         this.metrics.upstreamSchemaErrors.inc();
@@ -112,6 +138,22 @@ export class WeatherClient {
       };
     }
     throw new UpstreamError(lastError.type, `${lastError.message} (after ${retries + 1} attempt${retries ? "s" : ""})`);
+  }
+
+  /** A bounded-fetch refusal, not retried: a redirect or an oversize body is the same on the next attempt. */
+  #refused(e: BoundedFetchError, end: (labels: { outcome: string }) => void): Error {
+    switch (e.failure.kind) {
+      case "not_utf8":
+        end({ outcome: "schema_error" });
+        this.metrics.upstreamSchemaErrors.inc();
+        return new UpstreamSchemaError(`upstream response format changed: ${e.message}`);
+      case "too_large":
+        end({ outcome: "too_large" });
+        return new UpstreamError("upstream_too_large", e.message);
+      default:
+        end({ outcome: "http_error" });
+        return new UpstreamError("upstream_rejected", e.message);
+    }
   }
 }
 

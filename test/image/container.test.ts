@@ -120,6 +120,11 @@ describe("server container under the run contract", () => {
       assert.equal(got.isError, undefined, JSON.stringify(got));
       assert.deepEqual((got.structuredContent as { note: { title: string; body: string } }).note,
         { ...(saved.structuredContent as { note: object }).note });
+      // search_notes runs in a worker thread (server/src/search.ts): it must start from the single-file bundle, on
+      // the read-only root filesystem, and read the volume's database.
+      const found = await call(again, "search_notes", { query: "SURVIVES" });
+      assert.equal(found.isError, undefined, JSON.stringify(found));
+      assert.deepEqual((found.structuredContent as { notes: Array<{ id: string }> }).notes.map((n) => n.id), [id]);
     } finally {
       await again.close();
     }

@@ -22,7 +22,7 @@ test("PUBLIC_URL drives the resource URL, allowed host and default allowed origi
   assert.equal(c.resourceUrl, "https://mcp.example.test/mcp");
   assert.ok(c.allowedHosts.includes("mcp.example.test"));
   assert.equal(c.allowedOrigins[0], "https://mcp.example.test");
-  assert.deepEqual(c.auth, { mode: "oauth", issuer: "https://id.example.test", jwksUrl: "https://id.example.test/jwks", audience: "https://mcp.example.test/mcp", requiredScopes: ["mcp:tools"] });
+  assert.deepEqual(c.auth, { mode: "oauth", issuer: "https://id.example.test", jwksUrl: "https://id.example.test/jwks", audience: "https://mcp.example.test/mcp", requiredScopes: ["mcp:tools"], clockToleranceS: 5, metadataCheck: "warn" });
 });
 
 test("API_KEYS_FILE: one key per line", () => {

@@ -118,8 +118,10 @@ test("out-of-range and wrongly typed arguments are invalid-params tool errors na
     assert.match(text(r), /Invalid arguments|validation/i);
     assert.match(text(r), re);
   }
-  const unknown = await call(client, "no_such_tool", {});
-  assert.equal(unknown.isError, true);
+  // An unknown tool is a protocol error, not a tool result: MCP 2025-11-25 server/tools "Error Handling" lists
+  // "Unknown tools" under protocol errors (JSON-RPC -32602 Invalid params), answered before any tool handler runs.
+  await assert.rejects(call(client, "no_such_tool", {}), (e: { code?: number; message?: string }) =>
+    e.code === -32602 && /unknown tool "no_such_tool"/.test(e.message ?? ""));
 });
 
 test("save_note is idempotent by request_id; a conflicting reuse is an error; get_note and search_notes read it back", async () => {
@@ -172,8 +174,10 @@ test("metrics and one log entry per tool call (tool, ids, duration, outcome, err
   assert.ok(conflict.rpc_id !== undefined && typeof conflict.request_id === "string");
   assert.ok(calls.some((e) => e.error_type === "upstream_schema"));
   assert.ok(calls.some((e) => e.tool === "get_forecast" && e.error_type === "invalid_params"), "SDK-rejected arguments are logged too");
-  assert.ok(calls.some((e) => e.tool === "unknown" && e.error_type === "unknown_tool"), "unknown tool names do not become labels");
-  assert.match(body, /^mcp_tool_calls_total\{tool="unknown",status="error"\} 1$/m);
+  // An unknown tool never reaches a tool (a -32602 protocol error, MCP 2025-11-25 server/tools "Error Handling"):
+  // it is no tool call, and its name becomes no label value and no log field.
+  assert.ok(!calls.some((e) => e.tool === "no_such_tool" || e.tool === "unknown"), "an unknown tool is not logged as a tool call");
+  assert.doesNotMatch(body, /^mcp_tool_calls_total\{tool="unknown"/m);
   assert.doesNotMatch(body, /no_such_tool/);
   assert.ok(calls.some((e) => e.error_type === "upstream_timeout"));
   assert.doesNotMatch(server.logs(), /umbrella|Packing list|temperature_max/, "no arguments or results in logs");

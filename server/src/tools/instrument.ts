@@ -37,6 +37,9 @@ export class ToolCalls {
 
   constructor(deps: ToolDeps) { this.#deps = deps; }
 
+  /** The names of the tools wrapped so far. */
+  get known(): ReadonlySet<string> { return this.#known; }
+
   /**
    * Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. With `billing`
    * (metering/billing.ts) the plan gate clamps the arguments first (its notice becomes a second text block) and a

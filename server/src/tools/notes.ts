@@ -5,6 +5,7 @@ import type { Store, Note } from "../store.ts";
 import { ToolError, type ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 import type { Billing } from "../metering/billing.ts";
+import { principalOf } from "../auth.ts";
 
 const MAX_SEARCH_LIMIT = 50;
 
@@ -50,7 +51,7 @@ const GET_NOTE = {
 
 const SEARCH_NOTES = {
   title: "Search notes",
-  description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes.",
+  description: "Find stored notes whose title, body or tags contain the given text (case-insensitive), newest first. Returns at most `limit` notes. Queries of 3 or more characters use the index; a search that runs too long is stopped with an error (use a more specific query).",
   inputSchema: z.object({
     query: z.string().min(1).max(200).describe("Text to look for in title, body or tags, 1-200 characters."),
     limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(10).describe(`Maximum number of notes to return, 1-${MAX_SEARCH_LIMIT} (default 10).`),
@@ -68,8 +69,9 @@ const SAVE_NOTE_BILLING: Billing<SaveArgs> = { units: 1, idempotencyKey: (a) => 
 const SEARCH_NOTES_BILLING: Billing<SearchArgs> = { units: 1, planLimits: { limit: { free: 5 } } };
 
 export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; store: Store }): void {
-  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: SaveArgs) => {
-    const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags });
+  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: SaveArgs, extra) => {
+    // Stored bytes count against the caller's quota (NOTES_QUOTA_BYTES): its API key, or its OAuth issuer + subject.
+    const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags }, principalOf(extra.authInfo));
     return { note: noteOut(note), replayed };
   }, SAVE_NOTE_BILLING));
 
@@ -79,8 +81,8 @@ export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; s
     return { note: noteOut(note) };
   }));
 
-  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", ({ query, limit }: SearchArgs) => {
-    const notes = deps.store.searchNotes(query, limit).map(noteOut);
+  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", async ({ query, limit }: SearchArgs) => {
+    const notes = (await deps.store.searchNotes(query, limit)).map(noteOut);
     return { notes, count: notes.length };
   }, SEARCH_NOTES_BILLING));
 }
