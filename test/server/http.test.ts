@@ -8,7 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import fc from "fast-check";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
-import { waitFor } from "../support/proc.ts";
+import { startAll, waitFor } from "../support/proc.ts";
 import { connect, call, initializeBody, MCP_HEADERS } from "./mcp-client.ts";
 
 let stateless: RunningServer;
@@ -17,9 +17,9 @@ let stub: UpstreamStub;
 
 before(async () => {
   stub = await startUpstreamStub({ slowMs: 3000 });
-  [stateless, stateful] = await Promise.all([
-    startServer({ UPSTREAM_URL: stub.url, HEALTH_CACHE_MS: "300", HEALTH_UPSTREAM_TIMEOUT_MS: "300", MAX_BODY_BYTES: "65536" }),
-    startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful" }),
+  [stateless, stateful] = await startAll([
+    () => startServer({ UPSTREAM_URL: stub.url, HEALTH_CACHE_MS: "300", HEALTH_UPSTREAM_TIMEOUT_MS: "300", MAX_BODY_BYTES: "65536" }),
+    () => startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful" }),
   ]);
 });
 after(async () => {
