@@ -1,7 +1,10 @@
-// `node bench/attack-nginx.ts [--no-connlimit] [--nginx-default-timeouts] [--connections N] [--seconds S] [--json]`
+// `node bench/attack-nginx.ts [--no-connlimit] [--nginx-default-timeouts] [--connections N] [--seconds S | --probes P
+//   --hold-at-least H] [--probe-timeout MS] [--json]`
 // Slow-client attack on the rendered nginx site: one address (127.0.0.3) holds N slow connections (half stuck in the
 // TLS handshake, half in the HTTP header, each reopened when dropped) while another (127.0.0.2) sends real requests,
 // each on a new TLS connection, through nginx to an upstream. Prints the share of real requests that succeeded.
+// Two modes: for S seconds (the benchmark: how many requests fit depends on the machine), or exactly P requests, each
+// sent only once `ss` shows the attacker holding >= H established connections (the test: independent of speed).
 // Must run as root inside a network namespace of its own (the connection limit is an iptables rule there):
 //   ip netns add smcp-attack && ip netns exec smcp-attack ip link set lo up &&
 //   ip netns exec smcp-attack node bench/attack-nginx.ts; ip netns del smcp-attack
@@ -12,7 +15,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderConnlimitScript } from "../nginx/index.ts";
-import { runOk, run, sleep } from "../test/support/proc.ts";
+import { runOk, run, sleep, waitFor } from "../test/support/proc.ts";
 import { startTlsFront, BENCH_DOMAIN } from "./nginx-tls.ts";
 import { forkSlowAttack, probe, type ProbeResult } from "./slow-clients.ts";
 
@@ -23,8 +26,14 @@ export interface AttackOptions {
   nginxDefaultTimeouts: boolean;
   /** Slow connections the attacker keeps open (the private nginx has worker_connections 512). */
   connections: number;
-  /** Attack length in seconds; real requests run during all but the first 2 s (ramp-up). */
+  /** Attack length in seconds; real requests run during all but the first 2 s (ramp-up). Ignored when `probes` > 0. */
   seconds: number;
+  /** Exactly this many real requests (0: as many as fit into `seconds`). */
+  probes: number;
+  /** With `probes`: each request waits (up to 60 s) until the attacker holds at least this many established connections. */
+  holdAtLeast: number;
+  /** Per real request: no answer within this many ms is a failure. */
+  probeTimeoutMs: number;
   /** Pause between two real requests (one at a time), ms. */
   probeIntervalMs: number;
 }
@@ -36,7 +45,9 @@ export interface AttackReport {
   successRate: number;
   latencyMs: { p50: number; p99: number; max: number };
   failures: string[];
-  attacker: { peakOpen: number; openAtEnd: number; attempts: number; refused: number; dropped: number };
+  attacker: { peakOpen: number; openAtEnd: number; attempts: number; refused: number; dropped: number;
+    /** Established connections from the attacker's address (`ss`) just before each real request: fewest, most. */
+    heldAtProbe: { min: number; max: number } };
   nginxWorkerRssKbPeak: number;
 }
 
@@ -51,6 +62,12 @@ async function workerRssKb(masterPid: number): Promise<number> {
     try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0); } catch { /* exited */ }
   }
   return kb;
+}
+
+/** Established TCP connections from `src` to `port` in this network namespace, counted by iproute2's `ss`. */
+export async function establishedFrom(src: string, port: number): Promise<number> {
+  const r = await runOk("ss", ["-Htn", "state", "established", "src", src, "dport", `= :${port}`]);
+  return r.stdout.split("\n").filter((l) => l.trim()).length;
 }
 
 const quantile = (xs: number[], q: number) => xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]! : NaN;
@@ -72,14 +89,28 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
       await runOk("sh", [join(work, "connlimit.sh")]);
     }
     attack = forkSlowAttack({ ...target, localAddress: ATTACKER, connections: o.connections });
-    await sleep(2000);
     const results: ProbeResult[] = [];
+    const held: number[] = [];
     let rssPeak = 0;
-    const deadline = Date.now() + (o.seconds - 2) * 1000;
-    while (Date.now() < deadline) {
-      results.push(await probe({ ...target, localAddress: CLIENT, path: "/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', expect: 200, timeoutMs: 5000 }));
+    const real = async () => {
+      results.push(await probe({ ...target, localAddress: CLIENT, path: "/mcp", body: '{"jsonrpc":"2.0","id":1,"method":"ping"}', expect: 200, timeoutMs: o.probeTimeoutMs }));
       rssPeak = Math.max(rssPeak, await workerRssKb(front.pid()));
       await sleep(o.probeIntervalMs);
+    };
+    if (o.probes > 0) {
+      for (let i = 0; i < o.probes; i++) {
+        held.push(await waitFor(`the attacker to hold >= ${o.holdAtLeast} connections`, async () => {
+          const n = await establishedFrom(ATTACKER, front.port);
+          return n >= o.holdAtLeast && n;
+        }, { timeoutMs: 60_000, intervalMs: 100 }));
+        await real();
+      }
+      // nginx's client_header_timeout must have dropped slow connections (the reconnecting attacker was still at it).
+      await waitFor("nginx to drop a slow connection", async () => (await attack!.stats()).dropped > 0, { timeoutMs: 120_000, intervalMs: 500 });
+    } else {
+      await sleep(2000); // ramp-up
+      const deadline = Date.now() + (o.seconds - 2) * 1000;
+      while (Date.now() < deadline) { held.push(await establishedFrom(ATTACKER, front.port)); await real(); }
     }
     const a = await attack.stop();
     attack = undefined;
@@ -89,7 +120,8 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
       options: o, probes: results.length, succeeded: ok.length, successRate: ok.length / Math.max(1, results.length),
       latencyMs: { p50: Math.round(quantile(ms, 0.5)), p99: Math.round(quantile(ms, 0.99)), max: Math.round(Math.max(0, ...ms)) },
       failures: [...new Set(results.filter((r) => !r.ok).map((r) => r.detail))].slice(0, 5),
-      attacker: { peakOpen: a.peak, openAtEnd: a.open, attempts: a.attempts, refused: a.refused, dropped: a.dropped },
+      attacker: { peakOpen: a.peak, openAtEnd: a.open, attempts: a.attempts, refused: a.refused, dropped: a.dropped,
+        heldAtProbe: { min: Math.min(...held), max: Math.max(...held) } },
       nginxWorkerRssKbPeak: rssPeak,
     };
   } finally {
@@ -105,8 +137,9 @@ if (import.meta.main) {
     "no-connlimit": { type: "boolean", default: false }, "nginx-default-timeouts": { type: "boolean", default: false },
     connections: { type: "string", default: "600" }, seconds: { type: "string", default: "30" },
     "probe-interval": { type: "string", default: "100" }, json: { type: "boolean", default: false },
+    probes: { type: "string", default: "0" }, "hold-at-least": { type: "string", default: "1" }, "probe-timeout": { type: "string", default: "5000" },
   } });
-  const n = (k: "connections" | "seconds" | "probe-interval", min: number, max: number) => {
+  const n = (k: "connections" | "seconds" | "probe-interval" | "probes" | "hold-at-least" | "probe-timeout", min: number, max: number) => {
     const v = Number(values[k]);
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${k} must be a whole number from ${min} to ${max} (got ${values[k]})`);
     return v;
@@ -114,6 +147,7 @@ if (import.meta.main) {
   const report = await runAttack({
     connlimit: !values["no-connlimit"], nginxDefaultTimeouts: values["nginx-default-timeouts"],
     connections: n("connections", 1, 5000), seconds: n("seconds", 5, 600), probeIntervalMs: n("probe-interval", 0, 10_000),
+    probes: n("probes", 0, 10_000), holdAtLeast: n("hold-at-least", 1, 5000), probeTimeoutMs: n("probe-timeout", 100, 120_000),
   });
   console.log(values.json ? JSON.stringify(report) : JSON.stringify(report, null, 2));
 }

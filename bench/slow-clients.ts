@@ -72,23 +72,24 @@ type AttackStats = ReturnType<SlowAttack["stats"]> & { peak: number; open: numbe
 
 /**
  * The attacker in a child process of its own, so its thousands of reconnects do not share an event loop with the
- * prober whose latency is measured. `stop()` ends it (bounded: killed after 5 s) and returns its counts.
+ * prober whose latency is measured. `stats()` asks for its counts so far (bounded: 10 s); `stop()` ends it
+ * (bounded: killed after 10 s) and returns its counts.
  */
-export function forkSlowAttack(o: AttackOptions): { stop(): Promise<AttackStats> } {
+export function forkSlowAttack(o: AttackOptions): { stats(): Promise<AttackStats>; stop(): Promise<AttackStats> } {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [JSON.stringify(o)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  return {
-    stop: () => new Promise((resolve, reject) => {
-      const kill = setTimeout(() => { child.kill("SIGKILL"); reject(new Error("slow-client attacker did not stop within 5 s")); }, 5000);
-      child.once("message", (m) => { clearTimeout(kill); child.disconnect(); resolve(m as AttackStats); });
-      child.send("stop");
-    }),
-  };
+  const ask = (what: "stats" | "stop") => new Promise<AttackStats>((resolve, reject) => {
+    const kill = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`slow-client attacker did not answer "${what}" within 10 s`)); }, 10_000);
+    child.once("message", (m) => { clearTimeout(kill); if (what === "stop") child.disconnect(); resolve(m as AttackStats); });
+    child.send(what);
+  });
+  return { stats: () => ask("stats"), stop: () => ask("stop") };
 }
 
 if (import.meta.main) {
   const attack = startSlowAttack(JSON.parse(process.argv[2]!) as AttackOptions);
-  process.once("message", () => {
+  process.on("message", (what) => {
     const stats = { ...attack.stats(), peak: attack.peak(), open: attack.open() };
+    if (what === "stats") { process.send!(stats); return; }
     attack.stop();
     process.send!(stats, () => process.exit(0));
   });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { connect, call, initializeBody, MCP_HEADERS } from "./mcp-client.ts";
 import { startIssuer, type Issuer } from "./jwks.ts";
-import { freePort } from "../support/proc.ts";
+import { freePort, startAll } from "../support/proc.ts";
 import fc from "fast-check";
 
 const SENTINEL = "SENTINEL-KEY-9f8e7d6c5b4a39281706";
@@ -25,9 +25,9 @@ describe("AUTH_MODE=api-key", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "keys-"));
     writeFileSync(join(dir, "keys"), `${OTHER_KEY}\n`, { mode: 0o600 });
-    [server, fileServer] = await Promise.all([
-      startServer({ AUTH_MODE: "api-key", API_KEYS: `${SENTINEL},${OTHER_KEY}`, LOG_LEVEL: "debug" }),
-      startServer({ AUTH_MODE: "api-key", API_KEYS_FILE: join(dir, "keys") }),
+    [server, fileServer] = await startAll([
+      () => startServer({ AUTH_MODE: "api-key", API_KEYS: `${SENTINEL},${OTHER_KEY}`, LOG_LEVEL: "debug" }),
+      () => startServer({ AUTH_MODE: "api-key", API_KEYS_FILE: join(dir, "keys") }),
     ]);
   });
   after(async () => { await Promise.all([server?.stop(), fileServer?.stop()]); rmSync(dir, { recursive: true, force: true }); });

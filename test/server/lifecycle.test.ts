@@ -29,7 +29,7 @@ test("invalid configuration stops the process with exit 1 and a message naming t
 
 test("SIGTERM: stops accepting, finishes the in-flight call, exits 0", { timeout: 60_000 }, async () => {
   const stub = await startUpstreamStub({ slowMs: 1500 });
-  const server = await startServer({ UPSTREAM_URL: stub.url, UPSTREAM_TIMEOUT_MS: "5000", UPSTREAM_RETRIES: "0" });
+  const server = await startServer({ UPSTREAM_URL: stub.url, UPSTREAM_TIMEOUT_MS: "5000", UPSTREAM_RETRIES: "0", SHUTDOWN_TIMEOUT_MS: "30000" });
   try {
     const client = await connect(server.mcpUrl);
     stub.setMode("slow");
@@ -43,7 +43,8 @@ test("SIGTERM: stops accepting, finishes the in-flight call, exits 0", { timeout
     assert.equal(result.isError, undefined, "the in-flight call completed with data");
     assert.equal((result.structuredContent as { days: unknown[] }).days.length, 2);
     assert.deepEqual(await stopping, { code: 0, signal: null });
-    assert.ok(performance.now() - t < 5000);
+    // drained: true (below) proves the drain ended with the call; the exit also comes well before the 30 s drain timeout.
+    assert.ok(performance.now() - t < 15_000, "exits when the in-flight call is done, not at the drain timeout");
     const shutdown = server.logEntries().find((e) => e.event === "shutdown")!;
     assert.equal(shutdown.inflight, 1);
     assert.equal(server.logEntries().find((e) => e.event === "stopped")?.drained, true);
@@ -65,7 +66,8 @@ test("SIGTERM: the drain wait is bounded by SHUTDOWN_TIMEOUT_MS", { timeout: 60_
     const t = performance.now();
     assert.deepEqual(await server.stop("SIGTERM"), { code: 0, signal: null });
     const ms = performance.now() - t;
-    assert.ok(ms >= 450 && ms < 3000, `exit after the bounded wait, took ${ms} ms`);
+    // SHUTDOWN_TIMEOUT_MS is 500 and the call would take 20 s: < 10 s proves the bound and leaves a loaded host room.
+    assert.ok(ms >= 450 && ms < 10_000, `exit after the bounded wait, took ${ms} ms`);
     assert.equal(server.logEntries().find((e) => e.event === "stopped")?.drained, false);
     assert.ok(await inflight instanceof Error, "the abandoned call fails on the client");
   } finally {
@@ -98,13 +100,13 @@ test("notes survive a restart on the same DATA_DIR (and idempotency still holds)
 });
 
 test("SIGTERM in stateful mode: open sessions (and their GET streams) do not hold up shutdown", { timeout: 60_000 }, async () => {
-  const server = await startServer({ MCP_SESSIONS: "stateful", SHUTDOWN_TIMEOUT_MS: "10000" });
+  const server = await startServer({ MCP_SESSIONS: "stateful", SHUTDOWN_TIMEOUT_MS: "30000" });
   try {
     const client = await connect(server.mcpUrl);
     assert.equal((await call(client, "search_notes", { query: "x" })).isError, undefined);
     const t = performance.now();
     assert.deepEqual(await server.stop("SIGTERM"), { code: 0, signal: null });
-    assert.ok(performance.now() - t < 5000, "exits without waiting for the drain timeout");
+    assert.ok(performance.now() - t < 15_000, "exits without waiting for the 30 s drain timeout");
     assert.equal(server.logEntries().find((e) => e.event === "stopped")?.drained, true);
     await client.close().catch(() => {});
   } finally { await server.stop(); }

@@ -9,7 +9,7 @@ import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.j
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
-import { waitFor } from "../support/proc.ts";
+import { startAll, waitFor } from "../support/proc.ts";
 import { connect, MCP_HEADERS } from "./mcp-client.ts";
 import { wantsEventStream } from "../../server/src/streaming.ts";
 
@@ -22,7 +22,7 @@ const servers = {} as Record<(typeof MODES)[number], RunningServer>;
 before(async () => {
   stub = await startUpstreamStub({ slowMs: 1500 });
   const start = (m: (typeof MODES)[number]) => startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: m });
-  [servers.stateless, servers.stateful] = await Promise.all([start("stateless"), start("stateful")]);
+  [servers.stateless, servers.stateful] = await startAll([() => start("stateless"), () => start("stateful")]);
 });
 after(async () => {
   await Promise.all(MODES.map((m) => servers[m]?.stop()));

@@ -67,6 +67,20 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
+/**
+ * Starts several processes at once and returns their handles in order. If any start fails, every start that
+ * succeeded is stopped before the first failure is rethrown (Promise.all would lose the siblings' handles and leave
+ * them running, which hangs the test file), so a failed `before()` never leaks a process.
+ */
+type Stoppable = { stop(): Promise<unknown> };
+export async function startAll<const S extends readonly (() => Promise<Stoppable>)[]>(starts: S): Promise<{ -readonly [K in keyof S]: Awaited<ReturnType<S[K]>> }> {
+  const settled = await Promise.allSettled(starts.map((start) => start()));
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed.length === 0) return settled.map((r) => (r as PromiseFulfilledResult<Stoppable>).value) as { -readonly [K in keyof S]: Awaited<ReturnType<S[K]>> };
+  await Promise.allSettled(settled.flatMap((r) => r.status === "fulfilled" ? [r.value.stop()] : []));
+  throw failed[0]!.reason;
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

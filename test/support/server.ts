@@ -33,10 +33,13 @@ export interface RunningServer {
   exited: Promise<ServerExit>;
 }
 
+/** Default wait for a started server's /livez: generous, a bound against a hang, not a speed goal. */
+export const START_TIMEOUT_MS = 60_000;
+
 export interface StartOptions {
   /** Keep the temp DATA_DIR on stop (to restart on the same data). */
   keepDataDir?: boolean;
-  /** Max wait for /livez (default 20 s). */
+  /** Max wait for /livez (default 60 s: a start under load average 16 on 2 cores took 10-20 s). */
   timeoutMs?: number;
 }
 
@@ -79,7 +82,7 @@ export async function startServer(env: Record<string, string> = {}, opts: StartO
         if (done) return true;
         const r = await fetch(`${url}/livez`, { signal: AbortSignal.timeout(1000) });
         return r.ok;
-      }, { timeoutMs: opts.timeoutMs ?? 20_000, intervalMs: 50 }),
+      }, { timeoutMs: opts.timeoutMs ?? START_TIMEOUT_MS, intervalMs: 50 }),
       exited,
     ]);
     if (done) throw new Error(`server exited during start-up (${JSON.stringify(await exited)})`);
