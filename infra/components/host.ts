@@ -11,6 +11,15 @@ import { ANY_ADDRESS } from "../config.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
+/**
+ * The identity of the host a remote command targets: `hostId` (McpHost.dropletId) when given, else the connection's
+ * address. Commands put it into their create/update string (onHost), so a new host — even at the same address — is
+ * an input change: an in-place update that runs them again there.
+ */
+export function hostIdentity(hostId: pulumi.Input<string> | undefined, connection: pulumi.Input<Connection>): pulumi.Output<string> {
+  return hostId !== undefined ? pulumi.output(hostId) : pulumi.unsecret(pulumi.output(connection).apply((c) => String(c.host)));
+}
+
 export interface McpHostArgs {
   /** DigitalOcean region slug, e.g. fra1 (ForceNew: a change replaces the droplet). */
   region: string;

@@ -21,6 +21,7 @@ const stack = (name: string, v: Variant = {}) => new SelfHostedMcp(name, {
   server: { image: `ghcr.io/acme/mcp@sha256:${(v.image ?? "a").repeat(64)}` },
   env: { LOG_LEVEL: v.logLevel ?? "info" }, auth: { mode: "api-key", apiKeys: pulumi.secret(v.apiKey ?? "k".repeat(32)) },
   resources: { memoryMb: v.memoryMb ?? 256 }, smokeTimer: {}, ...(v.maxBodySize ? { maxBodySize: v.maxBodySize } : {}),
+  alertStack: { receivers: { webhook: {} }, secrets: { webhookUrl: pulumi.secret("https://alerts.example.test/hook") } },
 });
 const VARIANTS: Record<string, Variant> = {
   base: {}, same: {}, env: { logLevel: "debug" }, secret: { apiKey: "z".repeat(32) }, image: { image: "b" },
@@ -51,10 +52,10 @@ test("no remote command has triggers (a changed trigger would replace it and run
   assert.equal(rec.ofType("command:remote:CopyToRemote").length, 0);
 });
 
-test("the only deletes are the site's teardown and the smoke timer's uninstall; every updated command has update = create", () => {
+test("the only deletes are the site's teardown, the smoke timer's and the alert stack's uninstall; every updated command has update = create", () => {
   for (const c of rec.ofType("command:remote:Command").filter((x) => x.name.startsWith("base-"))) {
     const i = c.inputs as { create?: string; update?: string; delete?: string };
-    if (i.delete !== undefined) assert.match(c.name, /^base-(deploy-site|smoke-install)$/, `${c.name} deletes`);
+    if (i.delete !== undefined) assert.match(c.name, /^base-(deploy-site|smoke-install|alert-stack-teardown)$/, `${c.name} deletes`);
     assert.equal(i.update ?? i.create, i.create, c.name);
   }
 });
