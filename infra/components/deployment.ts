@@ -24,6 +24,7 @@ import {
   renderDeploymentPlan, renderEnvFile, renderBundle, type DeploymentPlan, type DeploymentPlanOptions,
 } from "../render/deployment-plan.ts";
 import { hostIdentity, type Connection } from "./host.ts";
+import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image" | "hostId"> {
   /** SSH connection to the host (McpHost.connection, or your own). */
@@ -81,7 +82,7 @@ export class McpDeployment extends pulumi.ComponentResource {
       .apply(([files, e, pull]) => renderBundle({ ...files, env: e, "docker-config.json": pull })));
     this.deploy = new command.remote.Command(`${name}-deploy`, {
       connection, create: plan.deploy, update: plan.deploy, stdin: bundle, addPreviousOutputInEnv: false,
-    }, { ...parent, dependsOn: [this.site] });
+    }, { ...parent, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.site] });
 
     this.published = publish ? publish(this.deploy) : [];
     this.certificate = new command.remote.Command(`${name}-certificate`, {

@@ -8,6 +8,7 @@ import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "
 import { remoteScript } from "../render/remote-script.ts";
 import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
 import { ANY_ADDRESS } from "../config.ts";
+import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
@@ -190,7 +191,7 @@ export class McpHost extends pulumi.ComponentResource {
     }));
     this.ready = new command.remote.Command(`${name}-ready`, {
       connection: connection(SSH_DIAL_BOOTING), create: ready, update: ready, addPreviousOutputInEnv: false,
-    }, { parent: this, dependsOn: [this.firewall] });
+    }, { parent: this, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.firewall] });
 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, dropletId: this.dropletId });
   }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { remoteCommand, onHost } from "../render/remote-script.ts";
 import { hostIdentity, type Connection } from "../components/host.ts";
+import { UPGRADE_FROM_TRIGGERS } from "../components/upgrades.ts";
 import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "./smoke-timer.ts";
 import { bundleSmokeCli } from "../smoke/bundle.ts";
 
@@ -37,7 +38,7 @@ export class McpSmokeTimer extends pulumi.ComponentResource {
       connection, create, update: create, delete: remoteCommand(t.uninstall),
       stdin: pulumi.secret(pulumi.output(token).apply((tk) => smokeTimerStdin(bundle, tk))),
       addPreviousOutputInEnv: false,
-    }, { parent: this, ...(dependsOn ? { dependsOn } : {}) });
+    }, { parent: this, ...UPGRADE_FROM_TRIGGERS, ...(dependsOn ? { dependsOn } : {}) });
     this.registerOutputs({ unit: this.unit });
   }
 }

@@ -85,3 +85,13 @@ test("an SSH key already on the account is used by fingerprint: no SshKey upload
   assert.equal(rec.ofType("digitalocean:index/sshKey:SshKey").length, 0);
   for (const d of rec.ofType("digitalocean:index/droplet:Droplet")) assert.deepEqual(d.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]);
 });
+
+test("upgrade from 0.1.0, whose commands had triggers: they ignore `triggers`, so the engine keeps the old value (an in-place update, no old delete)", () => {
+  // pulumi step_generator processIgnoreChanges resets an ignored path to the old inputs' value before the diff; the
+  // SDK's own replaceOnChanges ["triggers[*]"] then sees no change (infra/components/upgrades.ts has the sources).
+  for (const name of ["base-deploy-deploy", "base-smoke-install", "base-host-ready"]) {
+    const { options } = rec.named(name);
+    assert.deepEqual(options.replaceOnChanges, ["triggers[*]"], `${name}: the SDK's replaceOnChanges reaches the engine`);
+    assert.deepEqual(options.ignoreChanges, ["triggers"], `${name} ignores changes to triggers`);
+  }
+});
