@@ -10,6 +10,7 @@ import { renderDeploymentPlan, renderBundle, PLAIN_FILES, renderEnvFile, type De
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
 import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
+import { renderMonitoringPlan } from "../../infra/monitoring/monitoring-plan.ts";
 import { run } from "../support/proc.ts";
 import { nginxTest } from "../support/nginx.ts";
 
@@ -49,9 +50,11 @@ function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): De
 test("shellcheck: every rendered script and wrapper", async () => {
   const plan = renderDeploymentPlan(planOptions("/srv/x"));
   const smoke = renderSmokeTimer({ app: "mcp", url: "https://mcp.example.test", withToken: true, textfileDir: "/var/lib/node-exporter" });
+  const monitoring = renderMonitoringPlan({ app: "mcp", receivers: { webhook: {} } });
   const commands = { "site-create": plan.site.create, "site-delete": plan.site.delete, deploy: plan.deploy, certificate: plan.certificate,
     "host-ready": remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx", SWAP_MB: 1024, SWAP_FILE: "/swapfile.x" }),
-    "smoke-timer-install": remoteCommand(smoke.install), "smoke-timer-uninstall": remoteCommand(smoke.uninstall) };
+    "smoke-timer-install": remoteCommand(smoke.install), "smoke-timer-uninstall": remoteCommand(smoke.uninstall),
+    "monitoring-install": monitoring.install, "monitoring-uninstall": monitoring.uninstall };
   const rendered = new Set<string>();
   for (const [name, cmd] of Object.entries(commands)) {
     await shellcheck(`${name}.wrapper.sh`, cmd, "sh");
