@@ -11,7 +11,7 @@ import { splitList } from "../../server/src/list.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
-type HostPassThrough = "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
+type HostPassThrough = "connectionLimit" | "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
   | "sshAgentSocket" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
 
 export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
@@ -95,7 +95,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const hostArgs: McpHostArgs = {
       region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
-      ...pick(args, ["size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
+      ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
       ...(args.dropletImage ? { image: args.dropletImage } : {}),
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
