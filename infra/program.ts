@@ -83,5 +83,3 @@ export const imageDigest = mcp.imageDigest;
 export const dropletId = mcp.dropletId;
 /** Prometheus alert rules for this server with the configured latency SLA: pulumi stack output alertRules > alerts.yml */
 export const alertRules = pulumi.output(renderAlertRules({ latencySlaSeconds: s.latencySlaSeconds }));
-/** Loopback URLs of the on-droplet Prometheus / Alertmanager / node_exporter (reach them with ssh -L); absent when off. */
-export const monitoringUrls = mcp.alertStack ? pulumi.output(mcp.alertStack.urls) : undefined;
