@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `selfhosted-mcp smoke <url>` (also `npm run smoke -- <url>`): runs the smoke test, prints a readable report or
 // JSON (--json), optionally writes a Prometheus textfile (--metrics-file). Exit 0 = all checks passed,
-// 1 = a check failed, 2 = bad usage.
+// 1 = a check failed, 2 = bad usage. `selfhosted-mcp usage …`: usage totals from the ledger (usage.ts).
 import { parseArgs } from "node:util";
 import { runSmoke } from "./run.ts";
 import { formatReport } from "./report.ts";
 import { writeSmokeMetrics } from "./metrics-file.ts";
+import { usageMain, UsageError as UsageArgError, USAGE_HELP } from "./usage.ts";
 
 const USAGE = `usage: selfhosted-mcp smoke <url> [options]
 
@@ -51,7 +52,14 @@ async function main(argv: string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+const argv = process.argv.slice(2);
+if (argv[0] === "usage") {
+  usageMain(argv.slice(1)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    const bad = e instanceof UsageArgError || (e as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
+    process.stderr.write(`selfhosted-mcp usage: ${(e as Error).message ?? String(e)}\n${bad ? `\n${USAGE_HELP}` : ""}`);
+    process.exitCode = bad ? 2 : 1;
+  });
+} else main(argv).then((code) => { process.exitCode = code; }, (e: unknown) => {
   const usage = e instanceof UsageError || (e as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
   process.stderr.write(`selfhosted-mcp smoke: ${(e as Error).message ?? String(e)}\n${usage ? `\n${USAGE}` : ""}`);
   process.exitCode = 2;

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { splitList } from "./list.ts";
+import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
 const int = (min: number, max: number, def: number, unit = "") => {
   const error = `must be an integer from ${min} to ${max}${unit}`;
@@ -44,6 +45,17 @@ const EnvSchema = z.object({
   SESSION_IDLE_MS: ms(30 * 60_000, 24 * 3_600_000),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024, " (bytes)"),
   SHUTDOWN_TIMEOUT_MS: ms(10_000, 120_000),
+  // Metering and the plan gate (metering/config.ts turns these into Config.metering).
+  METER: z.enum(["ledger", "webhook", "off"], { error: 'must be one of "ledger", "webhook", "off"' }).default("ledger"),
+  METER_WEBHOOK_URL: httpUrl.optional(),
+  METER_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters (generate one with: openssl rand -hex 32)").optional(),
+  METER_WEBHOOK_BATCH: int(1, 1000, 100, " (events per POST)"),
+  METER_WEBHOOK_TIMEOUT_MS: ms(5000, 60_000),
+  METER_WEBHOOK_BACKOFF_MS: ms(1000, 60_000),
+  METER_WEBHOOK_MAX_BACKOFF_MS: ms(300_000, 3_600_000),
+  API_KEY_PLANS: list(),
+  PLAN_CLAIM: z.string().regex(/^[A-Za-z_][\w.:/-]{0,99}$/, "must be a JWT claim name, e.g. plan").default("plan"),
+  PLAN_DEFAULT: z.enum(["free", "paid"], { error: 'must be "free" or "paid"' }).default("paid"),
 });
 
 export type AuthConfig =
@@ -73,9 +85,17 @@ export interface Config {
   sessionIdleMs: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  metering: MeteringConfig;
 }
 
 export class ConfigError extends Error {}
+
+/** Runs `f`, turning a thrown message string (metering/config.ts returns plain strings) into a ConfigError. */
+function withConfigError<T>(f: () => T | string): T {
+  const r = f();
+  if (typeof r === "string") throw new ConfigError(r);
+  return r;
+}
 
 const MIN_KEY_LENGTH = 16;
 const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
@@ -130,15 +150,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   for (const o of allowedOrigins) {
     if (!URL.canParse(o) || new URL(o).origin !== o) throw new ConfigError(`ALLOWED_ORIGINS: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
   }
+  const auth = authConfig(e, resourceUrl);
   const allowedHosts = [...new Set([pub.hostname, ...LOOPBACK, ...e.ALLOWED_HOSTS].map((h) => h.toLowerCase()))];
   return {
     port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
     publicUrl, resourceUrl, allowedOrigins, allowedHosts,
-    auth: authConfig(e, resourceUrl),
+    auth,
     dataDir: e.DATA_DIR,
     upstream: { url: e.UPSTREAM_URL.replace(/\/+$/, ""), timeoutMs: e.UPSTREAM_TIMEOUT_MS, retries: e.UPSTREAM_RETRIES },
     health: { cacheMs: e.HEALTH_CACHE_MS, upstreamTimeoutMs: e.HEALTH_UPSTREAM_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL, sessions: e.MCP_SESSIONS, maxSessions: e.MAX_SESSIONS, sessionIdleMs: e.SESSION_IDLE_MS,
     maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metering: withConfigError(() => meteringConfig(e, auth)),
   };
 }

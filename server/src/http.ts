@@ -91,7 +91,8 @@ export function createApp(deps: AppDeps) {
   mcp.use(guard);
   if (auth.middleware) mcp.use(auth.middleware);
 
-  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, verify: rejectInvalidUtf8 }), async (req, res) => {
+  // deps.metering.scope: usage of the tool calls below is recorded once this response has been written (metering/).
+  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, verify: rejectInvalidUtf8 }), deps.metering.scope, async (req, res) => {
     const body: unknown = req.body;
     if (!sessions) {
       const server = createMcpServer(deps);

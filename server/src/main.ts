@@ -9,6 +9,7 @@ import { WeatherClient } from "./upstream.ts";
 import { HealthChecker } from "./health.ts";
 import { createApp } from "./http.ts";
 import { listenTcp, listenSocket } from "./listen.ts";
+import { setupMetering } from "./metering/setup.ts";
 
 let config: Config;
 try {
@@ -31,9 +32,16 @@ try {
   logger.fatal({ err: { message: (e as Error).message }, data_dir: config.dataDir }, "DATA_DIR: cannot open the SQLite store; make the directory writable by the server user");
   process.exit(1);
 }
+let metering: ReturnType<typeof setupMetering>;
+try {
+  metering = setupMetering(config.metering, { dataDir: config.dataDir, authMode: config.auth.mode, logger, registry: metrics.registry });
+} catch (e) {
+  logger.fatal({ err: { message: (e as Error).message }, data_dir: config.dataDir }, "DATA_DIR: cannot open the usage ledger; make the directory writable by the server user");
+  process.exit(1);
+}
 const weather = new WeatherClient(config.upstream, metrics);
 const health = new HealthChecker(store, weather, config.health);
-const { app, drain, sessions } = createApp({ config, logger, metrics, store, weather, health });
+const { app, drain, sessions } = createApp({ config, logger, metrics, store, weather, health, metering: metering.metering });
 
 const startedAt = performance.now();
 let httpServer: Server;
@@ -75,6 +83,9 @@ async function shutdown(signal: string): Promise<void> {
   for (const s of appServers) s.closeAllConnections();
   metricsServer.close();
   metricsServer.closeAllConnections();
+  // After the last response: let pending `finish` events run, so every written response has been recorded.
+  await new Promise((resolve) => setImmediate(resolve));
+  await metering.meter?.close();
   store.close();
   logger.info({ event: "stopped", drained }, "server stopped");
   process.exit(0);

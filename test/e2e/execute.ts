@@ -1,42 +1,37 @@
-// The executor: carries out a recorded plan the way the Pulumi engine and its providers would, for real, on this
-// machine. Resources run in dependency order; a resource whose inputs are unchanged since the last run is left
-// alone (Pulumi's diff), a changed `triggers` list replaces it (create the new one now, run the old one's delete
-// script at the end), any other change updates it (`update`, else `create`). Resources gone from the plan are
-// deleted at the end, dependents first. The first failure stops the run with that command's output.
+// The executor: carries out the steps the recorder decided (engine/rules.ts: the engine's and providers' rules)
+// for real, on this machine. Resources run in dependency order: create; update by the provider's rule; replace =
+// create the new one now and delete the old one after everything else (delete first when deleteBeforeReplace);
+// same = nothing. Old resources of a replacement and resources gone from the program are deleted at the end in
+// reverse dependency order, except retainOnDelete and deletedWith-a-deleted-resource (no provider Delete). The
+// first failure stops the run with that command's output. What runs per type:
 //   docker:index/image:Image        docker build (recorded context, dockerfile, args, platform, target) + push
-//   command:remote:Command          the recorded script over SSH (user, port, key from the recorded connection;
-//                                   `environment` sent as SSH env requests, so only what sshd's AcceptEnv allows
-//                                   arrives — exactly @pulumi/command's behaviour)
-//   command:remote:CopyToRemote     the recorded asset's bytes written to remotePath over SSH (new files get the
-//                                   default 0666 & ~umask, existing files keep their mode, like its SFTP copy)
+//   command:remote:Command          create / update (else create) / delete over SSH (user, port, key from the
+//                                   recorded connection; `environment` sent as SSH env requests, so only what
+//                                   sshd's AcceptEnv allows arrives — exactly @pulumi/command's behaviour)
+//   command:remote:CopyToRemote     the asset's bytes written to remotePath over SSH (create; update only when the
+//                                   asset hash or remotePath changed); no delete
 //   command:local:Command           the recorded script locally (interpreter, dir, environment)
+// Every other custom resource (the DigitalOcean ones) belongs to the mocked cloud: its step is recorded, not run.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync, existsSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, resolve, basename } from "node:path";
 import { run, type RunResult } from "../support/proc.ts";
 import type { Plan, PlannedResource, RecordedAsset } from "./plan.ts";
 import { REPO_ROOT } from "./plan.ts";
 import { readJson, writeJson } from "./state.ts";
+import { IMAGE, REMOTE_COMMAND, COPY_TO_REMOTE, LOCAL_COMMAND, commandScript, commandEnv, copyNeeded, deleteOrder,
+  deleteSkipped, type PriorResource, type CheckFailure } from "./engine/rules.ts";
+import { buildArgs, type ImageInputs } from "./engine/image.ts";
 
-export const IMAGE = "docker:index/image:Image";
-export const REMOTE_COMMAND = "command:remote:Command";
-export const COPY_TO_REMOTE = "command:remote:CopyToRemote";
-export const LOCAL_COMMAND = "command:local:Command";
-const EXECUTABLE = new Set([IMAGE, REMOTE_COMMAND, COPY_TO_REMOTE, LOCAL_COMMAND]);
+export { IMAGE, REMOTE_COMMAND, COPY_TO_REMOTE, LOCAL_COMMAND };
 
 export type Operation = "create" | "update" | "replace" | "delete" | "same";
 
-/** What a resource looked like when it last ran (also what its delete script needs). */
-export interface ExecutedResource {
-  urn: string; type: string; name: string;
-  inputsHash: string; triggersHash: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown>;
-  order: number;
-}
+/** What a resource looked like after its last step (the engine's state: old inputs, outputs, delete options). */
+export type ExecutedResource = PriorResource;
 export type ExecState = Record<string, ExecutedResource>;
 
-export interface Step { urn: string; name: string; type: string; op: Operation; ms: number }
+export interface Step { urn: string; name: string; type: string; op: Operation; ms: number; detail?: string }
 
 export class StepError extends Error {
   readonly resource: string;
@@ -48,24 +43,42 @@ export class StepError extends Error {
   }
 }
 
+/** A provider Check failed (in preview or up): nothing was changed. */
+export class CheckError extends Error {
+  readonly failures: CheckFailure[];
+  constructor(phase: string, failures: CheckFailure[]) {
+    super(`${phase} failed: ${failures.map((f) => `\n  ${f.urn}: ${f.property}: ${f.reason}`).join("")}`);
+    this.failures = failures;
+  }
+}
+
 export interface ExecuteOptions {
   stateDir: string;
   /** Progress lines (never contain secret values). */
   log?: (line: string) => void;
-  /** Only these resource types (e.g. just the image on the first pass); default: everything executable. */
+  /** Only these resource types (e.g. just the image on the first pass); default: every resource. */
   types?: string[];
   /** Skip the end-of-run deletes (used by the image-only pass). */
   skipDeletes?: boolean;
-  /** Diff images by their inputs instead of rebuilding (they were just built by an earlier pass of this run). */
-  imagesBuilt?: boolean;
+  /** What runs a step's provider operation (default: the real one: docker, ssh, local processes). */
+  provider?: Provider;
 }
+
+/** The provider side of a step: Create/Update of a resource, Delete of an old state. */
+export interface Provider {
+  perform(r: PlannedResource, op: "create" | "update", prev: ExecutedResource | undefined, stateDir: string): Promise<Done>;
+  remove(s: ExecutedResource, stateDir: string): Promise<void>;
+}
+
 
 const stateFile = (dir: string) => join(dir, "executed.json");
 export const readExecState = (dir: string): ExecState => readJson<ExecState>(stateFile(dir)) ?? {};
+/** The prior state the recorder decides steps against. */
+export const priorState = (dir: string): PriorResource[] => Object.values(readExecState(dir));
 
 export const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v ?? null)).digest("hex");
 
-/** Resources to execute, ordered so that every resource comes after everything it (transitively) depends on. */
+/** Custom resources ordered so that every resource comes after everything it (transitively) depends on. */
 export function executionOrder(plan: Plan): PlannedResource[] {
   const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
   const children = new Map<string, string[]>();
@@ -90,100 +103,122 @@ export function executionOrder(plan: Plan): PlannedResource[] {
     out.push(r);
   };
   for (const r of [...plan.resources].sort((a, b) => a.order - b.order)) visit(r);
-  return out.filter((r) => EXECUTABLE.has(r.type));
+  return out.filter((r) => r.custom);
 }
 
-/** Runs the plan. Returns the steps taken; throws StepError (state saved up to the failure). */
+const toState = (r: PlannedResource, id: string, inputs: Record<string, unknown>, outputs: Record<string, unknown>): ExecutedResource => ({
+  urn: r.urn, type: r.type, name: r.name, custom: r.custom, id, inputs, outputs, dependsOn: r.dependsOn, parent: r.parent,
+  retainOnDelete: r.retainOnDelete, deletedWith: r.deletedWith, order: r.order,
+});
+
+/** Runs the plan's steps. Returns the steps taken; throws CheckError/StepError (state saved up to the failure). */
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Step[]> {
+  if (plan.checkFailures.length) throw new CheckError("up", plan.checkFailures);
   const log = opts.log ?? (() => undefined);
   const state = readExecState(opts.stateDir);
+  const prior = Object.values(state);
   const save = () => writeJson(stateFile(opts.stateDir), state);
   const steps: Step[] = [];
-  const pendingDeletes: ExecutedResource[] = [];
-  const ordered = executionOrder(plan).filter((r) => !opts.types || opts.types.includes(r.type));
+  const replacedOld: ExecutedResource[] = [];
+  const only = (type: string) => !opts.types || opts.types.includes(type);
+  const provider = opts.provider ?? REAL_PROVIDER;
+  // Components hold no provider state; the engine still records them (parents of the delete order).
+  for (const r of plan.resources) if (!r.custom && only(r.type)) state[r.urn] = toState(r, "", r.inputs, {});
 
-  for (const r of ordered) {
+  for (const r of executionOrder(plan).filter((x) => only(x.type))) {
     const prev = state[r.urn];
-    const triggersHash = hash(r.inputs.triggers);
-    const inputsHash = hash(r.inputs);
-    let op: Operation = !prev ? "create" : prev.inputsHash === inputsHash ? "same" : prev.triggersHash !== triggersHash ? "replace" : "update";
-    // The docker provider re-hashes the build context on every run, so an image is rebuilt (docker's cache makes
-    // that cheap) unless an earlier pass of this run already did.
-    if (r.type === IMAGE && !(opts.imagesBuilt && op === "same")) op = prev ? "update" : "create";
-    if (op === "replace" && r.inputs.update) op = "update";
-    if (op === "same") { steps.push({ urn: r.urn, name: r.name, type: r.type, op, ms: 0 }); continue; }
+    const op = r.step.op;
+    if (op === "same") {
+      state[r.urn] = toState(r, prev!.id, prev!.inputs, prev!.outputs);
+      steps.push({ urn: r.urn, name: r.name, type: r.type, op, ms: 0 });
+      continue;
+    }
     const started = Date.now();
-    log(`${op.padEnd(7)} ${r.type} ${r.name}`);
-    const outputs = await perform(r, op, prev, opts.stateDir);
-    // Same digest as last time: the engine would have seen an unchanged context and done nothing.
-    if (r.type === IMAGE && prev && outputs.repoDigest === prev.outputs.repoDigest && prev.inputsHash === inputsHash) op = "same";
-    if (op === "replace" && prev) pendingDeletes.push(prev);
-    state[r.urn] = { urn: r.urn, type: r.type, name: r.name, inputsHash, triggersHash, inputs: r.inputs, outputs, order: r.order };
+    const why = r.step.replaceKeys.length ? ` (${r.step.replaceKeys.join(", ")})` : "";
+    log(`${op.padEnd(7)} ${r.type} ${r.name}${why}`);
+    if (op === "replace" && r.step.deleteBeforeReplace && prev) {
+      log(`delete  ${r.type} ${r.name} (delete before replace)`);
+      await provider.remove(prev, opts.stateDir);
+    }
+    const done = await provider.perform(r, op === "update" ? "update" : "create", prev, opts.stateDir);
+    if (op === "replace" && prev && !r.step.deleteBeforeReplace) replacedOld.push(prev);
+    state[r.urn] = toState(r, r.id, done.inputs, done.outputs);
     save();
-    steps.push({ urn: r.urn, name: r.name, type: r.type, op, ms: Date.now() - started });
+    steps.push({ urn: r.urn, name: r.name, type: r.type, op, ms: Date.now() - started, detail: done.detail ?? (why.trim() || undefined) });
   }
 
   if (!opts.skipDeletes) {
     const planned = new Set(plan.resources.map((r) => r.urn));
-    const gone = Object.values(state).filter((s) => !planned.has(s.urn));
-    for (const s of [...pendingDeletes, ...gone].sort((a, b) => b.order - a.order)) {
-      log(`delete  ${s.type} ${s.name}${planned.has(s.urn) ? " (replaced)" : ""}`);
-      const started = Date.now();
-      await runDelete(s, opts.stateDir);
-      if (!planned.has(s.urn)) { delete state[s.urn]; save(); }
-      steps.push({ urn: s.urn, name: s.name, type: s.type, op: "delete", ms: Date.now() - started });
-    }
+    const gone = prior.filter((s) => !planned.has(s.urn));
+    steps.push(...await deleteAll([...replacedOld, ...gone], prior, opts, (s) => {
+      if (!planned.has(s.urn)) delete state[s.urn];
+      save();
+    }));
+  }
+  save();
+  return steps;
+}
+
+/** Deletes in reverse dependency order; retainOnDelete / deletedWith skip the provider's Delete. */
+async function deleteAll(doomed: ExecutedResource[], all: ExecutedResource[], opts: DestroyOptions,
+  done: (s: ExecutedResource) => void): Promise<Step[]> {
+  const deleting = new Set(doomed.map((s) => s.urn));
+  const steps: Step[] = [];
+  for (const s of deleteOrder(doomed, all)) {
+    if (!s.custom) { done(s); continue; } // a component has no provider Delete
+    const skipped = deleteSkipped(s, deleting);
+    opts.log?.(`delete  ${s.type} ${s.name}${skipped ? ` (no provider Delete: ${skipped})` : ""}`);
+    const started = Date.now();
+    if (!skipped) await (opts.provider ?? REAL_PROVIDER).remove(s, opts.stateDir);
+    done(s);
+    steps.push({ urn: s.urn, name: s.name, type: s.type, op: "delete", ms: Date.now() - started, detail: skipped });
   }
   return steps;
 }
 
-/** Runs every recorded delete script, dependents first (what `pulumi destroy` does). */
-export async function destroyAll(opts: { stateDir: string; log?: (l: string) => void }): Promise<Step[]> {
+/** `pulumi destroy`: every resource of the state deleted, dependents first. */
+export interface DestroyOptions { stateDir: string; log?: (l: string) => void; provider?: Provider }
+
+export async function destroyAll(opts: DestroyOptions): Promise<Step[]> {
   const state = readExecState(opts.stateDir);
-  const steps: Step[] = [];
-  for (const s of Object.values(state).sort((a, b) => b.order - a.order)) {
-    opts.log?.(`delete  ${s.type} ${s.name}`);
-    const started = Date.now();
-    await runDelete(s, opts.stateDir);
+  const all = Object.values(state);
+  return deleteAll(all, all, opts, (s) => {
     delete state[s.urn];
     writeJson(stateFile(opts.stateDir), state);
-    steps.push({ urn: s.urn, name: s.name, type: s.type, op: "delete", ms: Date.now() - started });
-  }
-  return steps;
+  });
 }
 
-async function perform(r: PlannedResource, op: Operation, prev: ExecutedResource | undefined, stateDir: string): Promise<Record<string, unknown>> {
+export interface Done { inputs: Record<string, unknown>; outputs: Record<string, unknown>; detail?: string }
+
+const REAL_PROVIDER: Provider = { perform, remove: runDelete };
+
+async function perform(r: PlannedResource, op: "create" | "update", prev: ExecutedResource | undefined, stateDir: string): Promise<Done> {
   const i = r.inputs;
   if (r.type === IMAGE) return buildImage(r);
   if (r.type === COPY_TO_REMOTE) {
+    if (op === "update" && prev && !copyNeeded(prev.inputs, i)) return { inputs: i, outputs: { ...i }, detail: "no copy: same asset hash and remotePath" };
     await copyToRemote(r, stateDir);
-    return {};
+    return { inputs: i, outputs: { ...i } };
   }
-  const script = String((op === "update" ? i.update ?? i.create : i.create) ?? "");
-  if (!script) return { stdout: "", stderr: "" };
-  const env = commandEnv(i, op === "create" ? undefined : prev);
+  if (r.type !== REMOTE_COMMAND && r.type !== LOCAL_COMMAND) return { inputs: i, outputs: r.outputs }; // the mocked cloud
+  const script = commandScript(op, i);
+  const base = op === "update" ? prev?.outputs : undefined;
+  if (!script) return { inputs: i, outputs: { ...i, stdout: base?.stdout ?? "", stderr: base?.stderr ?? "" } };
+  const env = commandEnv(i, base);
   const res = r.type === REMOTE_COMMAND ? await sshRun(i.connection, script, env, i.stdin as string | undefined, stateDir)
     : await localRun(i, script, env);
   if (res.code !== 0) throw new StepError(`${r.type} ${r.name}`, `${op} script exited ${res.code}`, tail(res));
-  return { stdout: res.stdout.replace(/\n$/, ""), stderr: res.stderr.replace(/\n$/, "") };
+  return { inputs: i, outputs: { ...i, stdout: res.stdout.replace(/\n$/, ""), stderr: res.stderr.replace(/\n$/, "") } };
 }
 
+/** Command Delete runs `delete` with the old state (its inputs, env and previous stdout/stderr). */
 async function runDelete(s: ExecutedResource, stateDir: string): Promise<void> {
   const script = s.inputs.delete as string | undefined;
   if (!script || (s.type !== REMOTE_COMMAND && s.type !== LOCAL_COMMAND)) return;
-  const env = commandEnv(s.inputs, s);
+  const env = commandEnv(s.inputs, s.outputs);
   const res = s.type === REMOTE_COMMAND ? await sshRun(s.inputs.connection, script, env, s.inputs.stdin as string | undefined, stateDir)
     : await localRun(s.inputs, script, env);
   if (res.code !== 0) throw new StepError(`${s.type} ${s.name}`, `delete script exited ${res.code}`, tail(res));
-}
-
-function commandEnv(inputs: Record<string, unknown>, prev: ExecutedResource | undefined): Record<string, string> {
-  const env: Record<string, string> = { ...(inputs.environment as Record<string, string> | undefined) };
-  if (prev && inputs.addPreviousOutputInEnv !== false) {
-    env.PULUMI_COMMAND_STDOUT = String(prev.outputs.stdout ?? "");
-    env.PULUMI_COMMAND_STDERR = String(prev.outputs.stderr ?? "");
-  }
-  return env;
 }
 
 const lastLines = (text: string, n: number) => text.trimEnd().split("\n").slice(-n).join("\n");
@@ -246,21 +281,16 @@ async function copyToRemote(r: PlannedResource, stateDir: string): Promise<void>
   if (res.code !== 0) throw new StepError(`${r.type} ${r.name}`, `copy to ${remotePath} failed (exit ${res.code})`, tail(res));
 }
 
-async function buildImage(r: PlannedResource): Promise<Record<string, unknown>> {
-  const i = r.inputs as { imageName?: string; skipPush?: boolean; build?: Record<string, unknown>; registry?: { server?: string; username?: string; password?: string } };
-  const b = i.build ?? {};
+async function buildImage(r: PlannedResource): Promise<Done> {
+  const i = r.inputs as ImageInputs;
   const imageName = String(i.imageName ?? "");
   if (!imageName) throw new StepError(`${r.type} ${r.name}`, "imageName is empty", "");
-  const context = resolve(REPO_ROOT, String(b.context ?? "."));
-  const dockerfile = resolveDockerfile(context, b.dockerfile as string | undefined);
-  const args = ["build", "-f", dockerfile, "-t", imageName];
-  for (const [k, v] of Object.entries((b.args as Record<string, string> | undefined) ?? {})) args.push("--build-arg", `${k}=${v}`);
-  if (b.target) args.push("--target", String(b.target));
-  if (b.platform) args.push("--platform", String(b.platform));
-  args.push(context);
-  const built = await run("docker", args, { timeoutMs: 900_000 });
+  const built = await run("docker", buildArgs(i, REPO_ROOT, ["-t", imageName]), { timeoutMs: 900_000 });
   if (built.code !== 0) throw new StepError(`${r.type} ${r.name}`, "docker build failed", tail(built));
-  if (i.skipPush) return { imageName, repoDigest: "" };
+  const id = (await run("docker", ["image", "inspect", "--format", "{{.Id}}", imageName])).stdout.trim();
+  // The state keeps Check's build.contextDigest (here: the image ID) for the next diff.
+  const inputs = { ...r.inputs, build: { ...(r.inputs.build as object), contextDigest: id } };
+  if (i.skipPush) return { inputs, outputs: { ...inputs, repoDigest: "" } };
   if (i.registry?.username && i.registry.password) {
     const login = await run("docker", ["login", "--username", i.registry.username, "--password-stdin", String(i.registry.server ?? "")],
       { input: i.registry.password, timeoutMs: 60_000 });
@@ -270,13 +300,5 @@ async function buildImage(r: PlannedResource): Promise<Record<string, unknown>> 
   if (pushed.code !== 0) throw new StepError(`${r.type} ${r.name}`, "docker push failed", tail(pushed));
   const digest = /digest: (sha256:[a-f0-9]{64})/.exec(pushed.stdout)?.[1];
   if (!digest) throw new StepError(`${r.type} ${r.name}`, "docker push printed no digest", tail(pushed));
-  const repo = imageName.replace(/:[^:/]+$/, "");
-  return { imageName, repoDigest: `${repo}@${digest}` };
-}
-
-function resolveDockerfile(context: string, dockerfile: string | undefined): string {
-  if (!dockerfile) return join(context, "Dockerfile");
-  const fromCwd = resolve(REPO_ROOT, dockerfile);
-  if (existsSync(fromCwd) && statSync(fromCwd).isFile()) return fromCwd;
-  return resolve(context, dockerfile);
+  return { inputs, outputs: { ...inputs, repoDigest: `${imageName.replace(/:[^:/]+$/, "")}@${digest}` } };
 }

@@ -1,66 +1,72 @@
-// The plan recorder: evaluates the Pulumi program named by Pulumi.yaml under `pulumi.runtime.setMocks` and
-// records what `pulumi up` would act on — every resource with its inputs (secrets unwrapped, their paths noted),
-// parent and the dependencies the engine would order by (explicit dependsOn plus data dependencies, exactly as
-// the SDK sends them in RegisterResource). Runs in a child process (`node test/e2e/plan.ts`, request on stdin)
-// because the Pulumi runtime is process-global; `recordPlan()` is the caller's side.
+// The plan recorder: runs the Pulumi program named by Pulumi.yaml under `pulumi.runtime.setMocks`, with config
+// delivered as the CLI delivers it (engine/config.ts), in preview (dryRun) or up mode, and records every
+// registration as the engine receives it — the RegisterResourceRequest the SDK sends to the monitor (inputs with
+// unknowns, secrets and assets as serialized; replaceOnChanges incl. those an SDK adds in its constructor;
+// deleteBeforeReplace, ignoreChanges, dependsOn, property dependencies, parent, deletedWith, retainOnDelete,
+// additionalSecretOutputs, provider). Each registration gets its step right away from the prior state
+// (engine/rules.ts decideStep) and the outputs the engine would hand back (stepOutputs), so the program sees
+// unknowns exactly where a real preview has them; provider Check failures are collected. Runs in a child process
+// (`node test/e2e/plan.ts OUT`, request on stdin) because the Pulumi runtime is process-global.
 import { readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { run } from "../support/proc.ts";
+import { cliConfig, secretTexts, type StackConfig } from "./engine/config.ts";
+import { decideStep, checkFailures, stepOutputs, assetHash, UNKNOWN, IMAGE, DROPLET,
+  type Registration, type PriorResource, type Decision, type CheckFailure } from "./engine/rules.ts";
+import { contextDigest } from "./engine/image.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** A file or text a resource carries (CopyToRemote source, a trigger, …), resolved to what it holds. */
+/** A file or text a resource carries (CopyToRemote source, …), resolved to what it holds; `hash` of its bytes. */
 export type RecordedAsset =
-  | { asset: "file"; path: string }
-  | { asset: "string"; text: string }
-  | { asset: "archive"; path: string }
-  | { asset: "remote"; uri: string }
-  | { asset: "assets"; assets: Record<string, RecordedAsset> };
+  | { asset: "file"; path: string; hash: string }
+  | { asset: "string"; text: string; hash: string }
+  | { asset: "archive"; path: string; hash: string }
+  | { asset: "remote"; uri: string; hash: string }
+  | { asset: "assets"; assets: Record<string, RecordedAsset>; hash: string };
 
-export interface PlannedResource {
-  urn: string;
-  type: string;
-  name: string;
-  parent: string;
-  custom: boolean;
-  /** URNs this resource waits for: dependsOn (components expanded to their children) plus data dependencies. */
-  dependsOn: string[];
-  /** Inputs as the provider would receive them, secrets unwrapped (see secretPaths), assets resolved. */
-  inputs: Record<string, unknown>;
-  /** Dotted paths of inputs that were secret; their values must never be printed. */
-  secretPaths: string[];
-  /** Registration order (what the engine sees first). */
-  order: number;
+export interface PlannedResource extends Registration {
+  /** The engine's step for this registration against the prior state. */
+  step: Decision;
+  /** What the engine handed back to the program (unknown-at-preview values are absent). */
+  outputs: Record<string, unknown>;
+  /** The resource's ID ("" = unknown: a create or replace in preview). */
+  id: string;
 }
 
 export interface Plan {
-  project: string;
-  stack: string;
-  program: string;
+  project: string; stack: string; program: string; preview: boolean;
   resources: PlannedResource[];
+  /** Provider Check failures: a non-empty list fails the preview/up at these resources. */
+  checkFailures: CheckFailure[];
   /** The program's stack outputs (secrets unwrapped). */
   outputs: Record<string, unknown>;
 }
 
 export interface PlanRequest {
-  /** Stack config, keys fully qualified ("project:key", "digitalocean:token"); values as `pulumi config` stores them. */
-  config: Record<string, string>;
-  /** Which config keys are secrets (they reach the program as secrets, like `pulumi config set --secret`). */
-  secretKeys: string[];
+  /** Stack config as `pulumi config set` stores it (keys without namespace belong to the project). */
+  config: StackConfig;
+  /** Preview (dryRun) instead of up. */
+  preview?: boolean;
   /** Stack name (default "rehearsal"). */
   stack?: string;
-  /** Outputs a real provider returned for a resource on an earlier pass, by resource name (e.g. an image's repoDigest). */
-  knownOutputs?: Record<string, Record<string, unknown>>;
+  /** The engine's state from the last run: the step of each registration is decided against it. */
+  prior?: PriorResource[];
   /** Directory holding Pulumi.yaml (default: the repository root). */
   projectDir?: string;
   /** Values the mocked cloud hands out for the droplet and friends. */
   mockCloud: { ipv4: string; ipv6?: string };
+  /** Environment of the `pulumi` process the program sees besides the config (e.g. SSH_AUTH_SOCK); default: this process's. */
+  env?: Record<string, string>;
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 export const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
 
 /** Reads Pulumi.yaml: the project name and the program's entry. */
@@ -73,105 +79,140 @@ export function readProject(root = REPO_ROOT): { name: string; main: string } {
 
 /** Evaluates the program in a fresh child process and returns its plan (also written to outFile, mode 0600). */
 export async function recordPlan(req: PlanRequest, outFile: string): Promise<Plan> {
+  const projectDir = req.projectDir ?? REPO_ROOT;
+  const stack = req.stack ?? "rehearsal";
+  const env = cliConfig(projectDir, stack, req.config); // throws ConfigError like the CLI, before the program runs
   const r = await run(process.execPath, [fileURLToPath(import.meta.url), outFile], {
-    cwd: req.projectDir ?? REPO_ROOT, input: JSON.stringify(req), timeoutMs: 120_000,
-    env: { ...process.env, PULUMI_CONFIG: JSON.stringify(req.config), PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(req.secretKeys) },
+    cwd: projectDir, input: JSON.stringify(req), timeoutMs: 900_000, env: { ...process.env, ...req.env, ...env },
   });
   if (r.code !== 0) throw new Error(`evaluating the Pulumi program under mocks failed (exit ${r.code}):\n${redactAll(r.stderr + r.stdout, req)}`);
   return JSON.parse(readFileSync(outFile, "utf8")) as Plan;
 }
 
 /** Replaces every secret config value in text by "[secret]" (for error output). */
-export function redactAll(text: string, req: Pick<PlanRequest, "config" | "secretKeys">): string {
+export function redactAll(text: string, req: Pick<PlanRequest, "config">): string {
   let out = text;
-  for (const k of req.secretKeys) {
-    const v = req.config[k];
-    if (v && v.length >= 4) out = out.split(v).join("[secret]");
-  }
+  for (const v of secretTexts(req.config)) if (v.length >= 4) out = out.split(v).join("[secret]");
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------- child side
 
-async function resolveValue(v: unknown, path: string, secretPaths: Set<string>, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
-  if (v instanceof Promise) return resolveValue(await v, path, secretPaths, pulumi);
+/** A serialized property value (google.protobuf.Struct as JS) → the recorded value; secret paths noted. */
+function recordValue(v: unknown, path: string, secrets: Set<string>, cwd: string): unknown {
   if (v === null || typeof v !== "object") return v;
-  if (pulumi.asset.Asset.isInstance(v) || pulumi.asset.Archive.isInstance(v)) return resolveAsset(v, pulumi);
+  if (Array.isArray(v)) return v.map((x, i) => recordValue(x, `${path}[${i}]`, secrets, cwd));
   const o = v as Record<string, unknown>;
-  if (o[SECRET_SIG] === SECRET_VALUE) {
-    secretPaths.add(path);
-    return resolveValue(o.value, path, secretPaths, pulumi);
-  }
-  if (Array.isArray(v)) return Promise.all((v as unknown[]).map((x, i) => resolveValue(x, `${path}[${i}]`, secretPaths, pulumi)));
+  if (o[SIG] === SECRET_SIG) { secrets.add(path); return recordValue(o.value, path, secrets, cwd); }
+  if (o[SIG] === ASSET_SIG || o[SIG] === ARCHIVE_SIG) return recordAsset(o, cwd);
+  if (o[SIG] === RESOURCE_SIG) return { resource: o.urn, id: o.id };
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(o)) out[k] = await resolveValue(x, path ? `${path}.${k}` : k, secretPaths, pulumi);
+  for (const [k, x] of Object.entries(o)) out[k] = recordValue(x, path ? `${path}.${k}` : k, secrets, cwd);
   return out;
 }
 
-async function resolveAsset(a: object, pulumi: typeof import("@pulumi/pulumi")): Promise<RecordedAsset> {
-  const x = a as { path?: Promise<string>; text?: Promise<string>; uri?: Promise<string>; assets?: Promise<Record<string, object>> };
-  if (x.text !== undefined) return { asset: "string", text: await x.text };
-  if (x.uri !== undefined) return { asset: "remote", uri: await x.uri };
-  if (x.assets !== undefined) {
+function recordAsset(o: Record<string, unknown>, cwd: string): RecordedAsset {
+  if (typeof o.text === "string") return { asset: "string", text: o.text, hash: assetHash(o.text) };
+  if (typeof o.uri === "string") return { asset: "remote", uri: o.uri, hash: assetHash(o.uri) };
+  if (o.assets && typeof o.assets === "object") {
     const m: Record<string, RecordedAsset> = {};
-    for (const [k, v] of Object.entries(await x.assets)) m[k] = await resolveAsset(v, pulumi);
-    return { asset: "assets", assets: m };
+    for (const [k, x] of Object.entries(o.assets as Record<string, Record<string, unknown>>)) m[k] = recordAsset(x, cwd);
+    return { asset: "assets", assets: m, hash: assetHash(JSON.stringify(m)) };
   }
-  const p = resolve(REPO_ROOT, await x.path!);
-  return pulumi.asset.Archive.isInstance(a) ? { asset: "archive", path: p } : { asset: "file", path: p };
+  const p = resolve(cwd, String(o.path));
+  if (o[SIG] === ARCHIVE_SIG) return { asset: "archive", path: p, hash: assetHash(p) };
+  let bytes: Buffer | string = "";
+  try { bytes = readFileSync(p); } catch { bytes = `missing:${p}`; } // the provider fails on it later, by name
+  return { asset: "file", path: p, hash: assetHash(bytes) };
 }
 
-/** What the mocked cloud returns for a resource: its inputs plus the outputs the program reads. */
-function mockState(type: string, name: string, inputs: Record<string, unknown>, req: PlanRequest): Record<string, unknown> {
-  const known = req.knownOutputs?.[name] ?? {};
+/** What the mocked cloud returns for a freshly created resource: its inputs plus the outputs the program reads. */
+function freshState(type: string, name: string, inputs: Record<string, unknown>, req: PlanRequest): Record<string, unknown> {
   const s: Record<string, unknown> = { ...inputs };
-  if (type === "digitalocean:index/droplet:Droplet") {
+  if (type === DROPLET) {
     Object.assign(s, { ipv4Address: req.mockCloud.ipv4, ipv4AddressPrivate: req.mockCloud.ipv4,
       ipv6Address: req.mockCloud.ipv6 ?? "::1", status: "active", urn: `do:droplet:${name}` });
   } else if (type === "digitalocean:index/reservedIp:ReservedIp") {
     s.ipAddress = req.mockCloud.ipv4;
-  } else if (type === "docker:index/image:Image") {
-    const imageName = String(inputs.imageName ?? name);
-    s.repoDigest = `${imageName.replace(/:[^:/]+$/, "")}@${PLACEHOLDER_DIGEST}`;
+  } else if (type === IMAGE) {
+    // The real digest comes from the executor's push; until then (the image pass) a placeholder.
+    s.repoDigest = `${String(inputs.imageName ?? name).replace(/:[^:/]+$/, "")}@${PLACEHOLDER_DIGEST}`;
   } else if (type.startsWith("command:")) {
     Object.assign(s, { stdout: "", stderr: "" });
+  } else if (type === "digitalocean:index/containerRegistry:ContainerRegistry") {
+    Object.assign(s, { serverUrl: "registry.digitalocean.com", endpoint: `registry.digitalocean.com/${String(inputs.name)}` });
+  } else if (type === "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials") {
+    s.dockerCredentials = JSON.stringify({ auths: { "registry.digitalocean.com": { auth: Buffer.from("mock:mock").toString("base64") } } });
   } else if (type === "digitalocean:index/sshKey:SshKey") {
     s.fingerprint = "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00";
   }
-  return { ...s, ...known };
+  return s;
+}
+
+interface RegisterRequest {
+  getType(): string; getName(): string; getParent(): string; getCustom(): boolean; getProvider(): string;
+  getDependenciesList(): string[]; getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }, k: string) => void): void };
+  getReplaceonchangesList(): string[]; getIgnorechangesList(): string[]; getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean; getDeletebeforereplacedefined(): boolean;
+  hasRetainondelete(): boolean; getRetainondelete(): boolean; getDeletedwith(): string;
+}
+
+/** The registration as the engine receives it (RegisterResourceRequest fields, proto/resource.proto). */
+function registration(r: RegisterRequest, urn: string, order: number, cwd: string): Registration {
+  const propDeps: string[] = [];
+  r.getPropertydependenciesMap().forEach((v) => propDeps.push(...v.getUrnsList()));
+  const secrets = new Set<string>();
+  const inputs = recordValue(r.getObject()?.toJavaScript() ?? {}, "", secrets, cwd) as Record<string, unknown>;
+  return {
+    urn, type: r.getType(), name: r.getName(), parent: r.getParent(), custom: r.getCustom(), provider: r.getProvider(),
+    dependsOn: [...new Set([...r.getDependenciesList(), ...propDeps])], inputs, secretPaths: [...secrets],
+    replaceOnChanges: r.getReplaceonchangesList(), ignoreChanges: r.getIgnorechangesList(),
+    deleteBeforeReplace: r.getDeletebeforereplacedefined() ? r.getDeletebeforereplace() : undefined,
+    retainOnDelete: r.hasRetainondelete() ? r.getRetainondelete() : undefined,
+    deletedWith: r.getDeletedwith(), additionalSecretOutputs: r.getAdditionalsecretoutputsList(), order,
+  };
 }
 
 async function childMain(outFile: string): Promise<void> {
   const req = JSON.parse(readFileSync(0, "utf8")) as PlanRequest;
   const pulumi = await import("@pulumi/pulumi");
-  const project = readProject(req.projectDir ?? REPO_ROOT);
+  const cwd = process.cwd();
+  const project = readProject(cwd);
   const stack = req.stack ?? "rehearsal";
-  const secretPaths = new Map<string, Set<string>>();
-  const pending: Promise<PlannedResource>[] = [];
+  const preview = req.preview ?? false;
+  const prior = new Map((req.prior ?? []).map((p) => [p.urn, p]));
+  const regs = new Map<string, Registration>();
+  const resources: PlannedResource[] = [];
+  const failures: CheckFailure[] = [];
   let ids = 0;
   await pulumi.runtime.setMocks({
-    newResource: (a) => ({ id: `${a.name}-${++ids}`, state: mockState(a.type, a.name, a.inputs, req) }),
+    newResource: async (a) => {
+      const reg = regs.get(`${a.type}::${a.name}`);
+      if (!reg) throw new Error(`no registration recorded for ${a.type} ${a.name}`);
+      const old = prior.get(reg.urn);
+      const build = reg.inputs.build as Record<string, unknown> | undefined;
+      // Check adds build.contextDigest (pulumi-docker provider.go Check); compared like any input.
+      if (reg.type === IMAGE && old && build && !JSON.stringify(build).includes(UNKNOWN)) build.contextDigest = await contextDigest(reg.inputs, cwd);
+      failures.push(...checkFailures(reg)); // Check runs in preview and in up (SG continueStepsFromDiff, step_generator Check)
+      const step = decideStep(old, reg);
+      const outputs = stepOutputs(step.op, reg, old, preview, () => freshState(reg.type, reg.name, reg.inputs, req));
+      // IDs as DigitalOcean hands them out (numeric text); a new one for every create/replace.
+      const id = step.op === "same" || step.op === "update" ? old!.id : preview || !reg.custom ? "" : String(Date.now() * 1000 + (++ids % 1000));
+      resources.push({ ...reg, step, outputs, id });
+      return { id, state: forProgram(outputs) as Record<string, unknown> };
+    },
     call: (a) => a.inputs,
-  }, project.name, stack, false);
+  }, project.name, stack, preview);
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): void };
   const original = monitor.registerResource.bind(monitor);
+  let order = 0;
   monitor.registerResource = (r: RegisterRequest, cb: unknown) => {
-    const order = pending.length;
     const urn = mockUrn(r.getParent(), r.getType(), r.getName(), project.name, stack);
-    const paths = new Set<string>();
-    secretPaths.set(urn, paths);
-    const propDeps: string[] = [];
-    r.getPropertydependenciesMap().forEach((v) => propDeps.push(...v.getUrnsList()));
-    pending.push((async () => {
-      const { deserializeProperties } = await import("@pulumi/pulumi/runtime/rpc.js");
-      const raw = deserializeProperties(r.getObject() as never) as Record<string, unknown>;
-      return {
-        urn, type: r.getType(), name: r.getName(), parent: r.getParent(), custom: r.getCustom(),
-        dependsOn: [...new Set([...r.getDependenciesList(), ...propDeps])],
-        inputs: (await resolveValue(raw, "", paths, pulumi)) as Record<string, unknown>,
-        secretPaths: [], order,
-      };
-    })());
+    const key = `${r.getType()}::${r.getName()}`;
+    if (regs.has(key)) throw new Error(`duplicate resource ${key}`);
+    const reg = registration(r, urn, order++, cwd);
+    regs.set(key, reg);
     return original(r, cb);
   };
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
@@ -180,20 +221,33 @@ async function childMain(outFile: string): Promise<void> {
     return typeof mod.default === "function" ? await (mod.default as () => unknown)() : { ...mod };
   });
   await pulumi.runtime.disconnect();
-  const resources = await Promise.all(pending);
-  for (const res of resources) res.secretPaths = [...(secretPaths.get(res.urn) ?? [])];
+  resources.sort((a, b) => a.order - b.order);
   const plan: Plan = {
-    project: project.name, stack, program: project.main, resources,
-    outputs: (await resolveValue(outputs ?? {}, "", new Set(), pulumi)) as Record<string, unknown>,
+    project: project.name, stack, program: project.main, preview, resources, checkFailures: failures,
+    outputs: (await resolveOutputs(outputs ?? {}, pulumi)) as Record<string, unknown>,
   };
   writeFileSync(outFile, JSON.stringify(plan, null, 2), { mode: 0o600 });
   chmodSync(outFile, 0o600);
 }
 
-interface RegisterRequest {
-  getType(): string; getName(): string; getParent(): string; getCustom(): boolean;
-  getDependenciesList(): string[]; getObject(): unknown;
-  getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }, k: string) => void): void };
+/** Recorded assets and resource references are the recorder's own notation: the program never reads them back. */
+function forProgram(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(forProgram);
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if (typeof o.asset === "string" || typeof o.resource === "string") return undefined;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, forProgram(x)]).filter(([, x]) => x !== undefined));
+}
+
+async function resolveOutputs(v: unknown, pulumi: typeof import("@pulumi/pulumi")): Promise<unknown> {
+  if (v instanceof Promise) return resolveOutputs(await v, pulumi);
+  if (v === null || typeof v !== "object") return v === UNKNOWN ? undefined : v;
+  const o = v as Record<string, unknown>;
+  if (o[SIG] === SECRET_SIG) return resolveOutputs(o.value, pulumi);
+  if (Array.isArray(v)) return Promise.all(v.map((x) => resolveOutputs(x, pulumi)));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) out[k] = await resolveOutputs(x, pulumi);
+  return out;
 }
 
 /** The URN the mock monitor assigns (same scheme as @pulumi/pulumi's MockMonitor.newUrn). */

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { ensureDockerd } from "../support/docker.ts";
 import { run } from "../support/proc.ts";
 import { ensureBaseImage } from "../support/base-image.ts";
-import { recordPlan, readProject, type Plan, type PlanRequest } from "./plan.ts";
-import { executePlan, destroyAll, readExecState, IMAGE, type Step } from "./execute.ts";
+import { recordPlan, type Plan, type PlanRequest } from "./plan.ts";
+import type { StackConfig } from "./engine/config.ts";
+import { executePlan, destroyAll, priorState, CheckError, IMAGE, type Step } from "./execute.ts";
 import { prepareDroplet, bootDroplet, wipeDroplet, type DropletKeys } from "./droplet.ts";
 import { notAppliedSummary } from "./user-data.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
@@ -61,21 +62,18 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
 export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, keys: DropletKeys): PlanRequest {
-  const project = readProject().name;
   const secrets = rehearsalSecrets(opts.stateDir);
   const plain: Record<string, string> = {
     domain: DOMAIN,
     sshPublicKey: keys.publicKey,
     sshPort: String(keys.sshPort),
-    adminCidrs: JSON.stringify(["127.0.0.1/32"]),
     acmeEmail: "ops@example.test",
     acmeServer: services.acme.directoryUrl,
     acmeCaBundle: services.acme.caCertPath,
     registryServer: services.registry,
     createDocr: "false",
     baseImage,
-    nginxListenAddresses: JSON.stringify(["127.0.0.1"]), // the "droplet" is this machine: serve loopback only
-    swapMb: "0", // ...and gets no swap file from the host-ready command
+    swapMb: "0", // the "droplet" is this machine: no swap file from the host-ready command
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
     ...opts.config,
   };
@@ -85,12 +83,15 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     sshPrivateKey: readFileSync(keys.userKeyPath, "utf8"),
     ...opts.secrets,
   };
-  const config: Record<string, string> = { "digitalocean:token": secrets.doToken };
-  for (const [k, v] of Object.entries({ ...plain, ...secret })) config[`${project}:${k}`] = v;
-  return {
-    config, secretKeys: ["digitalocean:token", ...Object.keys(secret).map((k) => `${project}:${k}`)],
-    mockCloud: { ipv4: "127.0.0.1" },
+  // As `pulumi config set` stores them: top-level values are strings; arrays only via `--path` (a tree).
+  const config: StackConfig = {
+    "digitalocean:token": { value: secrets.doToken, secret: true },
+    adminCidrs: { value: ["127.0.0.1/32"] }, // pulumi config set --path 'adminCidrs[0]' 127.0.0.1/32
+    nginxListenAddresses: { value: ["127.0.0.1"] }, // the "droplet" is this machine: serve loopback only
   };
+  for (const [k, v] of Object.entries(plain)) config[k] = { value: v };
+  for (const [k, v] of Object.entries(secret)) config[k] = { value: v, secret: true };
+  return { config, mockCloud: { ipv4: "127.0.0.1" } };
 }
 
 function userDataOf(plan: Plan): string {
@@ -99,13 +100,6 @@ function userDataOf(plan: Plan): string {
   const ud = droplets[0]!.inputs.userData;
   if (typeof ud !== "string") throw new Error("the droplet has no userData input");
   return ud;
-}
-
-/** Image outputs of earlier runs, by resource name, for the mocks (what the engine would pass downstream). */
-function imageOutputs(stateDir: string): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const s of Object.values(readExecState(stateDir))) if (s.type === IMAGE) out[s.name] = s.outputs;
-  return out;
 }
 
 export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
@@ -126,14 +120,21 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const req = stackConfig(opts, services, baseImage, keys);
   const planFile = join(opts.stateDir, "plan.json");
 
-  let plan = await timed("record", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
+  // `pulumi up` previews first and stops when the preview fails (a provider Check, an unknown where none may be).
+  const preview = await timed("preview", () => recordPlan({ ...req, preview: true, prior: priorState(opts.stateDir) }, join(opts.stateDir, "preview.json")));
+  if (preview.checkFailures.length) throw new CheckError("preview", preview.checkFailures);
+  const changes = preview.resources.filter((r) => r.custom && r.step.op !== "same");
+  log(`preview: ${changes.length ? changes.map((r) => `${r.step.op} ${r.name}`).join(", ") : "no changes"}`);
+  let plan = await timed("record", () => recordPlan({ ...req, prior: priorState(opts.stateDir) }, planFile));
   log(`recorded ${plan.resources.length} resources from ${plan.program}`);
   const boot = await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
   log(`boot: ${notAppliedSummary(boot)}`);
   const steps: Step[] = [];
+  // The engine hands the image's real outputs (repoDigest) to its dependents once it ran; the rehearsal runs the
+  // image steps first, then re-records against the new state (the image is "same" now, its digest known).
   steps.push(...await timed("image", () => executePlan(plan, { stateDir: opts.stateDir, log, types: [IMAGE], skipDeletes: true })));
-  plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
-  steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log, imagesBuilt: true })));
+  plan = await timed("record2", () => recordPlan({ ...req, prior: priorState(opts.stateDir) }, planFile));
+  steps.push(...await timed("execute", () => executePlan(plan, { stateDir: opts.stateDir, log })));
 
   const token = (opts.secrets?.apiKeys ? splitList(opts.secrets.apiKeys)[0] : undefined) ?? rehearsalSecrets(opts.stateDir).apiKey;
   const url = `https://${DOMAIN}`;
@@ -166,6 +167,9 @@ export async function destroy(opts: { stateDir: string; log?: (l: string) => voi
   try {
     await destroyAll({ stateDir: opts.stateDir, log });
   } finally {
+    // Deleting a droplet takes its containers along; the site's teardown is skipped for just that reason (deletedWith
+    // the droplet), so the host-based "droplet" removes them here, before its volumes.
+    for (const c of await removeContainers(planText)) log(`removed container ${c}`);
     removed = await wipeDroplet(opts.stateDir, planText);
     for (const r of removed) log(`removed ${r}`);
     await removeImages(planText);
@@ -173,6 +177,14 @@ export async function destroy(opts: { stateDir: string; log?: (l: string) => voi
     rmSync(opts.stateDir, { recursive: true, force: true });
   }
   return removed;
+}
+
+/** Containers of the deployment (label io.selfhosted-mcp.app) whose name the recorded plan mentions: removed. */
+async function removeContainers(planText: string): Promise<string[]> {
+  const ps = await run("docker", ["ps", "-a", "--filter", "label=io.selfhosted-mcp.app", "--format", "{{.Names}}"]);
+  const ours = ps.stdout.split("\n").filter((n) => n && planText.includes(n));
+  if (ours.length) await run("docker", ["rm", "-f", ...ours]);
+  return ours;
 }
 
 /** The images the rehearsal built and pulled (tags in the local registry's namespace the plan names). */

@@ -2,7 +2,11 @@
 import { createServer } from "node:http";
 import { generateKeyPair, exportJWK, SignJWT, type CryptoKey } from "jose";
 
-export interface TokenClaims { iss?: string; aud?: string; scope?: string; sub?: string; expiresIn?: string | number; key?: "trusted" | "untrusted" }
+export interface TokenClaims {
+  iss?: string; aud?: string; scope?: string; sub?: string; expiresIn?: string | number; key?: "trusted" | "untrusted";
+  /** Further claims, e.g. `{ plan: "free" }`. */
+  extra?: Record<string, unknown>;
+}
 
 export interface Issuer { issuer: string; jwksUrl: string; sign(claims?: TokenClaims): Promise<string>; stop(): Promise<void> }
 
@@ -21,7 +25,7 @@ export async function startIssuer(audience: string): Promise<Issuer> {
     jwksUrl: `${issuer}/jwks.json`,
     async sign(c: TokenClaims = {}) {
       const key: CryptoKey = c.key === "untrusted" ? untrusted.privateKey : trusted.privateKey;
-      return await new SignJWT({ scope: c.scope ?? "mcp:tools", client_id: "test-client" })
+      return await new SignJWT({ scope: c.scope ?? "mcp:tools", client_id: "test-client", ...c.extra })
         .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt" })
         .setIssuer(c.iss ?? issuer).setAudience(c.aud ?? audience).setSubject(c.sub ?? "user-1")
         .setIssuedAt().setExpirationTime(c.expiresIn ?? "5m")

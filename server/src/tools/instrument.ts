@@ -6,6 +6,8 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import { CallToolRequestSchema, type CallToolRequest, type CallToolResult, type RequestId, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
+import type { Metering } from "../metering/metering.ts";
+import type { Billing } from "../metering/billing.ts";
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 type CallHandler = (request: CallToolRequest, extra: Extra) => Promise<CallToolResult>;
@@ -16,7 +18,7 @@ export class ToolError extends Error {
   constructor(type: string, message: string) { super(message); this.type = type; }
 }
 
-export interface ToolDeps { logger: Logger; metrics: Metrics }
+export interface ToolDeps { logger: Logger; metrics: Metrics; metering: Metering }
 
 function errorType(e: unknown): string {
   const t = (e as { type?: unknown })?.type;
@@ -30,16 +32,27 @@ export class ToolCalls {
   #deps: ToolDeps;
   #known = new Set<string>();
   #errorTypes = new Map<RequestId, string>();
+  /** Metering hook: the charge of a billable call whose tool succeeded, run by #observed if the call's result is no error. */
+  #charges = new Map<RequestId, () => void>();
 
   constructor(deps: ToolDeps) { this.#deps = deps; }
 
-  /** Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. */
-  wrap<A>(tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>) {
+  /**
+   * Returns an SDK tool callback that runs `fn` and turns its object into text + structuredContent. With `billing`
+   * (metering/billing.ts) the plan gate clamps the arguments first (its notice becomes a second text block) and a
+   * successful call is metered.
+   */
+  wrap<A>(tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>, billing?: Billing<A>) {
     this.#known.add(tool);
     return async (args: A, extra: Extra): Promise<CallToolResult> => {
       try {
-        const structured = await fn(args, extra);
-        return { content: [{ type: "text", text: JSON.stringify(structured) }], structuredContent: structured };
+        const gated = billing ? this.#deps.metering.gate(tool, billing, args, extra) : { args, notice: undefined };
+        // Armed now, fired by #observed only if the call's final result is no error.
+        if (billing) this.#charges.set(extra.requestId, () => this.#deps.metering.charge(tool, billing, gated.args, extra));
+        const structured = await fn(gated.args, extra);
+        const content: CallToolResult["content"] = [{ type: "text", text: JSON.stringify(structured) }];
+        if (gated.notice) content.push({ type: "text", text: gated.notice });
+        return { content, structuredContent: structured };
       } catch (e) {
         const type = errorType(e);
         this.#errorTypes.set(extra.requestId, type);
@@ -79,6 +92,9 @@ export class ToolCalls {
       let type = this.#errorTypes.get(extra.requestId);
       this.#errorTypes.delete(extra.requestId);
       const failed = thrown !== undefined || result?.isError === true;
+      const charge = this.#charges.get(extra.requestId);
+      this.#charges.delete(extra.requestId);
+      if (!failed) charge?.(); // metering: only a call whose result is no error (tool error, SDK output check)
       if (failed && !type) {
         type = tool === "unknown" ? "unknown_tool" : /Input validation error/.test(firstText(result)) ? "invalid_params" : "internal";
       }

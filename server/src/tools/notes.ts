@@ -4,6 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Store, Note } from "../store.ts";
 import { ToolError, type ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
+import type { Billing } from "../metering/billing.ts";
 
 const MAX_SEARCH_LIMIT = 50;
 
@@ -59,11 +60,18 @@ const SEARCH_NOTES = {
   _meta: smokeMeta({ arguments: { query: "smoke", limit: 5 }, fields: [{ field: "count" }, { field: "notes[].id" }, { field: "notes[].created_at" }] }),
 };
 
+type SaveArgs = { request_id: string; title: string; body: string; tags: string[] };
+type SearchArgs = { query: string; limit: number };
+// Metering (docs/server.md): a saved note is one unit, billed once per request_id however often it is replayed;
+// a search is one unit, and the free plan gets at most 5 results. get_note is not metered.
+const SAVE_NOTE_BILLING: Billing<SaveArgs> = { units: 1, idempotencyKey: (a) => a.request_id };
+const SEARCH_NOTES_BILLING: Billing<SearchArgs> = { units: 1, planLimits: { limit: { free: 5 } } };
+
 export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; store: Store }): void {
-  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: { request_id: string; title: string; body: string; tags: string[] }) => {
+  server.registerTool("save_note", SAVE_NOTE, deps.calls.wrap("save_note", ({ request_id, title, body, tags }: SaveArgs) => {
     const { note, replayed } = deps.store.saveNote(request_id, { title, body, tags });
     return { note: noteOut(note), replayed };
-  }));
+  }, SAVE_NOTE_BILLING));
 
   server.registerTool("get_note", GET_NOTE, deps.calls.wrap("get_note", ({ id }: { id: string }) => {
     const note = deps.store.getNote(id);
@@ -71,8 +79,8 @@ export function registerNoteTools(server: McpServer, deps: { calls: ToolCalls; s
     return { note: noteOut(note) };
   }));
 
-  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", ({ query, limit }: { query: string; limit: number }) => {
+  server.registerTool("search_notes", SEARCH_NOTES, deps.calls.wrap("search_notes", ({ query, limit }: SearchArgs) => {
     const notes = deps.store.searchNotes(query, limit).map(noteOut);
     return { notes, count: notes.length };
-  }));
+  }, SEARCH_NOTES_BILLING));
 }

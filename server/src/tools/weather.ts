@@ -5,6 +5,7 @@ import type { WeatherClient } from "../upstream.ts";
 import type { ToolCalls } from "./instrument.ts";
 import { smokeMeta } from "./smoke-examples.ts";
 import { progressReporter } from "./progress.ts";
+import type { Billing } from "../metering/billing.ts";
 
 const MAX_FORECAST_DAYS = 16;
 
@@ -45,10 +46,14 @@ const GET_FORECAST = {
   }),
 };
 
+type ForecastArgs = { latitude: number; longitude: number; days: number };
+/** Metering (docs/server.md): one unit per forecast day delivered; the free plan gets at most 3 days. */
+const GET_FORECAST_BILLING: Billing<ForecastArgs> = { units: (a) => a.days, planLimits: { days: { free: 3 } } };
+
 export function registerWeatherTools(server: McpServer, deps: { calls: ToolCalls; weather: WeatherClient }): void {
-  server.registerTool("get_forecast", GET_FORECAST, deps.calls.wrap("get_forecast", async ({ latitude, longitude, days }: { latitude: number; longitude: number; days: number }, extra) => {
+  server.registerTool("get_forecast", GET_FORECAST, deps.calls.wrap("get_forecast", async ({ latitude, longitude, days }: ForecastArgs, extra) => {
     // With a progressToken the caller sees each upstream step (request, retries, validation) as it happens.
     const f = await deps.weather.forecast(latitude, longitude, days, { onStep: progressReporter(extra) });
     return { ...f };
-  }));
+  }, GET_FORECAST_BILLING));
 }
