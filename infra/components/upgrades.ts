@@ -1,7 +1,9 @@
 // Upgrading a stack deployed by an earlier version of this package (0.1.0 before the issue-12 fixes), whose remote
 // Commands carried `triggers` (content hashes; the droplet id for host-ready). The current commands have none, and
 // for the same resource name a removed `triggers` is a change of a replace-on-change input (@pulumi/command 1.2.1:
-// `Triggers ... provider:"replaceOnChanges"` in provider/pkg/provider/common/inputs.go, and the SDK registers
+// `Triggers ... provider:"replaceOnChanges"` in provider/pkg/provider/common/inputs.go; its Diff, pulumi-go-provider
+// v1.3.0 infer/resource.go diff(), turns a changed top-level key whose schema property has ReplaceOnChanges into a
+// *Replace kind — the removed `triggers` key included; element changes "triggers[i]" are caught by the SDK's
 // replaceOnChanges ["triggers[*]"]). A replace runs the new create and then the OLD state's `delete` — for the old
 // `<n>-deploy` the teardown of the whole site, for the old smoke timer its uninstall.
 //

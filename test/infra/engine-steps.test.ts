@@ -95,3 +95,28 @@ test("upgrade from 0.1.0, whose commands had triggers: they ignore `triggers`, s
     assert.deepEqual(options.ignoreChanges, ["triggers"], `${name} ignores changes to triggers`);
   }
 });
+
+test("upgrade from 0.1.0 decided by the rehearsal engine's step rules: with the option an update whose diff has no triggers", async () => {
+  const { decideStep } = await import("../e2e/engine/rules.ts");
+  for (const name of ["base-deploy-deploy", "base-smoke-install"]) {
+    const r = rec.named(name);
+    const inputs = await resolveAssets(r.inputs) as Record<string, unknown>;
+    // The 0.1.0 state: same name, a content-hash trigger list and (for the deploy) the teardown as its delete.
+    const prior = {
+      urn: `urn:${name}`, type: r.type, name, custom: true, id: `${name}-id`, dependsOn: [], parent: "", deletedWith: "", order: 0,
+      inputs: { ...inputs, triggers: ["0".repeat(64), "1".repeat(64)], delete: "bash teardown.sh" }, outputs: {},
+    };
+    const reg = {
+      urn: `urn:${name}`, type: r.type, name, parent: "", custom: true, provider: "", dependsOn: [], inputs, secretPaths: [],
+      replaceOnChanges: r.options.replaceOnChanges, ignoreChanges: r.options.ignoreChanges, deletedWith: "", additionalSecretOutputs: [], order: 0,
+    };
+    const upgraded = decideStep(prior, reg);
+    assert.equal(upgraded.op, "update", `${name}: upgraded in place`);
+    assert.ok(!upgraded.changed.some((p) => p.startsWith("triggers")), `${name}: triggers unchanged for the diff`);
+    // Without the option the whole `triggers` property is removed. The rehearsal engine's rules see only an update
+    // (its "triggers[*]" pattern does not cover the top-level key), but @pulumi/command's provider Diff replaces it:
+    // pulumi-go-provider v1.3.0 infer/resource.go diff() turns a changed top-level key whose schema property has
+    // ReplaceOnChanges (`triggers`) into a *Replace kind — and the replace runs the old delete.
+    assert.ok(decideStep(prior, { ...reg, ignoreChanges: [] }).changed.includes("triggers"), `${name}: without the option triggers changes`);
+  }
+});
