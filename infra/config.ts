@@ -82,7 +82,8 @@ export const StackSettingsSchema = z.object({
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
 /** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
-export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl"] as const;
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl",
+  "alertSmtpPassword", "alertWebhookUrl", "alertPagerdutyRoutingKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface StackSecrets {
@@ -93,6 +94,10 @@ export interface StackSecrets {
   registryPassword?: pulumi.Output<string>;
   secretEnv?: pulumi.Output<Record<string, string>>;
   alertSlackWebhookUrl?: pulumi.Output<string>;
+  /** The on-droplet monitoring stack's receivers (infra/monitoring/stack-config.ts reads them again as its secrets). */
+  alertSmtpPassword?: pulumi.Output<string>;
+  alertWebhookUrl?: pulumi.Output<string>;
+  alertPagerdutyRoutingKey?: pulumi.Output<string>;
 }
 
 export interface StackConfig { settings: StackSettings; secrets: StackSecrets }
@@ -131,6 +136,9 @@ export function fixCommand(key: string): string {
     alertEmails: "pulumi config set --path 'alertEmails[0]' ops@example.com",
     alertSlackChannel: "pulumi config set alertSlackChannel '#ops'",
     alertSlackWebhookUrl: "pulumi config set alertSlackWebhookUrl --secret <incoming-webhook URL>",
+    alertSmtpPassword: "pulumi config set alertSmtpPassword --secret",
+    alertWebhookUrl: "pulumi config set alertWebhookUrl --secret https://alerts.example.com/hook",
+    alertPagerdutyRoutingKey: "pulumi config set alertPagerdutyRoutingKey --secret <Events API v2 integration key>",
     authMode: "pulumi config set authMode api-key",
     nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
   };

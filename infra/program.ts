@@ -4,12 +4,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config.ts";
 import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
 import { renderAlertRules } from "./monitoring/alert-rules.ts";
+import { loadMonitoringConfig } from "./monitoring/stack-config.ts";
 import { splitList } from "../server/src/list.ts";
 
 const { settings: s, secrets } = loadStackConfig();
+const APP = "mcp";
+// The on-droplet Prometheus/Alertmanager: on as soon as a receiver is configured (alertmanager false opts out).
+const alerting = loadMonitoringConfig({
+  app: APP, port: s.port, metricsPort: s.metricsPort, latencySlaSeconds: s.latencySlaSeconds, alertEmails: s.alertEmails,
+  ...(s.alertSlackChannel ? { alertSlackChannel: s.alertSlackChannel } : {}),
+});
 
 const mcp = new SelfHostedMcp("mcp", {
-  domain: s.domain, region: s.region, dropletImage: s.dropletImage,
+  app: APP, domain: s.domain, region: s.region, dropletImage: s.dropletImage,
   ...(s.dropletSize ? { size: s.dropletSize } : {}), resizeDisk: s.resizeDisk,
   ...(s.swapMb !== undefined ? { swapMb: s.swapMb } : {}),
   sshPublicKey: s.sshPublicKey, sshUser: s.sshUser, sshPort: s.sshPort,
@@ -48,6 +55,7 @@ const mcp = new SelfHostedMcp("mcp", {
       ...(s.alertSlackChannel && secrets.alertSlackWebhookUrl ? { slackChannel: s.alertSlackChannel, slackWebhookUrl: secrets.alertSlackWebhookUrl } : {}),
     },
   } : {}),
+  ...(alerting ? { alertStack: { ...withoutServer(alerting.options), secrets: alerting.secrets } } : {}),
   ...(s.smokeTimer ? {
     smokeTimer: {
       ...(s.smokeTextfileDir ? { textfileDir: s.smokeTextfileDir } : {}),
@@ -56,6 +64,12 @@ const mcp = new SelfHostedMcp("mcp", {
     },
   } : {}),
 });
+
+/** The monitoring options without what SelfHostedMcp fills in itself (the server's name and ports). */
+function withoutServer<T extends { app?: unknown; port?: unknown; metricsPort?: unknown }>(o: T): Omit<T, "app" | "port" | "metricsPort"> {
+  const { app: _a, port: _p, metricsPort: _m, ...rest } = o;
+  return rest;
+}
 
 function mergeSecrets(extra: typeof secrets.secretEnv, upstreamApiKey: typeof secrets.upstreamApiKey) {
   return pulumi.all([extra ?? {}, upstreamApiKey ?? ""])

@@ -1,8 +1,14 @@
 // Derives the server-only package.json for the image from the root one: the packages server/src imports (at the
 // root's exact versions) as dependencies, and what `tsc` and the bundler need as devDependencies. The image then
 // never carries the Pulumi/infra dependencies of the package. Runs in the image's first build stage:
-//   node server/image-manifest.ts <repo-root> <out-dir>     (writes out-dir/package.json and package-lock.json)
-import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
+//   node server/image-manifest.ts <root> <out-dir> [lock...]   (writes out-dir/package.json and package-lock.json;
+//                                                              the lock is the first of `lock...` found in <root>)
+// and when the package is packed (`prepack`):
+//   node server/image-manifest.ts --ship-lock <root>           (writes <root>/server/image-lock.json)
+// npm never publishes a package's root package-lock.json (npm-packlist leaves it out even when "files" names it), so
+// the installed package carries the same lock as server/image-lock.json, and the Dockerfile takes whichever exists:
+// package-lock.json in a checkout, image-lock.json in node_modules/selfhosted-mcp.
+import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { builtinModules } from "node:module";
 
@@ -59,15 +65,35 @@ export function serverManifest(root: Manifest, imports: ServerImports): Manifest
   };
 }
 
+/** Where the packed package carries the root lock (relative to the package root); see the header. */
+export const SHIPPED_LOCK = "server/image-lock.json";
+
+/** The first of `candidates` (paths relative to `root`) that exists; throws naming them all and the fix. */
+export function findLock(root: string, candidates: string[]): string {
+  const found = candidates.map((c) => join(root, c)).find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(`image-manifest: no lockfile: none of ${candidates.join(", ")} in ${root}. In a checkout run \`npm install\` ` +
+      `(package-lock.json); an installed package carries ${SHIPPED_LOCK} (written at \`npm pack\` by --ship-lock): reinstall it`);
+  }
+  return found;
+}
+
 if (import.meta.main) {
-  const [repo, outDir] = process.argv.slice(2);
-  if (!repo || !outDir) throw new Error("usage: node server/image-manifest.ts <repo-root> <out-dir>");
-  const root = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Manifest;
-  const manifest = serverManifest(root, scanImports(join(repo, "server", "src")));
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  // The root lock pins every version; `npm install` against it keeps those pins and drops what is unused.
-  copyFileSync(join(repo, "package-lock.json"), join(outDir, "package-lock.json"));
-  process.stdout.write(`image-manifest: ${relative(process.cwd(), outDir) || "."}/package.json: ` +
-    `${Object.keys(manifest.dependencies!).join(" ")}\n`);
+  const args = process.argv.slice(2);
+  if (args[0] === "--ship-lock") {
+    const root = args[1] ?? ".";
+    copyFileSync(join(root, "package-lock.json"), join(root, SHIPPED_LOCK));
+    process.stdout.write(`image-manifest: ${SHIPPED_LOCK} from package-lock.json\n`);
+  } else {
+    const [repo, outDir, ...locks] = args;
+    if (!repo || !outDir) throw new Error("usage: node server/image-manifest.ts <root> <out-dir> [lock...] | --ship-lock <root>");
+    const root = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as Manifest;
+    const manifest = serverManifest(root, scanImports(join(repo, "server", "src")));
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    // The root lock pins every version; `npm install` against it keeps those pins and drops what is unused.
+    copyFileSync(findLock(repo, locks.length ? locks : ["package-lock.json"]), join(outDir, "package-lock.json"));
+    process.stdout.write(`image-manifest: ${relative(process.cwd(), outDir) || "."}/package.json: ` +
+      `${Object.keys(manifest.dependencies!).join(" ")}\n`);
+  }
 }

@@ -23,7 +23,8 @@ import * as command from "@pulumi/command";
 import {
   renderDeploymentPlan, renderEnvFile, renderBundle, type DeploymentPlan, type DeploymentPlanOptions,
 } from "../render/deployment-plan.ts";
-import type { Connection } from "./host.ts";
+import { hostIdentity, type Connection } from "./host.ts";
+import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image" | "hostId"> {
   /** SSH connection to the host (McpHost.connection, or your own). */
@@ -66,8 +67,7 @@ export class McpDeployment extends pulumi.ComponentResource {
     // Validate the options before anything registers (the image and host only fill in names and pins).
     const base = renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
     super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
-    const identity = hostId !== undefined ? pulumi.output(hostId)
-      : pulumi.unsecret(pulumi.output(connection).apply((c) => String(c.host)));
+    const identity = hostIdentity(hostId, connection);
     this.plan = pulumi.all([image, identity]).apply(([img, id]) => renderDeploymentPlan({ ...planOptions, image: img, hostId: id }));
     const plan = this.plan;
     const parent = { parent: this };
@@ -82,7 +82,7 @@ export class McpDeployment extends pulumi.ComponentResource {
       .apply(([files, e, pull]) => renderBundle({ ...files, env: e, "docker-config.json": pull })));
     this.deploy = new command.remote.Command(`${name}-deploy`, {
       connection, create: plan.deploy, update: plan.deploy, stdin: bundle, addPreviousOutputInEnv: false,
-    }, { ...parent, dependsOn: [this.site] });
+    }, { ...parent, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.site] });
 
     this.published = publish ? publish(this.deploy) : [];
     this.certificate = new command.remote.Command(`${name}-certificate`, {

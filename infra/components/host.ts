@@ -5,11 +5,22 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
 import { renderCloudInit } from "../render/cloud-init.ts";
 import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "../render/droplet-size.ts";
-import { remoteScript } from "../render/remote-script.ts";
+import { renderHostReady } from "../render/host-ready.ts";
+import { renderConnlimitScript, type ConnlimitOptionsInput } from "../../nginx/index.ts";
 import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
 import { ANY_ADDRESS } from "../config.ts";
+import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
+
+/**
+ * The identity of the host a remote command targets: `hostId` (McpHost.dropletId) when given, else the connection's
+ * address. Commands put it into their create/update string (onHost), so a new host — even at the same address — is
+ * an input change: an in-place update that runs them again there.
+ */
+export function hostIdentity(hostId: pulumi.Input<string> | undefined, connection: pulumi.Input<Connection>): pulumi.Output<string> {
+  return hostId !== undefined ? pulumi.output(hostId) : pulumi.unsecret(pulumi.output(connection).apply((c) => String(c.host)));
+}
 
 export interface McpHostArgs {
   /** DigitalOcean region slug, e.g. fra1 (ForceNew: a change replaces the droplet). */
@@ -52,6 +63,12 @@ export interface McpHostArgs {
   tags?: string[];
   /** Swap file in MB, set up by the host-ready command (in place on resize). Default: 1024 up to 2 GB RAM, else 0. */
   swapMb?: number;
+  /**
+   * Per-address connection limit the host-ready command installs in front of nginx (iptables connlimit, see
+   * nginx/connlimit.ts): default at most 128 concurrent connections per IPv4 address / IPv6 /64 on 80 and 443.
+   * Options are validated when the command renders (errors name the option).
+   */
+  connectionLimit?: ConnlimitOptionsInput;
   /** Bound on the cloud-init wait (seconds, default 900). */
   cloudInitTimeoutSeconds?: number;
 }
@@ -88,6 +105,8 @@ export function validateHostArgs(a: McpHostArgs): void {
   if (a.swapMb !== undefined && (!Number.isInteger(a.swapMb) || a.swapMb < 0 || a.swapMb > 65536)) {
     throw new Error(`McpHost swapMb: ${a.swapMb} must be a whole number of MB from 0 to 65536`);
   }
+  // Renders once to validate (zod; the error names the option) before anything registers.
+  if (a.connectionLimit) renderConnlimitScript(a.connectionLimit);
   if (a.dns && a.dns.domain !== a.dns.zone && !a.dns.domain.endsWith(`.${a.dns.zone}`)) {
     throw new Error(`McpHost dns: domain ${a.dns.domain} is not inside zone ${a.dns.zone}`);
   }
@@ -173,15 +192,15 @@ export class McpHost extends pulumi.ComponentResource {
       ...(args.sshAgentSocket ? { agentSocketPath: args.sshAgentSocket } : {}),
     });
     this.connection = connection(SSH_DIAL);
-    // No triggers (they would replace it, see deployment.ts): the droplet id and the swap size are script inputs, so
-    // a new droplet or a resize re-runs it in place.
-    const ready = this.droplet.id.apply((id) => remoteScript("host-ready", {
-      HOST_ID: id, CLOUD_INIT_TIMEOUT_SECONDS: args.cloudInitTimeoutSeconds ?? 900,
-      REQUIRED_COMMANDS: REQUIRED_HOST_COMMANDS.join(" "), SWAP_MB: args.swapMb ?? swapMbFor(memoryMb), SWAP_FILE,
+    // No triggers (they would replace it, see deployment.ts). The droplet id, the swap size and the connection limit are script inputs: a new droplet, a resize or another
+    // limit re-runs it in place (infra/render/host-ready.ts).
+    const ready = this.droplet.id.apply((id) => renderHostReady({
+      hostId: id, cloudInitTimeoutSeconds: args.cloudInitTimeoutSeconds ?? 900, requiredCommands: REQUIRED_HOST_COMMANDS,
+      swapMb: args.swapMb ?? swapMbFor(memoryMb), swapFile: SWAP_FILE, ...(args.connectionLimit ? { connectionLimit: args.connectionLimit } : {}),
     }));
     this.ready = new command.remote.Command(`${name}-ready`, {
       connection: connection(SSH_DIAL_BOOTING), create: ready, update: ready, addPreviousOutputInEnv: false,
-    }, { parent: this, dependsOn: [this.firewall] });
+    }, { parent: this, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.firewall] });
 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, dropletId: this.dropletId });
   }

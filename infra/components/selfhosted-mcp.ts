@@ -6,11 +6,12 @@ import { McpImage, docrRegionFor, type McpImageBuild, type ExternalRegistry, typ
 import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
+import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
 import { splitList } from "../../server/src/list.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
-type HostPassThrough = "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
+type HostPassThrough = "connectionLimit" | "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
   | "sshAgentSocket" | "sshUser" | "sshPort" | "adminCidrs" | "allowSshFromAnywhere" | "reservedIp";
 
 export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
@@ -54,7 +55,15 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   app?: string;
   /** DigitalOcean uptime check on healthUrl + droplet CPU/memory/disk alerts (McpMonitoring); off when absent. */
   monitoring?: Omit<McpMonitoringArgs, "healthUrl" | "dropletIds">;
-  /** Smoke-test systemd timer on the droplet (McpSmokeTimer); off when absent. */
+  /**
+   * Prometheus + Alertmanager + node_exporter on the droplet (McpMonitoringStack): evaluates the package's alert rules
+   * against both slots and notifies the receivers (at least one; their secrets in `secrets`); off when absent.
+   */
+  alertStack?: Omit<McpMonitoringStackArgs, "connection" | "app" | "port" | "metricsPort" | "dependsOn" | "hostId" | "host">;
+  /**
+   * Smoke-test systemd timer on the droplet (McpSmokeTimer); off when absent. Its `textfileDir` defaults to the
+   * alert stack's node_exporter textfile directory, so the smoke metrics reach Prometheus.
+   */
   smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId">;
 }
 
@@ -68,16 +77,25 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly imageDigest: pulumi.Output<string>;
   readonly dropletId: pulumi.Output<string>;
   readonly monitoring?: McpMonitoring;
+  readonly alertStack?: McpMonitoringStack;
   readonly smokeTimer?: McpSmokeTimer;
 
   constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
+    const app = args.app ?? "mcp";
+    const port = args.port ?? 8000;
+    const metricsPort = args.metricsPort ?? 9090;
+    // Options that fail only in a later component are checked before anything registers.
+    if (args.alertStack) {
+      const { secrets, ...options } = args.alertStack;
+      planMonitoringStack({ ...options, app, port, metricsPort }, secrets);
+    }
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
     const memoryMb = args.resources?.memoryMb ?? 256;
     const cpus = args.resources?.cpus ?? 1;
     const hostArgs: McpHostArgs = {
       region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
-      ...pick(args, ["size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
+      ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
       ...(args.dropletImage ? { image: args.dropletImage } : {}),
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
@@ -102,8 +120,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       // The reserved IP and DNS records move to a (new) droplet only after it deployed; then the certificate.
       publish: (deployed) => host.publish([deployed]),
       image: this.image.digest, pullConfig: this.image.pullConfig,
-      app: args.app ?? "mcp", domain: args.domain,
-      port: args.port ?? 8000, metricsPort: args.metricsPort ?? 9090,
+      app, domain: args.domain, port, metricsPort,
       memoryMb, cpus, healthPath: args.healthPath ?? "/health",
       ...pick(args, ["healthTimeoutSeconds", "drainSeconds"]),
       acmeEmail: args.acme.email,
@@ -128,9 +145,17 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     if (args.monitoring) {
       this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
     }
+    if (args.alertStack) {
+      // Scrape targets are the slots' static loopback ports: it needs a ready host, not a deploy.
+      this.alertStack = new McpMonitoringStack(`${name}-alert-stack`, {
+        ...args.alertStack, connection: host.connection, app, port, metricsPort,
+        hostId: host.dropletId, host: host.droplet, dependsOn: [host.ready],
+      }, { parent: this });
+    }
     if (args.smokeTimer) {
+      const textfileDir = args.smokeTimer.textfileDir ?? this.alertStack?.textfileDir;
       this.smokeTimer = new McpSmokeTimer(`${name}-smoke`, {
-        ...args.smokeTimer, connection: host.connection, hostId: host.dropletId, app: args.app ?? "mcp", url: publicUrl,
+        ...args.smokeTimer, ...(textfileDir ? { textfileDir } : {}), connection: host.connection, hostId: host.dropletId, app, url: publicUrl,
         dependsOn: [this.deployment.deploy, this.deployment.certificate],
       }, { parent: this, deletedWith: host.droplet });
     }

@@ -1,18 +1,22 @@
 // McpMonitoringStack: Prometheus + Alertmanager + node_exporter on the droplet (renderMonitoringPlan), over SSH.
-// Two remote Commands, shaped by @pulumi/command 1.2.1's diff rules (provider/pkg/provider/remote/command.go:
-// `connection` and `triggers` are replaceOnChanges; a change of create/update/delete/stdin is an in-place Update that
-// runs `update`; a replace runs the OLD resource's `delete` after the new `create`):
-//   <name>-teardown  create: a no-op; delete: the uninstall script. Its inputs depend only on paths, so it is never
-//                    replaced by a config change and its delete runs only when the stack is really removed.
-//   <name>-install   create = update = the install script; no triggers, no delete: a changed rule, threshold, receiver
-//                    or secret is an in-place update (validate, then reload/restart); Prometheus data survives.
+// Two remote Commands, shaped like McpDeployment's by @pulumi/command 1.2.1's rules (components/deployment.ts has the
+// sources): only `triggers` is replace-on-change (provider/pkg/provider/common/inputs.go; the SDK adds
+// replaceOnChanges ["triggers[*]"]) — `connection`, create/update/delete and stdin have no such tag
+// (provider/pkg/provider/remote/command.go), so changing them is an in-place Update that runs `update` (else `create`);
+// a replace would run the OLD resource's `delete` after the new `create`. Neither command has triggers:
+//   <name>-teardown  create: a no-op marked with the host id; delete: the uninstall script. Its delete never changes
+//                    (paths only); a new droplet changes its create and connection, which is an update on the new
+//                    host (no delete runs). deletedWith the droplet: when the droplet goes too, no SSH to a gone host.
+//   <name>-install   create = update = the install script marked with the host id; no delete: a changed rule,
+//                    threshold, receiver or secret is an in-place update (validate, then reload/restart); a replaced
+//                    droplet — even one at the same address — gets the install again. Prometheus data survives.
 // The Alertmanager config (receivers' secrets) is the install command's stdin, a secret Output. Nothing here uses
 // CopyToRemote, so no preview-unknown value can reach a copy source.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { remoteCommand } from "../render/remote-script.ts";
-import type { Connection } from "../components/host.ts";
-import { renderMonitoringPlan, monitoringStdin } from "./monitoring-plan.ts";
+import { remoteCommand, onHost } from "../render/remote-script.ts";
+import { hostIdentity, type Connection } from "../components/host.ts";
+import { renderMonitoringPlan, monitoringStdin, type MonitoringPlan } from "./monitoring-plan.ts";
 import { requiredSecrets, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
 
 export interface McpMonitoringStackArgs extends MonitoringOptions {
@@ -22,6 +26,22 @@ export interface McpMonitoringStackArgs extends MonitoringOptions {
   secrets?: { [K in keyof MonitoringSecrets]?: pulumi.Input<string> };
   /** Install after these (e.g. McpHost.ready). Scrape targets are static, so it does not wait for a deploy. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** Identity of the host (McpHost.dropletId): a new host gets the stack again. Default: the connection's host. */
+  hostId?: pulumi.Input<string>;
+  /** The host resource (McpHost.droplet): when it is deleted too, the uninstall is skipped (deletedWith). */
+  host?: pulumi.Resource;
+}
+
+/**
+ * The stack's plan from its options, after checking that every configured receiver has its secret (values may be
+ * unknown Outputs; only presence is checked). Throws MonitoringOptionsError naming the option or the missing secret.
+ * SelfHostedMcp calls it before it registers anything.
+ */
+export function planMonitoringStack(options: MonitoringOptions, secrets: McpMonitoringStackArgs["secrets"] = {}): MonitoringPlan {
+  const plan = renderMonitoringPlan(options);
+  const missing = requiredSecrets(plan.options).filter((k) => secrets[k] === undefined);
+  if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
+  return plan;
 }
 
 export class McpMonitoringStack extends pulumi.ComponentResource {
@@ -33,25 +53,25 @@ export class McpMonitoringStack extends pulumi.ComponentResource {
   readonly textfileDir: string;
 
   constructor(name: string, args: McpMonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { connection, secrets = {}, dependsOn, ...options } = args;
+    const { connection, secrets = {}, dependsOn, hostId, host, ...options } = args;
     // Validation first: a bad option or a receiver without its secret fails before any resource registers.
-    const plan = renderMonitoringPlan(options);
-    const missing = requiredSecrets(plan.options).filter((k) => secrets[k] === undefined);
-    if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
+    const plan = planMonitoringStack(options, secrets);
     super("selfhosted-mcp:index:McpMonitoringStack", name, {}, opts);
     this.urls = plan.urls;
     this.textfileDir = plan.options.textfileDir;
 
-    // An SSH no-op; the delete is what matters. Only a changed connection (a new droplet) replaces it.
+    const identity = hostIdentity(hostId, connection);
+    // An SSH no-op (marked with the host, so a new droplet updates it); the delete is what matters.
     this.teardown = new command.remote.Command(`${name}-teardown`, {
-      connection, create: remoteCommand("true"), delete: plan.uninstall, addPreviousOutputInEnv: false,
-    }, { parent: this, ...(dependsOn ? { dependsOn } : {}) });
+      connection, create: identity.apply((id) => onHost(id, remoteCommand("true"))), delete: plan.uninstall, addPreviousOutputInEnv: false,
+    }, { parent: this, ...(dependsOn ? { dependsOn } : {}), ...(host ? { deletedWith: host } : {}) });
 
     const keys = Object.keys(secrets) as (keyof MonitoringSecrets)[];
     const stdin = pulumi.secret(pulumi.all(keys.map((k) => pulumi.output(secrets[k]!)))
       .apply((values) => monitoringStdin(plan.options, Object.fromEntries(keys.map((k, i) => [k, values[i]])) as MonitoringSecrets)));
+    const install = identity.apply((id) => onHost(id, plan.install));
     this.install = new command.remote.Command(`${name}-install`, {
-      connection, create: plan.install, update: plan.install, stdin, addPreviousOutputInEnv: false,
+      connection, create: install, update: install, stdin, addPreviousOutputInEnv: false,
     }, { parent: this, dependsOn: [this.teardown] });
 
     this.registerOutputs({ urls: this.urls, textfileDir: this.textfileDir });

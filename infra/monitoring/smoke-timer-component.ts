@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { remoteCommand, onHost } from "../render/remote-script.ts";
-import type { Connection } from "../components/host.ts";
+import { hostIdentity, type Connection } from "../components/host.ts";
+import { UPGRADE_FROM_TRIGGERS } from "../components/upgrades.ts";
 import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "./smoke-timer.ts";
 import { bundleSmokeCli } from "../smoke/bundle.ts";
 
@@ -30,15 +31,14 @@ export class McpSmokeTimer extends pulumi.ComponentResource {
     const t = renderSmokeTimer({ ...options, withToken: token !== undefined });
     super("selfhosted-mcp:index:McpSmokeTimer", name, {}, opts);
     this.unit = t.unit;
-    const identity = hostId !== undefined ? pulumi.output(hostId)
-      : pulumi.unsecret(pulumi.output(connection).apply((c) => String(c.host)));
+    const identity = hostIdentity(hostId, connection);
     const create = identity.apply((id) => onHost(id, remoteCommand(t.install)));
     const bundle = bundleSmokeCli();
     this.install = new command.remote.Command(`${name}-install`, {
       connection, create, update: create, delete: remoteCommand(t.uninstall),
       stdin: pulumi.secret(pulumi.output(token).apply((tk) => smokeTimerStdin(bundle, tk))),
       addPreviousOutputInEnv: false,
-    }, { parent: this, ...(dependsOn ? { dependsOn } : {}) });
+    }, { parent: this, ...UPGRADE_FROM_TRIGGERS, ...(dependsOn ? { dependsOn } : {}) });
     this.registerOutputs({ unit: this.unit });
   }
 }

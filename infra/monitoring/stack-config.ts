@@ -5,7 +5,7 @@
 // webhook and PagerDuty receivers. On by default as soon as a receiver is configured; `alertmanager: false` opts out.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { StackConfigError, type ConfigIssue } from "../config.ts";
+import { StackConfigError, fixCommand, isEmptyDefault, type ConfigIssue } from "../config.ts";
 import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
 
 export const MONITORING_SECRET_KEYS = { alertSmtpPassword: "smtpPassword", alertSlackWebhookUrl: "slackWebhookUrl", alertWebhookUrl: "webhookUrl", alertPagerdutyRoutingKey: "pagerdutyRoutingKey" } as const;
@@ -28,13 +28,10 @@ const FIX: Record<string, string> = {
   alertSmtpSmarthost: "pulumi config set alertSmtpSmarthost smtp.example.com:587",
   alertSmtpFrom: "pulumi config set alertSmtpFrom mcp-alerts@example.com",
   alertSmtpUsername: "pulumi config set alertSmtpUsername mcp-alerts@example.com",
-  alertSmtpPassword: "pulumi config set alertSmtpPassword --secret",
-  alertEmails: "pulumi config set --path 'alertEmails[0]' ops@example.com",
-  alertWebhookUrl: "pulumi config set alertWebhookUrl --secret https://alerts.example.com/hook",
-  alertPagerdutyRoutingKey: "pulumi config set alertPagerdutyRoutingKey --secret <Events API v2 integration key>",
   alertErrorRatio: "pulumi config set alertErrorRatio 0.05",
 };
-const fix = (key: string) => FIX[key] ?? `pulumi config set ${key} <value>   (or: pulumi config rm ${key} for the default)`;
+/** The fix for a key: this module's keys here, the stack's shared ones (secrets, alertEmails) from infra/config.ts. */
+const fix = (key: string) => FIX[key] ?? fixCommand(key);
 
 /** What the rest of the stack config already says (infra/config.ts settings). */
 export interface StackContext { app: string; port: number; metricsPort: number; latencySlaSeconds: number; alertEmails: string[]; alertSlackChannel?: string | undefined }
@@ -79,17 +76,23 @@ export function validateMonitoringSettings(raw: Record<string, unknown>, present
   return options;
 }
 
-/** Reads the keys from the project's config (secrets stay Outputs) and validates them. */
+/**
+ * Reads the keys from the project's config (secrets stay Outputs) and validates them. Values arrive as the CLI delivers
+ * them (strings; Pulumi.yaml's declared defaults included): "" means unset, and a secret key counts as set only when it
+ * is more than its empty default (isEmptyDefault). That the secret keys really are secrets is loadStackConfig's check
+ * (they are in SECRET_KEYS); call it first.
+ */
 export function loadMonitoringConfig(ctx: StackContext, config: pulumi.Config = new pulumi.Config()):
   { options: MonitoringOptions; secrets: { [K in keyof MonitoringSecrets]?: pulumi.Output<string> } } | undefined {
-  const isSet = (key: string) => { const v = config.get(key); return v !== undefined && v !== ""; };
+  // The raw value, without Config.get's "use getSecret" warning for secret keys.
+  const value = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`);
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(MonitoringSettingsSchema.shape)) {
-    if (!isSet(key)) continue;
-    const text = config.get(key)!;
+    const text = value(key);
+    if (text === undefined || text === "") continue;
     raw[key] = /^(true|false|[0-9.]+)$/.test(text) && !/Smarthost|Retention/.test(key) ? JSON.parse(text) : text;
   }
-  const present = new Set((Object.keys(MONITORING_SECRET_KEYS) as SecretKey[]).filter(isSet));
+  const present = new Set((Object.keys(MONITORING_SECRET_KEYS) as SecretKey[]).filter((k) => !isEmptyDefault(value(k))));
   const options = validateMonitoringSettings(raw, present, ctx);
   if (!options) return undefined;
   const secrets = Object.fromEntries([...present].map((k) => [MONITORING_SECRET_KEYS[k], config.requireSecret(k)]));

@@ -6,7 +6,7 @@ import { shellQuote } from "../contract/run-contract.ts";
 import { readPackageFile } from "../package-files.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */
-export type ScriptName = "host-ready" | "prepare" | "deploy" | "certificate" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall"
+export type ScriptName = "host-ready" | "host-limits" | "prepare" | "deploy" | "certificate" | "teardown" | "smoke-timer-install" | "smoke-timer-uninstall"
   | "monitoring-install" | "monitoring-uninstall";
 
 export type ScriptInputs = Record<string, string | number>;
@@ -20,8 +20,13 @@ function source(file: string): string {
   return text.replace(/^# shellcheck shell=bash\n/m, "");
 }
 
-/** Renders one complete bash script: inputs (read-only, shell-quoted), the shared helpers, then the body. */
-export function renderScript(name: ScriptName, inputs: ScriptInputs): string {
+/**
+ * Renders one complete bash script: inputs (read-only, shell-quoted), the shared helpers, then the body — or the
+ * bodies of several scripts in order, one after the other in the same shell (e.g. host-ready, then host-limits).
+ */
+export function renderScript(name: ScriptName | readonly ScriptName[], inputs: ScriptInputs): string {
+  const names: readonly ScriptName[] = typeof name === "string" ? [name] : name;
+  if (names.length === 0) throw new Error("renderScript: name at least one script");
   const lines: string[] = [];
   for (const [key, value] of Object.entries(inputs)) {
     if (!INPUT_NAME.test(key)) throw new Error(`script input ${JSON.stringify(key)} must be UPPER_SNAKE_CASE`);
@@ -31,19 +36,18 @@ export function renderScript(name: ScriptName, inputs: ScriptInputs): string {
   }
   const text = [
     "#!/usr/bin/env bash",
-    `# selfhosted-mcp remote script: ${name}. Rendered; do not edit on the host.`,
+    `# selfhosted-mcp remote script: ${names.join(" + ")}. Rendered; do not edit on the host.`,
     "set -euo pipefail",
     "umask 077",
-    `readonly SCRIPT_NAME=${shellQuote(name)}`,
+    `readonly SCRIPT_NAME=${shellQuote(names.join("+"))}`,
     "# --- inputs ---",
     ...lines,
     "# --- helpers ---",
     source("lib.sh").trimEnd(),
-    "# --- script ---",
-    source(`${name}.sh`).trimEnd(),
+    ...names.flatMap((n) => [`# --- script${names.length > 1 ? `: ${n}` : ""} ---`, source(`${n}.sh`).trimEnd()]),
     "",
   ].join("\n");
-  if (text.split("\n").includes(HEREDOC)) throw new Error(`script ${name} contains the wrapper's delimiter ${HEREDOC}`);
+  if (text.split("\n").includes(HEREDOC)) throw new Error(`script ${names.join(" + ")} contains the wrapper's delimiter ${HEREDOC}`);
   return text;
 }
 

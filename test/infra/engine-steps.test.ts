@@ -21,6 +21,7 @@ const stack = (name: string, v: Variant = {}) => new SelfHostedMcp(name, {
   server: { image: `ghcr.io/acme/mcp@sha256:${(v.image ?? "a").repeat(64)}` },
   env: { LOG_LEVEL: v.logLevel ?? "info" }, auth: { mode: "api-key", apiKeys: pulumi.secret(v.apiKey ?? "k".repeat(32)) },
   resources: { memoryMb: v.memoryMb ?? 256 }, smokeTimer: {}, ...(v.maxBodySize ? { maxBodySize: v.maxBodySize } : {}),
+  alertStack: { receivers: { webhook: {} }, secrets: { webhookUrl: pulumi.secret("https://alerts.example.test/hook") } },
 });
 const VARIANTS: Record<string, Variant> = {
   base: {}, same: {}, env: { logLevel: "debug" }, secret: { apiKey: "z".repeat(32) }, image: { image: "b" },
@@ -51,10 +52,10 @@ test("no remote command has triggers (a changed trigger would replace it and run
   assert.equal(rec.ofType("command:remote:CopyToRemote").length, 0);
 });
 
-test("the only deletes are the site's teardown and the smoke timer's uninstall; every updated command has update = create", () => {
+test("the only deletes are the site's teardown, the smoke timer's and the alert stack's uninstall; every updated command has update = create", () => {
   for (const c of rec.ofType("command:remote:Command").filter((x) => x.name.startsWith("base-"))) {
     const i = c.inputs as { create?: string; update?: string; delete?: string };
-    if (i.delete !== undefined) assert.match(c.name, /^base-(deploy-site|smoke-install)$/, `${c.name} deletes`);
+    if (i.delete !== undefined) assert.match(c.name, /^base-(deploy-site|smoke-install|alert-stack-teardown)$/, `${c.name} deletes`);
     assert.equal(i.update ?? i.create, i.create, c.name);
   }
 });
@@ -83,4 +84,39 @@ test("a size change resizes the droplet in place (same user-data) and re-runs ho
 test("an SSH key already on the account is used by fingerprint: no SshKey upload (it would fail with 422)", () => {
   assert.equal(rec.ofType("digitalocean:index/sshKey:SshKey").length, 0);
   for (const d of rec.ofType("digitalocean:index/droplet:Droplet")) assert.deepEqual(d.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]);
+});
+
+test("upgrade from 0.1.0, whose commands had triggers: they ignore `triggers`, so the engine keeps the old value (an in-place update, no old delete)", () => {
+  // pulumi step_generator processIgnoreChanges resets an ignored path to the old inputs' value before the diff; the
+  // SDK's own replaceOnChanges ["triggers[*]"] then sees no change (infra/components/upgrades.ts has the sources).
+  for (const name of ["base-deploy-deploy", "base-smoke-install", "base-host-ready"]) {
+    const { options } = rec.named(name);
+    assert.deepEqual(options.replaceOnChanges, ["triggers[*]"], `${name}: the SDK's replaceOnChanges reaches the engine`);
+    assert.deepEqual(options.ignoreChanges, ["triggers"], `${name} ignores changes to triggers`);
+  }
+});
+
+test("upgrade from 0.1.0 decided by the rehearsal engine's step rules: with the option an update whose diff has no triggers", async () => {
+  const { decideStep } = await import("../e2e/engine/rules.ts");
+  for (const name of ["base-deploy-deploy", "base-smoke-install"]) {
+    const r = rec.named(name);
+    const inputs = await resolveAssets(r.inputs) as Record<string, unknown>;
+    // The 0.1.0 state: same name, a content-hash trigger list and (for the deploy) the teardown as its delete.
+    const prior = {
+      urn: `urn:${name}`, type: r.type, name, custom: true, id: `${name}-id`, dependsOn: [], parent: "", deletedWith: "", order: 0,
+      inputs: { ...inputs, triggers: ["0".repeat(64), "1".repeat(64)], delete: "bash teardown.sh" }, outputs: {},
+    };
+    const reg = {
+      urn: `urn:${name}`, type: r.type, name, parent: "", custom: true, provider: "", dependsOn: [], inputs, secretPaths: [],
+      replaceOnChanges: r.options.replaceOnChanges, ignoreChanges: r.options.ignoreChanges, deletedWith: "", additionalSecretOutputs: [], order: 0,
+    };
+    const upgraded = decideStep(prior, reg);
+    assert.equal(upgraded.op, "update", `${name}: upgraded in place`);
+    assert.ok(!upgraded.changed.some((p) => p.startsWith("triggers")), `${name}: triggers unchanged for the diff`);
+    // Without the option the whole `triggers` property is removed. The rehearsal engine's rules see only an update
+    // (its "triggers[*]" pattern does not cover the top-level key), but @pulumi/command's provider Diff replaces it:
+    // pulumi-go-provider v1.3.0 infer/resource.go diff() turns a changed top-level key whose schema property has
+    // ReplaceOnChanges (`triggers`) into a *Replace kind — and the replace runs the old delete.
+    assert.ok(decideStep(prior, { ...reg, ignoreChanges: [] }).changed.includes("triggers"), `${name}: without the option triggers changes`);
+  }
 });

@@ -1,6 +1,8 @@
 // Shared stack fixtures for the infra and operability tests: one SSH key, the smallest valid stack config of the
 // example program, and a way to evaluate that program afresh (a new module instance per call) under mocks.
 import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 
 export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmB0Zk7dJYkYy5D8Y5cQn0bLxvVhqfV7y2rMyk9qQ0x me@laptop";
 
@@ -22,4 +24,19 @@ let evaluation = 0;
 export function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<Record<string, pulumi.Output<unknown>>> {
   pulumi.runtime.setAllConfig(config, secretKeys);
   return import(`../../infra/program.ts?evaluation=${++evaluation}`);
+}
+
+/**
+ * The config map the Pulumi CLI hands the program (PULUMI_CONFIG): every Pulumi.yaml default under "<project>:<key>"
+ * as a string — objects and arrays as JSON text, numbers and booleans as their text — overlaid by the stack's values;
+ * PULUMI_CONFIG_SECRET_KEYS lists only keys set with --secret (a default {} is never secret).
+ */
+export function asTheCliDelivers(stack: Record<string, string>): Record<string, string> {
+  const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as { config: Record<string, { default?: unknown }> };
+  const out: Record<string, string> = {};
+  for (const [k, d] of Object.entries(project.config)) {
+    if (!("default" in d)) continue;
+    out[`selfhosted-mcp:${k}`] = typeof d.default === "string" ? d.default : JSON.stringify(d.default);
+  }
+  return { ...out, ...stack };
 }

@@ -9,7 +9,10 @@ export const MOCK_RESERVED_IP = "198.51.100.7";
 export const MOCK_REGISTRY = "registry.test";
 export const digestOf = (name: string) => `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`;
 
-export interface Recorded { type: string; name: string; inputs: Record<string, unknown>; state: Record<string, unknown> }
+/** Resource options as the engine receives them (RegisterResourceRequest), including those an SDK adds itself. */
+export interface RecordedOptions { ignoreChanges: string[]; replaceOnChanges: string[]; deletedWith: string; retainOnDelete: boolean; dependencies: string[] }
+
+export interface Recorded { type: string; name: string; inputs: Record<string, unknown>; state: Record<string, unknown>; options: RecordedOptions }
 
 export interface Recorder {
   resources: Recorded[];
@@ -45,10 +48,13 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
 export async function installMocks(): Promise<Recorder> {
   const resources: Recorded[] = [];
   let last = Date.now();
+  let pending: RecordedOptions | undefined;
   await pulumi.runtime.setMocks({
     newResource(args) {
       const state = { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) };
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+      const options = pending ?? { ignoreChanges: [], replaceOnChanges: [], deletedWith: "", retainOnDelete: false, dependencies: [] };
+      pending = undefined;
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, options });
       last = Date.now();
       return { id: args.type === "digitalocean:index/droplet:Droplet" ? "424242" : `${args.name}-id`, state };
     },
@@ -59,6 +65,17 @@ export async function installMocks(): Promise<Recorder> {
       return args.inputs;
     },
   }, "selfhosted-mcp", "test", false);
+  // The mock monitor hands newResource only type, name and inputs; the options travel in the request. Its
+  // registerResource calls newResource synchronously, so the request's options are taken just before it.
+  type Request = { getIgnorechangesList(): string[]; getReplaceonchangesList(): string[]; getDeletedwith(): string;
+    getRetainondelete(): boolean | undefined; getDependenciesList(): string[] };
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Request, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    pending = { ignoreChanges: req.getIgnorechangesList(), replaceOnChanges: req.getReplaceonchangesList(), deletedWith: req.getDeletedwith(),
+      retainOnDelete: req.getRetainondelete() ?? false, dependencies: req.getDependenciesList() };
+    return register(req, cb);
+  };
   return {
     resources,
     ofType: (type) => resources.filter((r) => r.type === type),

@@ -4,9 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, bundleFiles } from "./mock-harness.ts";
-import { readFileSync } from "node:fs";
-import { parse } from "yaml";
-import { REQUIRED_STACK_CONFIG, runProgram as evaluate } from "./fixtures.ts";
+import { REQUIRED_STACK_CONFIG, asTheCliDelivers, runProgram as evaluate } from "./fixtures.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
 delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
@@ -79,21 +77,6 @@ test("the same program with a good config registers the stack (the zero counts a
   assert.ok(rec.resources.some((r) => r.type === "digitalocean:index/droplet:Droplet"));
   assert.ok(pulumi.Output.isInstance(program.url));
 });
-
-/**
- * The config map the Pulumi CLI hands the program (PULUMI_CONFIG): every Pulumi.yaml default under "<project>:<key>"
- * as a string — objects and arrays as JSON text, numbers and booleans as their text — overlaid by the stack's values;
- * PULUMI_CONFIG_SECRET_KEYS lists only keys set with --secret (a default {} is never secret).
- */
-function asTheCliDelivers(stack: Record<string, string>): Record<string, string> {
-  const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as { config: Record<string, { default?: unknown }> };
-  const out: Record<string, string> = {};
-  for (const [k, d] of Object.entries(project.config)) {
-    if (!("default" in d)) continue;
-    out[`selfhosted-mcp:${k}`] = typeof d.default === "string" ? d.default : JSON.stringify(d.default);
-  }
-  return { ...out, ...stack };
-}
 
 test("Pulumi.yaml's own defaults, delivered as the CLI delivers them (secretEnv as plain \"{}\"), are accepted", async () => {
   const config = asTheCliDelivers(good);

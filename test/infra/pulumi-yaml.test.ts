@@ -6,11 +6,13 @@ import { readFileSync, existsSync } from "node:fs";
 import { parse } from "yaml";
 import * as z from "zod";
 import { StackSettingsSchema, SECRET_KEYS } from "../../infra/config.ts";
+import { MonitoringSettingsSchema } from "../../infra/monitoring/stack-config.ts";
 
 const root = new URL("../../", import.meta.url);
 const project = parse(readFileSync(new URL("Pulumi.yaml", root), "utf8"));
 const declared: Record<string, { type?: string; default?: unknown; description?: string; items?: { type: string } }> = project.config;
-const shape = StackSettingsSchema.shape as Record<string, z.ZodType>;
+// The program reads the stack's keys (infra/config.ts) and the monitoring stack's (infra/monitoring/stack-config.ts).
+const shape = { ...StackSettingsSchema.shape, ...MonitoringSettingsSchema.shape } as Record<string, z.ZodType>;
 
 test("runtime: nodejs, ESM TypeScript without ts-node, main = infra/program.ts", () => {
   assert.equal(project.name, "selfhosted-mcp");
@@ -34,7 +36,9 @@ test("types and defaults agree with the zod schema; keys without a default are e
       assert.equal("default" in d, false, `${key} is required: no default`);
       continue;
     }
-    const expected = parsed.data === undefined ? "" : parsed.data;
+    // Project config has no fractional type (string, integer, boolean, array): a fraction is declared as its text.
+    const fraction = typeof parsed.data === "number" && !Number.isInteger(parsed.data);
+    const expected = parsed.data === undefined ? "" : fraction ? String(parsed.data) : parsed.data;
     assert.deepEqual(d.default, expected, `${key} default`);
     if (typeof expected === "number") assert.equal(d.type, "integer", key);
     if (typeof expected === "boolean") assert.equal(d.type, "boolean", key);

@@ -10,6 +10,7 @@ import { renderDeploymentPlan, renderBundle, PLAIN_FILES, renderEnvFile, type De
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
 import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
+import { renderHostReady } from "../../infra/render/host-ready.ts";
 import { renderMonitoringPlan } from "../../infra/monitoring/monitoring-plan.ts";
 import { run } from "../support/proc.ts";
 import { nginxTest } from "../support/nginx.ts";
@@ -52,14 +53,14 @@ test("shellcheck: every rendered script and wrapper", async () => {
   const smoke = renderSmokeTimer({ app: "mcp", url: "https://mcp.example.test", withToken: true, textfileDir: "/var/lib/node-exporter" });
   const monitoring = renderMonitoringPlan({ app: "mcp", receivers: { webhook: {} } });
   const commands = { "site-create": plan.site.create, "site-delete": plan.site.delete, deploy: plan.deploy, certificate: plan.certificate,
-    "host-ready": remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 600, REQUIRED_COMMANDS: "docker nginx", SWAP_MB: 1024, SWAP_FILE: "/swapfile.x" }),
+    "host-ready": renderHostReady({ hostId: "1", cloudInitTimeoutSeconds: 600, requiredCommands: ["docker", "nginx"], swapMb: 1024, swapFile: "/swapfile.x" }),
     "smoke-timer-install": remoteCommand(smoke.install), "smoke-timer-uninstall": remoteCommand(smoke.uninstall),
     "monitoring-install": monitoring.install, "monitoring-uninstall": monitoring.uninstall };
   const rendered = new Set<string>();
   for (const [name, cmd] of Object.entries(commands)) {
     await shellcheck(`${name}.wrapper.sh`, cmd, "sh");
     await shellcheck(`${name}.sh`, inner(cmd), "bash");
-    rendered.add(/^# selfhosted-mcp remote script: ([a-z-]+)\./m.exec(cmd)![1]!);
+    for (const n of /^# selfhosted-mcp remote script: ([a-z +-]+)\./m.exec(cmd)![1]!.split(" + ")) rendered.add(n);
   }
   const shipped = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".sh") && f !== "lib.sh").map((f) => f.slice(0, -3));
   assert.deepEqual([...rendered].sort(), shipped.sort(), "every script in infra/render/scripts is rendered and shellchecked here");

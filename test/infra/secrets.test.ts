@@ -13,7 +13,12 @@ const SENTINELS = {
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----SENTINEL-ssh-----END OPENSSH PRIVATE KEY-----",
   registryPassword: "SENTINEL-registry-password",
   secretEnv: "SENTINEL-oauth-audience",
+  // The on-droplet monitoring stack's receivers (one secret each).
+  alertSmtpPassword: "SENTINEL-smtp-password",
+  alertWebhookUrl: "https://alerts.example.test/SENTINEL-webhook",
+  alertPagerdutyRoutingKey: "SENTINELpagerdutykey0123456789ab",
 };
+const ALERT_SECRETS = ["alertSmtpPassword", "alertWebhookUrl", "alertPagerdutyRoutingKey"] as const;
 const cfg = (k: string) => `selfhosted-mcp:${k}`;
 pulumi.runtime.setAllConfig({
   "digitalocean:token": "SENTINEL-do-token",
@@ -29,7 +34,12 @@ pulumi.runtime.setAllConfig({
   [cfg("sshPrivateKey")]: SENTINELS.sshPrivateKey,
   [cfg("registryPassword")]: SENTINELS.registryPassword,
   [cfg("secretEnv")]: JSON.stringify({ OAUTH_AUDIENCE: SENTINELS.secretEnv }),
-}, ["digitalocean:token", ...["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv"].map(cfg)]);
+  [cfg("alertEmails")]: JSON.stringify(["ops@example.com"]),
+  [cfg("alertSmtpSmarthost")]: "smtp.example.com:587",
+  [cfg("alertSmtpFrom")]: "mcp@example.com",
+  [cfg("alertSmtpUsername")]: "mcp",
+  ...Object.fromEntries(ALERT_SECRETS.map((k) => [cfg(k), SENTINELS[k]])),
+}, ["digitalocean:token", ...["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv", ...ALERT_SECRETS].map(cfg)]);
 
 const rec = await installMocks();
 const program = await import("../../infra/program.ts");
@@ -76,12 +86,19 @@ test("the deploy command's stdin is secret and carries the env file with every s
 
 test("every command carries the SSH private key only inside a secret connection; no command has triggers", () => {
   const commands = resources.filter((r) => r.type.startsWith("command:remote:"));
-  assert.equal(commands.length, 4);
+  assert.equal(commands.length, 6, "ready, site, deploy, certificate, alert-stack teardown and install");
   for (const c of commands) {
     assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection`);
     assert.equal((c.inputs.connection as { value: { privateKey: string } }).value.privateKey, SENTINELS.sshPrivateKey);
   }
   for (const c of commands) assert.equal(c.inputs.triggers, undefined, c.name);
+});
+
+test("the alert receivers' secrets reach only the monitoring install's secret stdin (Alertmanager's config)", () => {
+  const install = resources.find((r) => r.name === "mcp-alert-stack-install")!;
+  assert.ok(isSecretValue(install.inputs.stdin));
+  const am = Buffer.from(String((install.inputs.stdin as { value: string }).value).trim(), "base64").toString("utf8");
+  for (const k of ALERT_SECRETS) assert.ok(am.includes(SENTINELS[k]), `${k} in Alertmanager's config`);
 });
 
 test("the image push uses the registry password only as a secret", () => {

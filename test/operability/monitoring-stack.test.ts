@@ -1,5 +1,6 @@
 // McpMonitoringStack under pulumi mocks: two remote Commands shaped by @pulumi/command's diff rules — a teardown
-// whose inputs depend only on paths (its delete is the uninstall; nothing a config change touches can replace it) and
+// whose inputs depend only on paths and the host (its delete is the uninstall; nothing a config change touches can
+// replace it; test/operability/program-alert-stack.test.ts checks the host marker and deletedWith) and
 // an install with create = update and neither triggers nor delete (a change is an in-place update). The receivers'
 // secrets reach only the install's stdin, as a secret; a receiver without its secret fails before any resource.
 import { test } from "node:test";
