@@ -114,6 +114,17 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       },
     },
     {
+      // Metering (docs/server.md): a billable call whose usage event could not be written is revenue lost; the
+      // server logs it (meter_write_failed) and counts it, and this makes it a page, never a silent drop.
+      alert: "McpMeterWriteFailing",
+      expr: `increase(mcp_meter_write_failures_total[${o.driftWindow}]) > 0`,
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Usage events are not being recorded",
+        description: `{{ $labels.instance }} could not write {{ $value }} billable calls to its usage ledger in the last ${durationWords(o.driftWindow)}; see the meter_write_failed log lines.`,
+      },
+    },
+    {
       alert: "McpTlsCertificateExpiringSoon",
       expr: `${SMOKE_METRICS.certExpiry} - time() < ${o.certExpiryDays} * 86400`,
       labels: { severity: "warning" },

@@ -38,7 +38,7 @@ test("the shipped alerts.yml is the renderer's default output and passes promtoo
     "infra/monitoring/alerts.yml is stale: node -e 'import(\"./infra/monitoring/alert-rules.ts\").then(m=>process.stdout.write(m.renderAlertRules()))' > infra/monitoring/alerts.yml");
   const r = await run("promtool", ["check", "rules", SHIPPED]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /SUCCESS: 8 rules found/);
+  assert.match(r.stdout, /SUCCESS: 9 rules found/);
 });
 
 test("health check failing 3 times in a row fires, 2 does not, recovery clears it", () => assertPromtool(renderAlertRules(), [{
@@ -124,6 +124,24 @@ test("any upstream schema error fires, and clears 10 minutes after the last one"
       },
     }),
     at("20m", "McpUpstreamSchemaDrift"),
+  ],
+}]));
+
+test("a usage-ledger write failure pages (metering: never a silent drop), and clears 10 minutes after the last one", () => assertPromtool(renderAlertRules(), [{
+  input_series: [
+    { series: 'mcp_meter_write_failures_total{instance="127.0.0.1:9090"}', values: "0 0 0 1x20" },
+    { series: 'mcp_meter_write_failures_total{instance="127.0.0.1:9091"}', values: "0x23" },
+  ],
+  alert_rule_test: [
+    at("2m", "McpMeterWriteFailing"),
+    at("5m", "McpMeterWriteFailing", {
+      exp_labels: { severity: "critical", instance: "127.0.0.1:9090" },
+      exp_annotations: {
+        summary: "Usage events are not being recorded",
+        description: "127.0.0.1:9090 could not write 1 billable calls to its usage ledger in the last 10 minutes; see the meter_write_failed log lines.",
+      },
+    }),
+    at("20m", "McpMeterWriteFailing"),
   ],
 }]));
 

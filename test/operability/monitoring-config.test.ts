@@ -34,12 +34,12 @@ function stageFiles(name: string, files: Record<string, string>): string {
   return d;
 }
 
-test("prometheus.yml passes promtool check config and loads the package's 8 rules; both slots and node_exporter are scraped on loopback", async () => {
+test("prometheus.yml passes promtool check config and loads the package's 9 rules; both slots and node_exporter are scraped on loopback", async () => {
   const plan = renderMonitoringPlan(opts({ thresholds: { latencySlaSeconds: 4, errorRatio: 0.1 } }));
   const d = stageFiles("prom", { "prometheus.yml": plan.files["prometheus.yml"], "alerts.yml": plan.files["alerts.yml"] });
   const r = await run("promtool", ["check", "config", join(d, "prometheus.yml")]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout + r.stderr, /SUCCESS: 8 rules found/);
+  assert.match(r.stdout + r.stderr, /SUCCESS: 9 rules found/);
   const slots = slotPortsOf({ port: 8000, metricsPort: 9090 });
   for (const t of [`127.0.0.1:${slots.blue.metricsPort}`, `127.0.0.1:${slots.green.metricsPort}`, "127.0.0.1:9100", "127.0.0.1:9193"]) {
     assert.ok(plan.files["prometheus.yml"].includes(`- ${t}`), `scrapes ${t}`);
