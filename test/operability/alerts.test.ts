@@ -109,41 +109,26 @@ test("container restarting twice in 30 minutes fires; one deploy or another job'
   ],
 }]));
 
-test("any upstream schema error fires, and clears 10 minutes after the last one", () => assertPromtool(renderAlertRules(), [{
+// A counter that increases once on one instance fires for that instance only, and clears 10 minutes later.
+const counterIncreaseFires = (metric: string, alert: string, summary: string, description: string) => assertPromtool(renderAlertRules(), [{
   input_series: [
-    { series: 'mcp_upstream_schema_errors_total{instance="127.0.0.1:9090"}', values: "0 0 0 1x20" },
-    { series: 'mcp_upstream_schema_errors_total{instance="127.0.0.1:9091"}', values: "0x23" },
+    { series: `${metric}{instance="127.0.0.1:9090"}`, values: "0 0 0 1x20" },
+    { series: `${metric}{instance="127.0.0.1:9091"}`, values: "0x23" },
   ],
   alert_rule_test: [
-    at("2m", "McpUpstreamSchemaDrift"),
-    at("5m", "McpUpstreamSchemaDrift", {
-      exp_labels: { severity: "critical", instance: "127.0.0.1:9090" },
-      exp_annotations: {
-        summary: "Upstream API response format changed",
-        description: "127.0.0.1:9090 got upstream responses that no longer match the expected schema in the last 10 minutes; the affected tools return errors.",
-      },
-    }),
-    at("20m", "McpUpstreamSchemaDrift"),
+    at("2m", alert),
+    at("5m", alert, { exp_labels: { severity: "critical", instance: "127.0.0.1:9090" }, exp_annotations: { summary, description } }),
+    at("20m", alert),
   ],
-}]));
+}]);
 
-test("a usage-ledger write failure pages (metering: never a silent drop), and clears 10 minutes after the last one", () => assertPromtool(renderAlertRules(), [{
-  input_series: [
-    { series: 'mcp_meter_write_failures_total{instance="127.0.0.1:9090"}', values: "0 0 0 1x20" },
-    { series: 'mcp_meter_write_failures_total{instance="127.0.0.1:9091"}', values: "0x23" },
-  ],
-  alert_rule_test: [
-    at("2m", "McpMeterWriteFailing"),
-    at("5m", "McpMeterWriteFailing", {
-      exp_labels: { severity: "critical", instance: "127.0.0.1:9090" },
-      exp_annotations: {
-        summary: "Usage events are not being recorded",
-        description: "127.0.0.1:9090 could not write 1 billable calls to its usage ledger in the last 10 minutes; see the meter_write_failed log lines.",
-      },
-    }),
-    at("20m", "McpMeterWriteFailing"),
-  ],
-}]));
+test("any upstream schema error fires, and clears 10 minutes after the last one", () => counterIncreaseFires(
+  "mcp_upstream_schema_errors_total", "McpUpstreamSchemaDrift", "Upstream API response format changed",
+  "127.0.0.1:9090 got upstream responses that no longer match the expected schema in the last 10 minutes; the affected tools return errors."));
+
+test("a usage-ledger write failure pages (metering: never a silent drop), and clears 10 minutes after the last one", () => counterIncreaseFires(
+  "mcp_meter_write_failures_total", "McpMeterWriteFailing", "Usage events are not being recorded",
+  "127.0.0.1:9090 could not write 1 billable calls to its usage ledger in the last 10 minutes; see the meter_write_failed log lines."));
 
 test("certificate expiring within 14 days fires; 30 days left stays quiet", () => assertPromtool(renderAlertRules(), [{
   input_series: [
