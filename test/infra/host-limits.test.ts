@@ -18,7 +18,10 @@ import { SSH_PUBLIC_KEY } from "./fixtures.ts";
 
 const root = mkdtempSync(join(tmpdir(), "host-limits-"));
 after(() => rmSync(root, { recursive: true, force: true }));
-const STOCK = "/etc/nginx/nginx.conf";
+// Debian's stock nginx.conf, kept as a fixture: this machine's own /etc/nginx/nginx.conf is not a stable input (the
+// rehearsal's host-ready command edits it when this machine plays the droplet). Its md5 is checked against the
+// conffile checksum dpkg recorded for the installed nginx-common, so it is the package's file, not a copy of ours.
+const STOCK = new URL("./fixtures/debian-nginx.conf", import.meta.url);
 
 /** A private /etc/nginx: the stock nginx.conf with its include paths moved into `dir`, the stock mime.types, and
  * empty include directories (so nothing another test left in /etc/nginx can decide the outcome). */
@@ -27,7 +30,7 @@ async function stockNginx(dir: string): Promise<string> {
   const md5 = / \/etc\/nginx\/nginx\.conf ([0-9a-f]{32})/.exec(conffiles)?.[1];
   assert.ok(md5, "nginx-common's conffile list names /etc/nginx/nginx.conf");
   const text = readFileSync(STOCK, "utf8");
-  assert.equal(createHash("md5").update(text).digest("hex"), md5, `${STOCK} is the package's stock file`);
+  assert.equal(createHash("md5").update(text).digest("hex"), md5, "test/infra/fixtures/debian-nginx.conf is the installed nginx-common's stock nginx.conf");
   assert.match(text, /^\s*worker_connections 768;$/m, "Debian's stock value");
   for (const d of ["modules-enabled", "conf.d", "sites-enabled"]) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync("/etc/nginx/mime.types", join(dir, "mime.types"));
