@@ -22,7 +22,7 @@ export function loggableUrl(url: string): string {
  */
 export const LOGGED_HEADERS = [
   "host", "user-agent", "content-type", "content-length", "content-encoding", "accept", "accept-encoding", "origin",
-  "mcp-protocol-version", "last-event-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-real-ip",
+  "mcp-protocol-version", "last-event-id", "x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
 ] as const;
 
 /** The allow-listed headers of a request, for a log line. */

@@ -167,7 +167,7 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
 
   it("forwards client IP, proto and host (spoofed X-Forwarded-* replaced) over kept-alive upstream connections", async () => {
     const marker = `fwd-${process.pid}-${Date.now()}`;
-    const { mcp } = await mcpClient("/relay/mcp", KEY_A, { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http", "x-test-marker": marker });
+    const { mcp } = await mcpClient("/relay/mcp", KEY_A, { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "http", "x-request-id": marker });
     try {
       const before = relay.connections();
       for (let i = 0; i < 5; i++) assert.ok((await mcp.listTools()).tools.length > 0);
@@ -175,7 +175,8 @@ describe("nginx in front of the MCP server, TLS from pebble via certbot", { time
       assert.ok(opened <= 1, `5 requests opened ${opened} upstream connections`);
       type Logged = { event?: string; req?: { headers?: Record<string, string> } };
       const marked = () => (server.logEntries() as Logged[]).flatMap((e) =>
-        e.event === "http_request" && e.req?.headers?.["x-test-marker"] === marker ? [e.req.headers] : []);
+        e.event === "http_request" && e.req?.headers?.["x-request-id"] === marker ? [e.req.headers] : []);
+      // The marker travels as X-Request-Id, a header the server logs (its log keeps only allow-listed headers).
       // initialize + notifications/initialized + 5 × tools/list (log lines arrive asynchronously over a pipe)
       const seen = await waitFor("the server's log of the requests", () => marked().length >= 7 && marked(), { timeoutMs: 5000, intervalMs: 50 });
       for (const h of seen) {
