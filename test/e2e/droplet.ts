@@ -13,6 +13,7 @@ import { run, runOk, startDaemon, waitFor, freePort } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "./state.ts";
 import { classifyUserData, type BootAction, type BootStep, type CloudUser, type WriteFile } from "./user-data.ts";
+import { CONNLIMIT_CHAIN, CONNLIMIT_UNIT, DEFAULT_CONNLIMIT_SCRIPT_PATH } from "../../nginx/connlimit.ts";
 
 export interface DropletKeys { sshPort: number; userKeyPath: string; publicKey: string; hostKeyPath: string }
 
@@ -27,6 +28,10 @@ interface BootRecord {
   cloudInitMarker: boolean;
   /** Entries of WATCHED_DIRS and docker volumes that existed before the first boot. */
   before: Record<string, string[]>;
+  /** This machine's nginx.conf before the first boot: host-ready edits it (worker limits), wipe puts it back. */
+  nginxConf?: string;
+  /** Whether the connection-cap chain (host-ready's iptables rule) existed before the first boot. */
+  connlimitBefore?: boolean;
 }
 
 /**
@@ -56,6 +61,7 @@ async function snapshot(): Promise<Record<string, string[]>> {
 }
 
 const DEFAULT_SITE = "/etc/nginx/sites-enabled/default";
+const NGINX_CONF = "/etc/nginx/nginx.conf";
 const CLOUD_INIT_RUN = "/run/cloud-init";
 const bootFile = (stateDir: string) => join(stateDir, "droplet.json");
 
@@ -118,7 +124,9 @@ const APPLY: Record<BootAction, (value: unknown, c: BootContext) => Promise<void
 export async function bootDroplet(stateDir: string, keys: DropletKeys, userData: string): Promise<BootStep[]> {
   const steps = classifyUserData(userData);
   const rec: BootRecord = readJson<BootRecord>(bootFile(stateDir)) ?? { createdUsers: [], createdGroups: [], sudoersFiles: [],
-    nginxStarted: false, removedDefaultSite: false, cloudInitMarker: false, before: await snapshot() };
+    nginxStarted: false, removedDefaultSite: false, cloudInitMarker: false, before: await snapshot(),
+    nginxConf: existsSync(NGINX_CONF) ? readFileSync(NGINX_CONF, "utf8") : undefined,
+    connlimitBefore: (await run("iptables", ["-w", "-n", "-L", CONNLIMIT_CHAIN])).code === 0 };
   const c: BootContext = { stateDir, keys, rec, save: () => writeJson(bootFile(stateDir), rec), sshdDropIns: new Map() };
   for (const s of steps) if ("action" in s) await APPLY[s.action](s.value, c);
 
@@ -222,6 +230,7 @@ export async function wipeDroplet(stateDir: string, planText: string): Promise<s
     const r = await run("docker", ["volume", "rm", v]);
     if (r.code === 0) removed.push(`docker volume ${v}`);
   }
+  await undoHostLimits(rec);
   if (rec.removedDefaultSite && !lstatExists(DEFAULT_SITE)) symlinkSync("/etc/nginx/sites-available/default", DEFAULT_SITE);
   for (const f of rec.sudoersFiles) rmSync(f, { force: true });
   for (const u of rec.createdUsers) await run("userdel", ["--remove", u]);
@@ -229,6 +238,19 @@ export async function wipeDroplet(stateDir: string, planText: string): Promise<s
   if (rec.cloudInitMarker) rmSync(CLOUD_INIT_RUN, { recursive: true, force: true });
   rmSync(bootFile(stateDir), { force: true });
   return removed;
+}
+
+/** What host-ready's host limits did to this machine (nginx.conf worker limits, the iptables cap): undone. */
+async function undoHostLimits(rec: BootRecord): Promise<void> {
+  if (rec.nginxConf !== undefined && existsSync(NGINX_CONF) && readFileSync(NGINX_CONF, "utf8") !== rec.nginxConf) writeFileSync(NGINX_CONF, rec.nginxConf);
+  if (rec.connlimitBefore) return;
+  for (const ipt of ["iptables", "ip6tables"]) {
+    for (let i = 0; i < 10 && (await run(ipt, ["-w", "-D", "INPUT", "-j", CONNLIMIT_CHAIN])).code === 0; i++);
+    await run(ipt, ["-w", "-F", CONNLIMIT_CHAIN]);
+    await run(ipt, ["-w", "-X", CONNLIMIT_CHAIN]);
+  }
+  rmSync(`/etc/systemd/system/${CONNLIMIT_UNIT}.service`, { force: true });
+  rmSync(DEFAULT_CONNLIMIT_SCRIPT_PATH, { force: true });
 }
 
 function portFree(port: number): Promise<boolean> {

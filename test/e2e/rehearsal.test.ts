@@ -26,11 +26,16 @@ before(async () => {
   session = await openPublic(fresh);
 });
 
+const nginxConfBefore = readFileSync("/etc/nginx/nginx.conf", "utf8");
+const connlimitBefore = (await run("iptables", ["-w", "-S"])).stdout.includes("SMCP-CONNLIMIT");
 after(async () => {
   await session?.close().catch(() => undefined);
   await destroy({ stateDir });
   assert.deepEqual(await serverContainers(), [], "destroy removed the server containers");
   assert.ok(!existsSync("/etc/nginx/conf.d/selfhosted-mcp-mcp.conf"), "destroy removed the nginx site");
+  // host-ready's host limits were applied to this machine (it plays the droplet) and are undone with it.
+  assert.equal(readFileSync("/etc/nginx/nginx.conf", "utf8"), nginxConfBefore, "destroy restored this machine's nginx.conf");
+  assert.equal((await run("iptables", ["-w", "-S"])).stdout.includes("SMCP-CONNLIMIT"), connlimitBefore, "destroy removed the connection-cap chain it added");
   console.log(`# rehearsal e2e total: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
