@@ -113,6 +113,8 @@ export function createApp(deps: AppDeps) {
     if (typeof sessionId === "string") {
       const s = sessions.get(sessionId, principal);
       if (!s) { res.status(404).json(rpcError(-32001, "Session not found: start a new session with initialize")); return; }
+      const duplicate = s.requests.claim(body, res);
+      if (duplicate) { res.status(400).json(duplicate); return; }
       await s.transport.handleRequest(req, res, body);
       return;
     }
@@ -122,7 +124,8 @@ export function createApp(deps: AppDeps) {
       res.status(413).json({ jsonrpc: "2.0", id: (req.body as { id: unknown }).id, error: { code: -32602, message: `Invalid params for initialize: the request is ${res.locals.bodyBytes as number} bytes; a session-opening initialize may be at most ${limits.maxSessionInitBytes} bytes (MAX_SESSION_INIT_BYTES)` } });
       return;
     }
-    const transport = await sessions.create(createMcpServer(deps), principal);
+    const { transport, requests } = await sessions.create(createMcpServer(deps), principal);
+    requests.claim(body, res);
     await transport.handleRequest(req, res, body);
   });
 
