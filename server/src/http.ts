@@ -17,6 +17,7 @@ import { principalOf, setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
 import { connectCheckingParams, requestShapeError } from "./request-shape.ts";
+import { answerWithin } from "./request-deadline.ts";
 import { cors } from "./cors.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps) {
   const drain = new Drain();
   const { limits } = config;
   const sessions = config.sessions === "stateful"
-    ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs }) : undefined;
+    ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs, requestTimeoutMs: config.requestTimeoutMs }) : undefined;
   if (sessions) metrics.trackSessions(() => sessions.size);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
       await connectCheckingParams(server, transport);
+      answerWithin(transport, config.requestTimeoutMs);
       await transport.handleRequest(req, res, body);
       return;
     }

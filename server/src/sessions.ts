@@ -11,11 +11,13 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { connectCheckingParams } from "./request-shape.ts";
 import { InflightRequestIds } from "./request-ids.ts";
+import { answerWithin } from "./request-deadline.ts";
 
 /** `requests`: the JSON-RPC ids in flight in this session (request-ids.ts: one request per id at a time). */
 interface Session { id: string; transport: StreamableHTTPServerTransport; server: McpServer; principal: string; lastSeen: number; requests: InflightRequestIds }
 
-export interface SessionLimits { max: number; perPrincipal: number; idleMs: number }
+/** `requestTimeoutMs`: REQUEST_TIMEOUT_MS, the bound on every request's answer (request-deadline.ts). */
+export interface SessionLimits { max: number; perPrincipal: number; idleMs: number; requestTimeoutMs: number }
 
 export class SessionManager {
   #sessions = new Map<string, Session>();
@@ -60,6 +62,7 @@ export class SessionManager {
       void server.close();
     };
     await connectCheckingParams(server, transport);
+    answerWithin(transport, this.#limits.requestTimeoutMs);
     return { transport, requests };
   }
 
