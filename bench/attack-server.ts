@@ -32,9 +32,10 @@ try {
   const outcomes: Record<string, number> = {};
   await Promise.all([0, 1, 2, 3].map(async (k) => {
     for (let i = 0; i < 20; i++) {
-      const r = await fetch(s.mcpUrl, { method: "POST", headers: sessionHeaders(B, sid), body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "search_notes", arguments: { query: CRAFTED_QUERIES[(i + k) % CRAFTED_QUERIES.length], limit: 50 } } }) });
+      // One session: every caller's ids are distinct (a request id must not be reused within a session, request-ids.ts).
+      const r = await fetch(s.mcpUrl, { method: "POST", headers: sessionHeaders(B, sid), body: JSON.stringify({ jsonrpc: "2.0", id: 1000 * (k + 1) + i, method: "tools/call", params: { name: "search_notes", arguments: { query: CRAFTED_QUERIES[(i + k) % CRAFTED_QUERIES.length], limit: 50 } } }) });
       const text = await r.text();
-      const kind = /"isError":true/.test(text) ? (/SEARCH_TIMEOUT_MS/.test(text) ? "timeout" : "busy/other") : "ok";
+      const kind = /REQUEST_TIMEOUT_MS/.test(text) ? "deadline" : /"isError":true/.test(text) ? (/SEARCH_TIMEOUT_MS/.test(text) ? "timeout" : "busy/other") : "ok";
       outcomes[kind] = (outcomes[kind] ?? 0) + 1;
     }
   }));

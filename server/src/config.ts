@@ -66,6 +66,7 @@ const EnvSchema = z.object({
   SESSION_IDLE_MS: ms(30 * 60_000, 24 * 3_600_000),
   MAX_BODY_BYTES: int(1024, 100 * 1024 * 1024, 1024 * 1024, " (bytes)"),
   SHUTDOWN_TIMEOUT_MS: ms(10_000, 120_000),
+  REQUEST_TIMEOUT_MS: ms(60_000, 600_000),
   // Metering and the plan gate (metering/config.ts turns these into Config.metering).
   METER: z.enum(["ledger", "webhook", "off"], { error: 'must be one of "ledger", "webhook", "off"' }).default("ledger"),
   METER_WEBHOOK_URL: httpUrl.optional(),
@@ -125,6 +126,8 @@ export interface Config {
   sessionIdleMs: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Every request to /mcp is answered within this (request-deadline.ts): its result, or a -32603 error. */
+  requestTimeoutMs: number;
   metering: MeteringConfig;
 }
 
@@ -211,7 +214,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxSessionInitBytes: e.MAX_SESSION_INIT_BYTES, maxBatchCalls: e.MAX_BATCH_CALLS, upstreamMaxBytes: e.UPSTREAM_MAX_BYTES,
       notesQuotaBytes: e.NOTES_QUOTA_BYTES, notesTotalQuotaBytes: e.NOTES_TOTAL_QUOTA_BYTES, searchTimeoutMs: e.SEARCH_TIMEOUT_MS,
     },
-    maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     metering: withConfigError(() => meteringConfig(e, auth)),
   };
 }

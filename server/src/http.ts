@@ -17,6 +17,7 @@ import { principalOf, setupAuth } from "./auth.ts";
 import { SessionManager } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
 import { connectCheckingParams, requestShapeError } from "./request-shape.ts";
+import { answerWithin } from "./request-deadline.ts";
 import { cors } from "./cors.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps) {
   const drain = new Drain();
   const { limits } = config;
   const sessions = config.sessions === "stateful"
-    ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs }) : undefined;
+    ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs, requestTimeoutMs: config.requestTimeoutMs }) : undefined;
   if (sessions) metrics.trackSessions(() => sessions.size);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
       await connectCheckingParams(server, transport);
+      answerWithin(transport, config.requestTimeoutMs);
       await transport.handleRequest(req, res, body);
       return;
     }
@@ -113,6 +115,8 @@ export function createApp(deps: AppDeps) {
     if (typeof sessionId === "string") {
       const s = sessions.get(sessionId, principal);
       if (!s) { res.status(404).json(rpcError(-32001, "Session not found: start a new session with initialize")); return; }
+      const duplicate = s.requests.claim(body, res);
+      if (duplicate) { res.status(400).json(duplicate); return; }
       await s.transport.handleRequest(req, res, body);
       return;
     }
@@ -122,7 +126,8 @@ export function createApp(deps: AppDeps) {
       res.status(413).json({ jsonrpc: "2.0", id: (req.body as { id: unknown }).id, error: { code: -32602, message: `Invalid params for initialize: the request is ${res.locals.bodyBytes as number} bytes; a session-opening initialize may be at most ${limits.maxSessionInitBytes} bytes (MAX_SESSION_INIT_BYTES)` } });
       return;
     }
-    const transport = await sessions.create(createMcpServer(deps), principal);
+    const { transport, requests } = await sessions.create(createMcpServer(deps), principal);
+    requests.claim(body, res);
     await transport.handleRequest(req, res, body);
   });
 

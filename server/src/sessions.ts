@@ -10,10 +10,14 @@ import { randomUUID } from "node:crypto";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { connectCheckingParams } from "./request-shape.ts";
+import { InflightRequestIds } from "./request-ids.ts";
+import { answerWithin } from "./request-deadline.ts";
 
-interface Session { id: string; transport: StreamableHTTPServerTransport; server: McpServer; principal: string; lastSeen: number }
+/** `requests`: the JSON-RPC ids in flight in this session (request-ids.ts: one request per id at a time). */
+interface Session { id: string; transport: StreamableHTTPServerTransport; server: McpServer; principal: string; lastSeen: number; requests: InflightRequestIds }
 
-export interface SessionLimits { max: number; perPrincipal: number; idleMs: number }
+/** `requestTimeoutMs`: REQUEST_TIMEOUT_MS, the bound on every request's answer (request-deadline.ts). */
+export interface SessionLimits { max: number; perPrincipal: number; idleMs: number; requestTimeoutMs: number }
 
 export class SessionManager {
   #sessions = new Map<string, Session>();
@@ -36,23 +40,30 @@ export class SessionManager {
     return s;
   }
 
-  /** A transport that registers itself once the initialize request has been handled. */
-  async create(server: McpServer, principal: string): Promise<StreamableHTTPServerTransport> {
+  /**
+   * A transport that registers itself once the initialize request has been handled, and the in-flight ids of its
+   * session: claim the initialize request's id there before handing it to the transport.
+   */
+  async create(server: McpServer, principal: string): Promise<{ transport: StreamableHTTPServerTransport; requests: InflightRequestIds }> {
     const own = this.#byPrincipal.get(principal);
     if (own && own.size >= this.#limits.perPrincipal) await this.#close(lru(own));
     else if (this.#sessions.size >= this.#limits.max) await this.#close(lru(this.#biggestHolder()));
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: false,
-      onsessioninitialized: (id) => this.#add({ id, transport, server, principal, lastSeen: Date.now() }),
+      onsessioninitialized: (id) => this.#add({ id, transport, server, principal, lastSeen: Date.now(), requests }),
     });
+    const requests = new InflightRequestIds();
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => { requests.sent(message); return send(message, options); };
     transport.onclose = () => {
       const s = transport.sessionId ? this.#sessions.get(transport.sessionId) : undefined;
       if (s?.transport === transport) this.#remove(s);
       void server.close();
     };
     await connectCheckingParams(server, transport);
-    return transport;
+    answerWithin(transport, this.#limits.requestTimeoutMs);
+    return { transport, requests };
   }
 
   #add(s: Session): void {
