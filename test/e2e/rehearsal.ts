@@ -1,9 +1,11 @@
 // The rehearsal, start to finish, as one function the CLI (rehearse.ts) and the e2e tests share:
-//   services (dockerd, registry, pebble) → stack config from them → record the plan (mocks) → boot the local
-//   droplet with the recorded user-data → build + push the image → re-record with its real digest (what the
-//   engine does once the image's outputs are known) → execute the rest → reach https://<domain> with an MCP client.
+//   services (dockerd, registry, pebble, upstream stand-in) → stack config from them → record the plan (mocks) →
+//   boot the droplet VM (vm/droplet-vm.ts) with the recorded user-data and the droplet's memory size → build + push
+//   the image → re-record with its real digest (what the engine does once the image's outputs are known) → execute
+//   the rest over SSH into the VM → reach https://<domain> through the VM's forwarded 443 with an MCP client.
 // The only rehearsal-specific inputs are stack config values: ACME server + CA bundle, registry address, base
-// image, and the SSH endpoint/key of the local droplet.
+// image, UPSTREAM_URL, and the SSH endpoint/key of the droplet. Everything an instance makes lives under its state
+// directory (and its VM); two instances with different state directories never touch each other.
 import { randomBytes } from "node:crypto";
 import { readFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -12,8 +14,9 @@ import { run } from "../support/proc.ts";
 import { ensureBaseImage } from "../support/base-image.ts";
 import { recordPlan, readProject, type Plan, type PlanRequest } from "./plan.ts";
 import { executePlan, destroyAll, readExecState, IMAGE, type Step } from "./execute.ts";
-import { prepareDroplet, bootDroplet, wipeDroplet, type DropletKeys } from "./droplet.ts";
-import { notAppliedSummary } from "./user-data.ts";
+import { DropletVm, requireQemu } from "./vm/droplet-vm.ts";
+import { ensureVmImage } from "./vm/image.ts";
+import { findDropletSize } from "../../infra/render/droplet-size.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
@@ -21,6 +24,11 @@ import { splitList } from "../../server/src/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";
+/**
+ * Where the operator puts the private ACME CA's bundle on the droplet (stack config acmeCaBundle is a path on the
+ * droplet): the rehearsal installs pebble's certificate there after boot, before the deployment runs.
+ */
+export const GUEST_ACME_CA = "/etc/selfhosted-mcp-rehearsal/acme-ca.pem";
 
 export interface RehearsalOptions {
   stateDir: string;
@@ -40,6 +48,8 @@ export interface RehearsalResult {
   plan: Plan;
   steps: Step[];
   services: ServicesInfo;
+  /** The droplet VM (ports, SSH command, ssh() into the guest). */
+  vm: DropletVm;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
   /** What the final MCP check saw: tool names and the called tool's answer. */
@@ -60,28 +70,28 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 }
 
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
-export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, keys: DropletKeys): PlanRequest {
+export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, vm: DropletVm): PlanRequest {
   const project = readProject().name;
   const secrets = rehearsalSecrets(opts.stateDir);
   const plain: Record<string, string> = {
     domain: DOMAIN,
-    sshPublicKey: keys.publicKey,
-    sshPort: String(keys.sshPort),
+    sshPublicKey: vm.publicKey,
+    // The guest's sshd listens on this port (the user-data's drop-in) and the VM forwards the same host port to it.
+    sshPort: String(vm.ports.ssh),
     adminCidrs: JSON.stringify(["127.0.0.1/32"]),
     acmeEmail: "ops@example.test",
     acmeServer: services.acme.directoryUrl,
-    acmeCaBundle: services.acme.caCertPath,
+    acmeCaBundle: GUEST_ACME_CA,
     registryServer: services.registry,
     createDocr: "false",
     baseImage,
-    nginxListenAddresses: JSON.stringify(["127.0.0.1"]), // the "droplet" is this machine: serve loopback only
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
     ...opts.config,
   };
   const secret: Record<string, string> = {
     apiKeys: secrets.apiKey,
     upstreamApiKey: secrets.upstreamApiKey,
-    sshPrivateKey: readFileSync(keys.userKeyPath, "utf8"),
+    sshPrivateKey: readFileSync(vm.keyPath, "utf8"),
     ...opts.secrets,
   };
   const config: Record<string, string> = { "digitalocean:token": secrets.doToken };
@@ -92,13 +102,18 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
   };
 }
 
-function userDataOf(plan: Plan): string {
+/** The droplet as the program registered it: exact user-data, name, and the size's memory and vCPUs. */
+function dropletOf(plan: Plan): { userData: string; name: string; memoryMb: number; vcpus: number } {
   const droplets = plan.resources.filter((r) => r.type === DROPLET_TYPE);
   if (droplets.length !== 1) throw new Error(`expected exactly one ${DROPLET_TYPE} in the plan, found ${droplets.length}`);
-  const ud = droplets[0]!.inputs.userData;
-  if (typeof ud !== "string") throw new Error("the droplet has no userData input");
-  return ud;
+  const i = droplets[0]!.inputs;
+  if (typeof i.userData !== "string") throw new Error("the droplet has no userData input");
+  const size = findDropletSize(String(i.size));
+  if (!size) throw new Error(`the droplet's size ${String(i.size)} is not in infra/render/droplet-size.ts: the rehearsal sizes its VM from that table`);
+  return { userData: i.userData, name: String(i.name ?? "droplet"), memoryMb: size.memoryMb, vcpus: size.vcpus };
 }
+
+const portOf = (url: string) => Number(new URL(url.includes("://") ? url : `http://${url}`).port);
 
 /** Image outputs of earlier runs, by resource name, for the mocks (what the engine would pass downstream). */
 function imageOutputs(stateDir: string): Record<string, Record<string, unknown>> {
@@ -114,21 +129,30 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const t = Date.now();
     try { return await f(); } finally { timings[name] = Date.now() - t; }
   };
+  await requireQemu();
   ensureStateDir(opts.stateDir);
   await timed("dockerd", () => ensureDockerd());
   const baseImage = await timed("baseImage", () => ensureBaseImage());
-  const services = await timed("services", () => startServices(opts.stateDir, 80));
-  log(`registry ${services.registry}, ACME ${services.acme.directoryUrl}`);
-  // The droplet's SSH key and port are stack config (the program authorizes the key in the user-data and connects
-  // to the port), so they exist before the program is recorded; the same keys then boot the droplet.
-  const keys = await prepareDroplet(opts.stateDir);
-  const req = stackConfig(opts, services, baseImage, keys);
+  const image = await timed("vmImage", () => ensureVmImage(log));
+  // The droplet's SSH key and ports are stack config (the program authorizes the key in the user-data and connects
+  // to the port), so they exist before the program is recorded; pebble validates HTTP-01 on the forwarded port 80.
+  const vm = await DropletVm.open(opts.stateDir);
+  const services = await timed("services", () => startServices(opts.stateDir, vm.ports.http));
+  log(`registry ${services.registry}, ACME ${services.acme.directoryUrl}, upstream ${services.upstreamUrl}`);
+  const req = stackConfig(opts, services, baseImage, vm);
   const planFile = join(opts.stateDir, "plan.json");
 
   let plan = await timed("record", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
   log(`recorded ${plan.resources.length} resources from ${plan.program}`);
-  const boot = await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
-  log(`boot: ${notAppliedSummary(boot)}`);
+  const droplet = dropletOf(plan);
+  const booted = await timed("boot", () => vm.boot({ image, userData: droplet.userData, hostname: droplet.name,
+    memoryMb: droplet.memoryMb, vcpus: droplet.vcpus }));
+  log(`droplet VM ${booted} (${droplet.memoryMb} MB, ${droplet.vcpus} vCPU, qemu PID ${vm.qemuPid}): ${vm.sshCommand}`);
+  await timed("tunnel", async () => {
+    await vm.installFile(GUEST_ACME_CA, readFileSync(services.acme.caCertPath, "utf8"));
+    await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl)],
+      `http://${services.registry}/v2/`);
+  });
   const steps: Step[] = [];
   steps.push(...await timed("image", () => executePlan(plan, { stateDir: opts.stateDir, log, types: [IMAGE], skipDeletes: true })));
   plan = await timed("record2", () => recordPlan({ ...req, knownOutputs: imageOutputs(opts.stateDir) }, planFile));
@@ -136,14 +160,19 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
   const token = (opts.secrets?.apiKeys ? splitList(opts.secrets.apiKeys)[0] : undefined) ?? rehearsalSecrets(opts.stateDir).apiKey;
   const url = `https://${DOMAIN}`;
-  const check = await timed("check", () => checkEndpoint(url, services, token));
+  const check = await timed("check", () => checkEndpoint(url, services, vm, token));
   log(`MCP over ${url}: ${check.tools.length} tools; ${check.called} answered`);
-  return { url, token, plan, steps, services, timings, check };
+  return { url, token, plan, steps, services, vm, timings, check };
+}
+
+/** https://<domain> as the rehearsal's clients see it: the name → 127.0.0.1, ports 443/80 → the VM's forwards. */
+export function publicFetch(services: ServicesInfo, vm: DropletVm) {
+  return publicClient(DOMAIN, readFileSync(services.acme.rootPemPath, "utf8"), { 443: vm.ports.https, 80: vm.ports.http });
 }
 
 /** initialize + tools/list + one tool call over the public HTTPS endpoint. */
-export async function checkEndpoint(url: string, services: ServicesInfo, token: string): Promise<RehearsalResult["check"]> {
-  const pf = publicClient(DOMAIN, readFileSync(services.acme.rootPemPath, "utf8"));
+export async function checkEndpoint(url: string, services: ServicesInfo, vm: DropletVm, token: string): Promise<RehearsalResult["check"]> {
+  const pf = publicFetch(services, vm);
   try {
     const s = await connectMcp(url, pf.fetch, token);
     try {
@@ -155,23 +184,25 @@ export async function checkEndpoint(url: string, services: ServicesInfo, token: 
   } finally { await pf.close(); }
 }
 
-/** `--destroy`: recorded delete scripts (dependents first), then the droplet and the services go away. */
-export async function destroy(opts: { stateDir: string; log?: (l: string) => void }): Promise<string[]> {
+/**
+ * `--destroy`: the recorded delete scripts (dependents first) while the droplet runs, then the droplet VM, the
+ * images this instance built, its services and its state directory go away. Touches nothing of another instance.
+ */
+export async function destroy(opts: { stateDir: string; log?: (l: string) => void }): Promise<void> {
   const log = opts.log ?? (() => undefined);
-  if (!existsSync(opts.stateDir)) return [];
+  if (!existsSync(opts.stateDir)) return;
   const planFile = join(opts.stateDir, "plan.json");
   const planText = existsSync(planFile) ? readFileSync(planFile, "utf8") : "";
-  let removed: string[] = [];
+  const vm = DropletVm.existing(opts.stateDir);
   try {
-    await destroyAll({ stateDir: opts.stateDir, log });
+    if (vm?.running) await destroyAll({ stateDir: opts.stateDir, log });
+    else log("the droplet VM is not running: its delete scripts are skipped (the droplet and its disk are deleted)");
   } finally {
-    removed = await wipeDroplet(opts.stateDir, planText);
-    for (const r of removed) log(`removed ${r}`);
+    await vm?.destroy();
     await removeImages(planText);
     await stopServices(opts.stateDir);
     rmSync(opts.stateDir, { recursive: true, force: true });
   }
-  return removed;
 }
 
 /** The images the rehearsal built and pulled (tags in the local registry's namespace the plan names). */
