@@ -28,7 +28,11 @@ const SSHD_HARDENING = (port: number, user: string) => [
   "KbdInteractiveAuthentication no",
   "PubkeyAuthentication yes",
   "X11Forwarding no",
-  "MaxAuthTries 3",
+  // Every key an SSH agent offers and the server refuses counts as a failed attempt (OpenSSH auth2.c), so
+  // `MaxAuthTries 3` disconnected an admin whose agent holds 4+ keys before the right one was tried ("Too many
+  // authentication failures", seen in the rehearsal VM). With keys only, a refused key offer is no guessing risk;
+  // 10 leaves room for a busy agent (OpenSSH's default is 6).
+  "MaxAuthTries 10",
   `AllowUsers ${user}`,
   "",
 ].join("\n");

@@ -1,7 +1,7 @@
 // What the e2e tests look at while and after the rehearsal deploys: a client that keeps calling a tool over the
 // public HTTPS endpoint (bounded, counting failures), and — inside the droplet VM, over SSH as the deploy user with
 // sudo — the server containers as its docker sees them and its nginx's workers.
-import { sleep } from "../support/proc.ts";
+import { runOk, sleep } from "../support/proc.ts";
 import { connectMcp, toolText, type McpSession } from "./client.ts";
 import { publicFetch, type RehearsalResult } from "./rehearsal.ts";
 import type { HttpsClient } from "../support/https-client.ts";
@@ -73,11 +73,13 @@ export async function singleServer(vm: DropletVm, timeoutMs = 60_000): Promise<S
 }
 
 /**
- * Number of lines holding `needle` in the output of a shell pipeline run as root in the droplet (e.g. `docker save
- * X`), streamed through grep there. The needle goes in on stdin, so it is on no command line.
+ * Number of lines holding `needle` in the output of a shell pipeline run as root in the droplet, or on this machine
+ * with "host" (e.g. `docker save X` of the image the host built and pushed: the same digest, far faster than under
+ * TCG), streamed through grep. The needle goes in on stdin, so it is on no command line.
  */
-export async function occurrences(vm: DropletVm, pipeline: string, needle: string): Promise<number> {
-  const r = await vm.sshOk(`read -r NEEDLE; sudo -n sh -c '${pipeline.replace(/'/g, `'\\''`)}' | grep -a -F -c -e "$NEEDLE" || true`,
-    { input: `${needle}\n`, timeoutMs: 300_000 });
+export async function occurrences(where: DropletVm | "host", pipeline: string, needle: string): Promise<number> {
+  const count = `read -r NEEDLE; ${where === "host" ? "sh -c" : "sudo -n sh -c"} '${pipeline.replace(/'/g, `'\\''`)}' | grep -a -F -c -e "$NEEDLE" || true`;
+  const r = where === "host" ? await runOk("sh", ["-c", count], { input: `${needle}\n`, timeoutMs: 300_000 })
+    : await where.sshOk(count, { input: `${needle}\n`, timeoutMs: 300_000 });
   return Number(r.stdout.trim() || "0");
 }

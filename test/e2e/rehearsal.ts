@@ -147,7 +147,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const droplet = dropletOf(plan);
   const booted = await timed("boot", () => vm.boot({ image, userData: droplet.userData, hostname: droplet.name,
     memoryMb: droplet.memoryMb, vcpus: droplet.vcpus }));
-  log(`droplet VM ${booted} (${droplet.memoryMb} MB, ${droplet.vcpus} vCPU, qemu PID ${vm.qemuPid}): ${vm.sshCommand}`);
+  log(`droplet VM ${booted} (${vm.memoryMb} MB, ${vm.vcpus} vCPUs, qemu PID ${vm.qemuPid}): ${vm.sshCommand}`);
   await timed("tunnel", async () => {
     await vm.installFile(GUEST_ACME_CA, readFileSync(services.acme.caCertPath, "utf8"));
     await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl)],

@@ -103,6 +103,7 @@ export class DropletVm {
   get tunnelPid(): number | undefined { return this.rec.tunnelPid; }
   get running(): boolean { return pidAlive(this.rec.qemuPid); }
   get memoryMb(): number | undefined { return this.rec.memoryMb; }
+  get vcpus(): number | undefined { return this.rec.vcpus; }
   /** The command a person types to get a shell on the droplet. */
   get sshCommand(): string { return `ssh -p ${this.ports.ssh} -i ${this.keyPath} ${this.user}@127.0.0.1`; }
   consoleLog(lines = 40): string {
@@ -125,7 +126,7 @@ export class DropletVm {
     const users = (parseYaml(spec.userData) as { users?: ({ name?: string } | string)[] }).users ?? [];
     const user = users.map((u) => (typeof u === "object" ? u.name : undefined)).find(Boolean);
     if (!user) throw new Error("the droplet's user-data creates no user to connect as");
-    Object.assign(this.rec, { userDataHash: udHash, user, memoryMb: spec.memoryMb, vcpus: spec.vcpus });
+    Object.assign(this.rec, { userDataHash: udHash, user, memoryMb: spec.memoryMb, vcpus: Math.max(TCG_MIN_VCPUS, spec.vcpus) });
     const overlay = join(this.dir, "disk.qcow2");
     // First boot: a fresh overlay and seed. A stopped VM (e.g. after the host restarted) boots its own disk again.
     if (!existsSync(overlay)) {
@@ -140,7 +141,7 @@ export class DropletVm {
     }
     const { ssh, http, https } = this.ports;
     const d = startDaemon(QEMU, [
-      "-accel", "tcg", "-cpu", "max", "-m", String(spec.memoryMb), "-smp", String(Math.max(TCG_MIN_VCPUS, spec.vcpus)), "-nodefaults",
+      "-accel", "tcg", "-cpu", "max", "-m", String(spec.memoryMb), "-smp", String(this.rec.vcpus), "-nodefaults",
       "-kernel", spec.image.kernel, "-initrd", spec.image.initrd,
       "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
       "-drive", `file=${overlay},format=qcow2,if=virtio`,
