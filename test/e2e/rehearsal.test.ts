@@ -38,7 +38,7 @@ before(async () => {
   if (theirs.status === "rejected") throw theirs.reason;
   fresh = own.value;
   session = await openPublic(fresh);
-});
+}, { timeout: 1_800_000 }); // two first boots + image pulls under TCG: ~10 min on a quiet 2-core machine, bounded at 30
 
 after(async () => {
   await session?.close().catch(() => undefined);

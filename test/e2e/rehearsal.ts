@@ -205,17 +205,20 @@ export async function destroy(opts: { stateDir: string; log?: (l: string) => voi
   }
 }
 
-/** The images the rehearsal built and pulled (tags in the local registry's namespace the plan names). */
+/**
+ * The images this instance built and pushed: every tag and repo digest in its own registry's namespace, removed by
+ * name. Never by image ID: another instance's build of the same sources has the same ID under its own names, and
+ * `docker rmi -f ID` would untag those too; by name, docker deletes an image only with its last reference.
+ */
 async function removeImages(planText: string): Promise<void> {
   if (!planText) return;
   const plan = JSON.parse(planText) as Plan;
   for (const r of plan.resources.filter((x) => x.type === IMAGE)) {
     const repo = String(r.inputs.imageName ?? "").replace(/:[^:/]+$/, "");
     if (!repo) continue;
-    const ids = await run("docker", ["images", "-q", "--no-trunc", repo]);
+    const tags = await run("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}", repo]);
     const digests = await run("docker", ["images", "--digests", "--format", "{{.Repository}}@{{.Digest}}", repo]);
-    const refs = [...new Set([...ids.stdout.split("\n"), ...digests.stdout.split("\n")].filter((x) => x && !x.endsWith("@<none>")))];
-    if (refs.length) await run("docker", ["rmi", "-f", ...refs]);
+    const refs = [...new Set([...tags.stdout.split("\n"), ...digests.stdout.split("\n")].filter((x) => x && !/[:@]<none>$/.test(x)))];
+    if (refs.length) await run("docker", ["rmi", ...refs]);
   }
 }
-
