@@ -209,7 +209,7 @@ export class DropletVm {
   }
 
   /** `reboot` in the guest, then waits (bounded) until SSH answers again from the new boot. */
-  async reboot(timeoutMs = 600_000): Promise<void> {
+  async reboot(timeoutMs = 1_200_000): Promise<void> {
     const bootId = (await this.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
     await this.ssh("sudo -n systemctl reboot", { timeoutMs: 30_000 });
     await waitFor("the droplet to come back from its reboot", async () => {
