@@ -197,15 +197,25 @@ export class DropletVm {
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const forwards = ports.flatMap((p) => ["-R", `127.0.0.1:${p}:127.0.0.1:${p}`]);
     const ssh = ["ssh", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-      ...forwards, ...this.sshArgs()].map(q).join(" ");
+      ...forwards, ...this.sshArgs(60)].map(q).join(" ");
     // The pause between reconnects is a retry backoff (the guest may be rebooting), not a synchronisation.
     const loop = `while [ -d ${q(this.dir)} ]; do ${ssh}; sleep 2; done`;
     const d = startDaemon("bash", ["-c", loop], join(this.dir, "tunnel.log"));
     Object.assign(this.rec, { tunnelPid: d.pid, tunnelPorts: ports });
     this.save();
-    await waitFor(`the droplet to reach ${probeUrl} through the tunnel`, async () =>
-      (await this.ssh(`curl -s -o /dev/null -m 5 ${probeUrl}`, { timeoutMs: 20_000 })).code === 0,
-    { timeoutMs: 60_000, intervalMs: 1_000 });
+    // Bounded at 5 min: under TCG on a busy machine one SSH login alone can take tens of seconds.
+    let last = "";
+    try {
+      await waitFor(`the droplet to reach ${probeUrl} through the tunnel`, async () => {
+        if (!pidAlive(d.pid)) throw new Error("the tunnel keeper exited");
+        const r = await this.ssh(`curl -sS -o /dev/null -m 10 ${probeUrl}`, { timeoutMs: 60_000 });
+        last = `exit ${r.code}: ${r.stderr.trim()}`;
+        return r.code === 0;
+      }, { timeoutMs: 300_000, intervalMs: 2_000 });
+    } catch (e) {
+      const log = readFileSync(join(this.dir, "tunnel.log"), "utf8").trimEnd().split("\n").slice(-10).join("\n");
+      throw new Error(`${(e as Error).message}\nlast probe: ${last}\n--- tunnel log (last lines)\n${log}`);
+    }
   }
 
   /** `reboot` in the guest, then waits (bounded) until SSH answers again from the new boot. */
