@@ -155,7 +155,8 @@ export class DropletVm {
     try {
       await waitFor(`the droplet VM to boot and its ${user} user to log in over SSH on 127.0.0.1:${ssh}`, async () => {
         if (!pidAlive(d.pid)) throw new Error(`qemu exited:\n${d.log()}`);
-        return (await this.ssh("true", { timeoutMs: 20_000, connectTimeoutS: 5 })).code === 0;
+        // A generous banner timeout: under TCG on a busy machine sshd may take tens of seconds to answer.
+        return (await this.ssh("true", { timeoutMs: 90_000, connectTimeoutS: 60 })).code === 0;
       }, { timeoutMs: spec.timeoutMs ?? 1_200_000, intervalMs: 2_000 });
     } catch (e) {
       await this.stopVm();
@@ -224,7 +225,7 @@ export class DropletVm {
     await this.ssh("sudo -n systemctl reboot", { timeoutMs: 30_000 });
     await waitFor("the droplet to come back from its reboot", async () => {
       if (!this.running) throw new Error(`qemu exited during the reboot\n${this.consoleLog()}`);
-      const r = await this.ssh("cat /proc/sys/kernel/random/boot_id", { timeoutMs: 20_000, connectTimeoutS: 5 });
+      const r = await this.ssh("cat /proc/sys/kernel/random/boot_id", { timeoutMs: 90_000, connectTimeoutS: 60 });
       return r.code === 0 && r.stdout.trim() !== bootId;
     }, { timeoutMs, intervalMs: 2_000 });
   }
