@@ -18,6 +18,7 @@ import { ensureHostPrograms } from "./bootstrap.ts";
 import { openPublic, callLoop, singleServer, occurrences, nginxWorkers, type PublicSession } from "./observe.ts";
 import { footprint, leftovers, type Footprint } from "./footprint.ts";
 import { userInstance, type UserInstance } from "./user-instance.ts";
+import { SWAP_FILE } from "../../infra/components/host.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
 const SENTINEL = `sentinel-${process.pid}-e2e-9c1f`;
@@ -114,7 +115,8 @@ test("the droplet as cloud-init left it: status done, swap, docker daemon.json, 
   assert.match(status.stdout, /^status: done$/m);
   const result = JSON.parse((await vm.sshOk("cat /run/cloud-init/result.json")).stdout) as { v1: { errors: string[] } };
   assert.deepEqual(result.v1.errors, [], "cloud-init reported no errors");
-  assert.match((await vm.sshOk("swapon --show=NAME --noheadings")).stdout, /\/swapfile/, "the user-data's swap file is on");
+  // host-ready sizes the swap from the droplet's memory (swapMb defaults to the size's value): a swap file is on.
+  assert.equal((await vm.sshOk("swapon --show=NAME --noheadings")).stdout.trim(), SWAP_FILE, "host-ready's swap file is on");
   assert.equal((await vm.sshOk("sudo -n docker info --format '{{.LiveRestoreEnabled}} {{.LoggingDriver}}'")).stdout.trim(), "true local",
     "dockerd runs with the user-data's daemon.json");
   const enabled = await vm.ssh("systemctl is-enabled docker nginx certbot.timer unattended-upgrades");
