@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { run, runOk, startDaemon, waitFor, distinctFreePorts, type RunResult } from "../../support/proc.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "../state.ts";
@@ -67,17 +68,30 @@ export async function requireQemu(): Promise<void> {
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
+/** Listeners of this process holding forwarded ports until qemu binds them, by port (see DropletVm.open). */
+const HELD = new Map<number, Server>();
+
 export class DropletVm {
   readonly dir: string;
   private rec: VmRecord;
 
   private constructor(dir: string, rec: VmRecord) { this.dir = dir; this.rec = rec; }
 
-  /** The instance of a state dir: its key and ports, made on first use and reused (they are stack config). */
+  /**
+   * The instance of a state dir: its key and ports, made on first use and reused (they are stack config). Until
+   * qemu binds them, the forwarded ports are held by listeners of this process, so that no other port pick (this
+   * instance's registry and pebble, another instance) is handed the same port meanwhile: a free-port pick only
+   * asks the kernel for a port nobody holds, and qemu exits with "Could not set up host forwarding rule" when one
+   * was taken (seen: the instance's own pebble got its VM's port 80 forward between the pick and the boot).
+   */
   static async open(stateDir: string): Promise<DropletVm> {
     const dir = join(stateDir, "vm");
     const known = readJson<VmRecord>(join(dir, "vm.json"));
-    if (known && existsSync(known.keyPath)) return new DropletVm(dir, known);
+    if (known && existsSync(known.keyPath)) {
+      const vm = new DropletVm(dir, known);
+      if (!vm.running) await vm.holdPorts();
+      return vm;
+    }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keyPath = join(dir, "deploy_ed25519");
     rmSync(keyPath, { force: true }); rmSync(`${keyPath}.pub`, { force: true });
@@ -86,7 +100,30 @@ export class DropletVm {
     const vm = new DropletVm(dir, { keyPath, publicKey: readFileSync(`${keyPath}.pub`, "utf8").trim(),
       ports: { ssh: ports[0]!, http: ports[1]!, https: ports[2]! } });
     vm.save();
+    await vm.holdPorts();
     return vm;
+  }
+
+  /** Listens on the forwarded ports (unref'd: they never keep the process alive); a port already taken is skipped. */
+  private async holdPorts(): Promise<void> {
+    for (const port of Object.values(this.ports)) {
+      if (HELD.has(port)) continue;
+      const server = createServer();
+      const held = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => resolve(true));
+      });
+      if (held) { server.unref(); HELD.set(port, server); }
+    }
+  }
+
+  /** Hands the held ports to qemu. */
+  private async releasePorts(): Promise<void> {
+    await Promise.all(Object.values(this.ports).map((port) => new Promise<void>((resolve) => {
+      const server = HELD.get(port);
+      HELD.delete(port);
+      if (server) server.close(() => resolve()); else resolve();
+    })));
   }
 
   /** The instance recorded in a state dir, if any (for destroy). */
@@ -140,6 +177,7 @@ export class DropletVm {
         join(seed, "user-data"), join(seed, "meta-data")]);
     }
     const { ssh, http, https } = this.ports;
+    await this.releasePorts();
     const d = startDaemon(QEMU, [
       "-accel", "tcg", "-cpu", "max", "-m", String(spec.memoryMb), "-smp", String(this.rec.vcpus), "-nodefaults",
       "-kernel", spec.image.kernel, "-initrd", spec.image.initrd,
@@ -231,6 +269,7 @@ export class DropletVm {
   }
 
   private async stopVm(): Promise<void> {
+    await this.releasePorts();
     await stopPid(this.rec.tunnelPid);
     await stopPid(this.rec.qemuPid, 20_000);
     this.rec.tunnelPid = undefined;
