@@ -32,9 +32,10 @@ let userFootprint: Footprint | undefined;
 before(async () => {
   await ensureHostPrograms();
   // Both instances deploy at once: the user's through the CLI in its own process, the tests' in this one.
-  const u = userInstance(mkdtempSync(join(tmpdir(), "rehearsal-user-")));
-  const [own, theirs] = await Promise.allSettled([rehearse(base), u.deployed]);
-  user = u;
+  // `user` is set before anything is awaited, so that after() tears the user's instance down even when before()
+  // fails or times out (its CLI process and VM would otherwise outlive the test).
+  user = userInstance(mkdtempSync(join(tmpdir(), "rehearsal-user-")));
+  const [own, theirs] = await Promise.allSettled([rehearse(base), user.deployed]);
   if (own.status === "rejected") throw own.reason;
   if (theirs.status === "rejected") throw theirs.reason;
   fresh = own.value;
@@ -108,8 +109,13 @@ test("two instances at once: the user's `npm run rehearse` (own state dir) answe
   toolText(await call("search_notes", { query: "rehearsal" }));
 });
 
-test("the droplet as cloud-init left it: status done, swap, docker daemon.json, enabled units, hostname", async () => {
+test("the droplet as cloud-init left it: status done, swap, docker daemon.json, enabled units, hostname", async (t) => {
   const vm = fresh.vm;
+  // cloud-init's own record of its stages (epoch seconds) against the kernel's boot time: the first boot's phases.
+  const stages = JSON.parse((await vm.sshOk("cat /var/lib/cloud/data/status.json")).stdout) as { v1: Record<string, { start?: number; finished?: number }> };
+  const btime = Number(/^btime (\d+)$/m.exec((await vm.sshOk("cat /proc/stat")).stdout)?.[1]);
+  t.diagnostic(`first boot (s after the kernel started): ${Object.entries(stages.v1).filter(([, v]) => v?.finished)
+    .map(([k, v]) => `${k} ${(v.finished! - btime).toFixed(0)}`).join(", ")}`);
   const status = await vm.ssh("cloud-init status --long");
   assert.equal(status.code, 0, `cloud-init status:\n${status.stdout}${status.stderr}`);
   assert.match(status.stdout, /^status: done$/m);

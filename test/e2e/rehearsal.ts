@@ -130,7 +130,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   ensureStateDir(opts.stateDir);
   await timed("dockerd", () => ensureDockerd());
   const baseImage = await timed("baseImage", () => ensureBaseImage());
-  const image = await timed("vmImage", () => ensureVmImage(log));
+  const image = await timed("vmImage", () => ensureVmImage(log, { preseedImage: baseImage }));
   // The droplet's SSH key and ports are stack config (the program authorizes the key in the user-data and connects
   // to the port), so they exist before the program is recorded; pebble validates HTTP-01 on the forwarded port 80.
   const vm = await DropletVm.open(opts.stateDir);

@@ -8,6 +8,8 @@
 # Writes OUT_DIR/{disk.qcow2,vmlinuz,initrd.img,packages.txt}; OUT_DIR must not exist (the caller builds into
 # a temporary sibling and renames it, so a half-built image is never used).
 # Env: VM_IMAGE_MIRROR  optional mmdebstrap MIRROR argument (a URI or a sources file); default: mmdebstrap's.
+#      VM_PRESEED_IMAGE, VM_PRESEED_PORT  optional: a local docker image whose layers go into the guest's docker
+#                        store (preseed-docker.sh; the server image's base) and a free port for its registry.
 set -euo pipefail
 out=${1:?usage: build-image.sh OUT_DIR PACKAGE...}
 shift
@@ -31,9 +33,9 @@ mkdir "$root"
 
 mmdebstrap --variant=minbase --include="$pkgs" \
   --customize-hook='echo "/dev/vda / ext4 defaults,errors=remount-ro 0 1" > "$1/etc/fstab"' \
-  --customize-hook='printf "[Match]\nName=eth0\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\n" > "$1/etc/systemd/network/10-eth0.network"' \
+  --customize-hook='printf "[Match]\nName=eth0\n\n[Link]\nRequiredFamilyForOnline=ipv4\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\nIPv6AcceptRA=no\n" > "$1/etc/systemd/network/10-eth0.network"' \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
-  --customize-hook='sed -i "s/^# *en_US.UTF-8/en_US.UTF-8/" "$1/etc/locale.gen" && chroot "$1" locale-gen >/dev/null' \
+  --customize-hook='sed -i "s/^# *en_US.UTF-8/en_US.UTF-8/" "$1/etc/locale.gen" && chroot "$1" locale-gen >/dev/null && printf "LANG=en_US.UTF-8\n" > "$1/etc/default/locale"' \
   --customize-hook='printf "datasource_list: [NoCloud, None]\nmanage_etc_hosts: true\nnetwork:\n  config: disabled\napt:\n  preserve_sources_list: true\n" > "$1/etc/cloud/cloud.cfg.d/90-rehearsal.cfg"' \
   --customize-hook='rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*; : > "$1/etc/apt/sources.list"' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*; : > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
@@ -42,6 +44,9 @@ mmdebstrap --variant=minbase --include="$pkgs" \
 
 # After mmdebstrap (its cleanup removes the resolv.conf it copied in): qemu user-net's DNS.
 rm -f "$root/etc/resolv.conf"; printf 'nameserver 10.0.2.3\n' > "$root/etc/resolv.conf"
+if [ -n "${VM_PRESEED_IMAGE:-}" ]; then
+  bash "$(dirname "$0")/preseed-docker.sh" "$root" "$VM_PRESEED_IMAGE" "${VM_PRESEED_PORT:?VM_PRESEED_PORT is required with VM_PRESEED_IMAGE}"
+fi
 cp "$root"/boot/vmlinuz-*-cloud-amd64 "$out.tmp/vmlinuz"
 cp "$root"/boot/initrd.img-*-cloud-amd64 "$out.tmp/initrd.img"
 mv "$root/root/packages.txt" "$out.tmp/packages.txt"
