@@ -86,6 +86,10 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     createDocr: "false",
     baseImage,
     env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
+    // The deploy's health gate (default 90 s) bounds a new slot's start. Under TCG on a busy 2-core machine node
+    // alone took over 90 s to listen (seen: "mcp-blue never listened on its unix socket within 90s" at load 15);
+    // a real vCPU starts it in well under a second. Still bounded, and a test may set its own (the unhealthy fixture).
+    healthTimeoutSeconds: "600",
     ...opts.config,
   };
   const secret: Record<string, string> = {
