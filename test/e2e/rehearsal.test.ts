@@ -121,13 +121,15 @@ test("the droplet as cloud-init left it: status done, swap, docker daemon.json, 
   assert.match(status.stdout, /^status: done$/m);
   const result = JSON.parse((await vm.sshOk("cat /run/cloud-init/result.json")).stdout) as { v1: { errors: string[] } };
   assert.deepEqual(result.v1.errors, [], "cloud-init reported no errors");
+  // As root (sudo): the deploy user's PATH has no /sbin, and without D-Bus (minbase; Ubuntu has it) a non-root
+  // systemctl cannot reach systemd.
   // host-ready sizes the swap from the droplet's memory (swapMb defaults to the size's value): a swap file is on.
-  assert.equal((await vm.sshOk("swapon --show=NAME --noheadings")).stdout.trim(), SWAP_FILE, "host-ready's swap file is on");
+  assert.equal((await vm.sshOk("sudo -n swapon --show=NAME --noheadings")).stdout.trim(), SWAP_FILE, "host-ready's swap file is on");
   assert.equal((await vm.sshOk("sudo -n docker info --format '{{.LiveRestoreEnabled}} {{.LoggingDriver}}'")).stdout.trim(), "true local",
     "dockerd runs with the user-data's daemon.json");
-  const enabled = await vm.ssh("systemctl is-enabled docker nginx certbot.timer unattended-upgrades");
+  const enabled = await vm.ssh("sudo -n systemctl is-enabled docker nginx certbot.timer unattended-upgrades");
   assert.deepEqual(enabled.stdout.trim().split("\n"), ["enabled", "enabled", "enabled", "enabled"], enabled.stdout + enabled.stderr);
-  assert.equal((await vm.ssh("systemctl is-active certbot.timer")).stdout.trim(), "active");
+  assert.equal((await vm.ssh("sudo -n systemctl is-active certbot.timer")).stdout.trim(), "active");
   const droplet = fresh.plan.resources.find((r) => r.type === DROPLET_TYPE)!;
   assert.equal((await vm.sshOk("hostname")).stdout.trim(), String(droplet.inputs.name));
   const memMb = Number((await vm.sshOk("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo")).stdout);
@@ -265,6 +267,6 @@ test("reboot: after `reboot` the droplet serves MCP over HTTPS again, with no de
   }, { timeoutMs: 600_000, intervalMs: 2_000 });
   t.diagnostic(`reboot to MCP over HTTPS: ${Date.now() - t0} ms`);
   assert.match((await fresh.vm.sshOk("cloud-init status")).stdout, /status: done/);
-  assert.equal((await fresh.vm.ssh("systemctl is-active docker nginx certbot.timer")).stdout.trim(), "active\nactive\nactive");
+  assert.equal((await fresh.vm.ssh("sudo -n systemctl is-active docker nginx certbot.timer")).stdout.trim(), "active\nactive\nactive");
   await singleServer(fresh.vm);
 });
