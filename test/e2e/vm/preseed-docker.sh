@@ -19,12 +19,19 @@ image=${2:?usage: preseed-docker.sh ROOT IMAGE PORT}
 port=${3:?usage: preseed-docker.sh ROOT IMAGE PORT}
 
 work=$(mktemp -d /tmp/selfhosted-mcp-preseed.XXXXXX)
+# The private dockerd's own bridge. Never `--bridge=none`: a dockerd started with it deletes the host's `docker0`
+# link on start-up (moby daemon/daemon_unix.go, initNetworkController → removeDefaultBridgeInterface), which breaks
+# the host's dockerd (every later `docker build` fails "could not find bridge docker0"; seen on this machine).
+# A bridge given with -b is used as is and left alone; this script deletes it at the end.
+bridge="smcpseed$$"
+bridge=${bridge:0:15}
 pids=()
 cleanup() {
   local p i
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   # Bounded: dockerd stops its containerd before it exits.
   for p in "${pids[@]}"; do for ((i = 0; i < 300; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+  ip link del "$bridge" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,8 +57,9 @@ docker rmi "$ref:seed" >/dev/null
 
 sock="$work/docker.sock"
 mkdir -p "$root/var/lib/docker"
+ip link add "$bridge" type bridge
 dockerd --data-root "$root/var/lib/docker" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" -H "unix://$sock" \
-  --bridge=none --iptables=false --ip-masq=false --storage-driver=overlay2 >"$work/dockerd.log" 2>&1 &
+  --bridge="$bridge" --iptables=false --ip-masq=false --storage-driver=overlay2 >"$work/dockerd.log" 2>&1 &
 pids=("$!" "${pids[@]}")
 wait_for "the private dockerd" docker -H "unix://$sock" info || { tail -20 "$work/dockerd.log" >&2; exit 1; }
 docker -H "unix://$sock" pull -q "$ref:seed" >&2
