@@ -1,6 +1,7 @@
 // The HTTP app: /livez, /health, RFC 9728 metadata, and /mcp behind Host/Origin validation, auth and a body limit.
-// Stateless mode (default): a new McpServer + transport per POST — JSON answer, or SSE for a tools/call that asked for
-// progress (streaming.ts); GET/DELETE → 405. Stateful: see sessions.ts.
+// Stateless mode (default): one shared McpServer answers single requests (stateless-mux.ts); initialize, batches,
+// notifications and calls that asked for progress (SSE, streaming.ts) get a new McpServer + SDK transport per POST;
+// GET/DELETE → 405. Stateful: see sessions.ts.
 import { randomUUID } from "node:crypto";
 import { isUtf8 } from "node:buffer";
 import express, { type ErrorRequestHandler, type Request, type Response, type NextFunction } from "express";
@@ -19,6 +20,7 @@ import { wantsEventStream } from "./streaming.ts";
 import { connectCheckingParams, requestShapeError } from "./request-shape.ts";
 import { answerWithin } from "./request-deadline.ts";
 import { cors } from "./cors.ts";
+import { StatelessMux, muxable } from "./stateless-mux.ts";
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
@@ -58,6 +60,7 @@ export function createApp(deps: AppDeps) {
   const sessions = config.sessions === "stateful"
     ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs, requestTimeoutMs: config.requestTimeoutMs }) : undefined;
   if (sessions) metrics.trackSessions(() => sessions.size);
+  const mux = sessions ? undefined : new StatelessMux(createMcpServer(deps), config.requestTimeoutMs);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
   app.use((req, res, next) => {
@@ -101,6 +104,7 @@ export function createApp(deps: AppDeps) {
     const shapeError = requestShapeError(body, req.get("mcp-protocol-version"), limits.maxBatchCalls);
     if (shapeError) { res.status(400).json(shapeError); return; }
     if (!sessions) {
+      if (muxable(body)) { await mux!.handle(req, res, body); return; }
       const server = createMcpServer(deps);
       const enableJsonResponse = !wantsEventStream(body);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });

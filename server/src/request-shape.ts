@@ -17,10 +17,11 @@ import type { ZodType } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
-  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, isJSONRPCRequest, JSONRPCMessageSchema, ListToolsRequestSchema,
+  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, JSONRPCMessageSchema, ListToolsRequestSchema,
   PingRequestSchema, type JSONRPCErrorResponse, type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { toolNamesOf } from "./mcp.ts";
+import { isRequest } from "./rpc-kind.ts";
 
 /** The requests this server has handlers for (Protocol: ping; Server: initialize; McpServer's tools: the rest). */
 const SCHEMAS = new Map<string, ZodType>([
@@ -85,7 +86,7 @@ export async function connectCheckingParams(server: McpServer, transport: Transp
   if (!deliver) throw new Error("the MCP server did not install a message handler on its transport");
   const tools = toolNamesOf(server);
   transport.onmessage = (message, extra) => {
-    const error = isJSONRPCRequest(message) ? invalidParams(message, tools) : undefined;
+    const error = isRequest(message) ? invalidParams(message, tools) : undefined;
     if (!error) { deliver(message, extra); return; }
     transport.send(error).catch((e: unknown) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
   };
