@@ -3,7 +3,7 @@
 // oauth: an OAuth 2.1 resource server — JWTs verified with jose against the issuer's JWKS, audience = resource URL.
 // Every verified credential carries a `principal` (AuthInfo.extra.principal, see principalOf): the identity sessions
 // are bound to and storage is counted against.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
@@ -15,7 +15,8 @@ import type { AuthConfig } from "./config.ts";
 import { bearerToken } from "../../contract/bearer.ts";
 import { canonicalUrl, jwtVerifier } from "./jwt.ts";
 
-const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+// One-shot hashing (crypto.hash, Node ≥ 21.7): no Hash object per request.
+const digest = (s: string) => hash("sha256", s, "buffer");
 
 /** The principal of unauthenticated requests (AUTH_MODE=none). */
 export const ANONYMOUS = "anonymous";
