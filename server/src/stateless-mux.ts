@@ -27,7 +27,7 @@ import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
 import { JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type JSONRPCRequest, type MessageExtraInfo, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { connectCheckingParams } from "./request-shape.ts";
+import { acceptedMessage, connectCheckingParams } from "./request-shape.ts";
 import { answerWithin } from "./request-deadline.ts";
 import { wantsEventStream } from "./streaming.ts";
 import { ToolsListCache } from "./tools-list-cache.ts";
@@ -89,13 +89,14 @@ export class StatelessMux implements Transport {
       refuse(res, 406, -32000, "Not Acceptable: Client must accept both application/json and text/event-stream"); return;
     }
     if (!isJsonContentType(headers["content-type"])) { refuse(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json"); return; }
-    const parsed = JSONRPCMessageSchema.safeParse(body);
-    if (!parsed.success) { refuse(res, 400, -32700, "Parse error: Invalid JSON-RPC message"); return; }
+    // The transport's JSONRPCMessageSchema parse; http.ts's requestShapeError has usually done it already.
+    const parsed = acceptedMessage(body) ?? JSONRPCMessageSchema.safeParse(body).data;
+    if (!parsed) { refuse(res, 400, -32700, "Parse error: Invalid JSON-RPC message"); return; }
     const version = headers["mcp-protocol-version"];
     if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       refuse(res, 400, -32000, `Bad Request: Unsupported protocol version: ${version} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`); return;
     }
-    const request = parsed.data as JSONRPCRequest;
+    const request = parsed as JSONRPCRequest;
     const id = ++this.#seq;
     this.#pending.set(id, { clientId: request.id, res });
     renumbered.set(id, request.id);
