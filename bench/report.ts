@@ -124,8 +124,8 @@ export function goalLines(s: Summary, meta: Pick<ReportMeta, "methods" | "concur
   }
   for (const id of ["b", "c"]) {
     const c = s.contenders.find((x) => x.id === id);
-    if (c) out.push(`- ${id} peak RSS ${f(c.peakRssMb, 1)} MB (≤ ${TARGETS.rssMb} MB, issue 8) ${mark(c.peakRssMb <= TARGETS.rssMb)}`);
+    if (c) out.push(`- ${id} peak RSS ${f(c.peakRssMb, 1)} MB (≤ ${TARGETS.rssMb} MB, issue 8; not counted below) ${mark(c.peakRssMb <= TARGETS.rssMb)}`);
   }
-  out.push(`Goal checks missed: ${missed}.`);
+  out.push(`Issue 18 goal checks missed: ${missed}.`);
   return out;
 }

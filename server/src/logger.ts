@@ -36,17 +36,11 @@ export function loggableHeaders(headers: Record<string, string | string[] | unde
 const UNREDACTED = new WeakMap<Logger, Logger>();
 
 /**
- * Log output is buffered: written once LOG_BUFFER_BYTES have gathered, and at least every LOG_FLUSH_MS. pino's
- * default stdout destination (SonicBoom, sync: false, minLength 0) hands every line to the thread pool as its own
- * write(2) — under load the largest single cost of a call after the socket write itself (BENCHMARKS.md, issue 18).
- * A line reaches stdout at most LOG_FLUSH_MS late; pino registers the destination for a synchronous flush at process
- * exit (pino lib/tools.js buildSafeSonicBoom: sync false → on-exit-leak-free), so process.exit() loses nothing; a
- * SIGKILL can lose the last LOG_FLUSH_MS.
+ * The process logger: JSON lines to stdout, secrets redacted by path (REDACT_PATHS). The destination is pino's default
+ * made explicit (SonicBoom, sync: false, minLength 0: each line is written at once; lines logged while a write is in
+ * flight go out together in the next one; pino flushes synchronously at exit), shared with fixedFieldsLogger's twin
+ * so that their lines stay in order and whole. Not buffered further: operators and tests read lines as they happen.
  */
-const LOG_BUFFER_BYTES = 4096;
-const LOG_FLUSH_MS = 250;
-
-/** The process logger: JSON lines to stdout, buffered (above), secrets redacted by path (REDACT_PATHS). */
 export function createLogger(level: string): Logger {
   const options = {
     level,
@@ -54,7 +48,7 @@ export function createLogger(level: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS });
+  const destination = pino.destination({ dest: 1, sync: false });
   const logger = pino({ ...options, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
   UNREDACTED.set(logger, pino(options, destination));
   return logger;
