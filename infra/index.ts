@@ -16,8 +16,8 @@ export {
   type DeploymentPlan, type DeploymentPlanOptions, type StagedFile, type Slot,
 } from "./render/deployment-plan.ts";
 export { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "./render/docker-config.ts";
-export * from "./contract/run-contract.ts";
-export * from "./contract/image-build.ts";
+export * from "../contract/run-contract.ts";
+export * from "../contract/image-build.ts";
 export {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   renderRenewalUnits, type SiteOptionsInput,
@@ -30,7 +30,7 @@ export { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTi
 export { bundleSmokeCli } from "./smoke/bundle.ts";
 export { runSmoke, type SmokeOptions, type SmokeReport, type CheckResult } from "./smoke/run.ts";
 export { formatReport } from "./smoke/report.ts";
-export { SMOKE_META_KEY, smokeMeta, type SmokeExample, type FieldThreshold } from "../server/src/tools/smoke-examples.ts";
+export { SMOKE_META_KEY, smokeMeta, type SmokeExample, type FieldThreshold } from "../contract/smoke-example.ts";
 export { McpMonitoringStack, type McpMonitoringStackArgs } from "./monitoring/monitoring-stack.ts";
 export { renderMonitoringPlan, monitoringStdin, monitoringRules, type MonitoringPlan } from "./monitoring/monitoring-plan.ts";
 export { resolveMonitoringOptions, requiredSecrets, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./monitoring/stack-options.ts";

@@ -5,7 +5,7 @@ import { loadStackConfig } from "./config.ts";
 import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
 import { renderAlertRules } from "./monitoring/alert-rules.ts";
 import { loadMonitoringConfig } from "./monitoring/stack-config.ts";
-import { splitList } from "../server/src/list.ts";
+import { splitList } from "../contract/list.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 const APP = "mcp";

@@ -6,7 +6,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import { packagePath, packageVersion } from "../package-files.ts";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
-import { imageBuildArgs, SERVER_DOCKERFILE } from "../contract/image-build.ts";
+import { imageBuildArgs, SERVER_DOCKERFILE } from "../../contract/image-build.ts";
 
 export interface McpImageBuild {
   /**

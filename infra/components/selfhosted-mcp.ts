@@ -7,7 +7,7 @@ import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
-import { splitList } from "../../server/src/list.ts";
+import { splitList } from "../../contract/list.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */

@@ -3,7 +3,7 @@
 // certificate). Pure (no Pulumi), so the tests and the rehearsal can render and run exactly what `pulumi up` would.
 import * as z from "zod";
 import { dirname } from "node:path";
-import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../contract/run-contract.ts";
+import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../../contract/run-contract.ts";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, DEFAULT_DEPLOY_HOOK_PATH,

@@ -1,13 +1,13 @@
 // `selfhosted-mcp usage`: per-credential, per-tool usage totals for a period, from the server's usage ledger
 // (contract/usage-ledger.ts) — read from a ledger file (`--file`), or on the droplet over SSH (`--ssh`): the query
 // runs inside the running server container (`docker exec … node`, read-only open of /data/usage.sqlite on the
-// `<app>-data` volume, see infra/contract/run-contract.ts and infra/render/deployment-plan.ts), so the droplet needs
+// `<app>-data` volume, see contract/run-contract.ts and infra/render/deployment-plan.ts), so the droplet needs
 // nothing beyond what the deployment installed, and no ledger file leaves it. Exit 0 ok, 1 failure, 2 bad usage.
 import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
 import { LEDGER_FILE, MAX_TOTAL_ROWS, TOTALS_SQL, totalsScript, type UsageTotal } from "../../contract/usage-ledger.ts";
-import { shellCommand } from "../contract/run-contract.ts";
+import { shellCommand } from "../../contract/run-contract.ts";
 
 export const USAGE_HELP = `usage: selfhosted-mcp usage (--file <ledger> | --ssh <user@host>) [options]
 

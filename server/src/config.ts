@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as z from "zod";
 import { isB64Token } from "../../contract/bearer.ts";
-import { splitList } from "./list.ts";
+import { splitList } from "../../contract/list.ts";
 import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
 const int = (min: number, max: number, def: number, unit = "") => {

@@ -18,7 +18,7 @@ import { notAppliedSummary } from "./user-data.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
-import { splitList } from "../../server/src/list.ts";
+import { splitList } from "../../contract/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";

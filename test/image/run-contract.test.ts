@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   dockerRunArgs, dockerRunCommand, resolveRunSpec, shellCommand, shellQuote, RunSpecError, type RunSpec,
-} from "../../infra/contract/run-contract.ts";
+} from "../../contract/run-contract.ts";
 import { spawnSync } from "node:child_process";
 
 /** Runs a script with sh and returns the NUL-separated words it printed. */
