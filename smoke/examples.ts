@@ -1,7 +1,7 @@
 // Reads a tool's smoke example from its `_meta` (as listed by tools/list on the deployed server) and validates it,
 // so a typo in a declaration is reported as such instead of as a confusing tool failure.
 import * as z from "zod";
-import { SMOKE_META_KEY, type SmokeExample } from "../../contract/smoke-example.ts";
+import { SMOKE_META_KEY, type SmokeExample } from "../contract/smoke-example.ts";
 
 const path = z.string().regex(/^[A-Za-z0-9_$-]*(\[\])?(\.[A-Za-z0-9_$-]+(\[\])?)*$/, 'a path like "days[].temperature_max_c"');
 

@@ -1,6 +1,6 @@
 // Field-population checks on a tool result: how many of the values at a path are actually there. This is what
 // catches the "200 OK full of nulls" failure that status codes and schemas let through. Pure functions.
-import type { FieldThreshold } from "../../contract/smoke-example.ts";
+import type { FieldThreshold } from "../contract/smoke-example.ts";
 
 export interface FieldResult {
   field: string;

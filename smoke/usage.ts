@@ -6,8 +6,8 @@
 import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
-import { LEDGER_FILE, MAX_TOTAL_ROWS, TOTALS_SQL, totalsScript, type UsageTotal } from "../../contract/usage-ledger.ts";
-import { shellCommand } from "../../contract/run-contract.ts";
+import { LEDGER_FILE, MAX_TOTAL_ROWS, TOTALS_SQL, totalsScript, type UsageTotal } from "../contract/usage-ledger.ts";
+import { shellCommand } from "../contract/run-contract.ts";
 
 export const USAGE_HELP = `usage: selfhosted-mcp usage (--file <ledger> | --ssh <user@host>) [options]
 
