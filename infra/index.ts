@@ -7,7 +7,7 @@ export { McpDeployment, type McpDeploymentArgs } from "./components/deployment.t
 export {
   loadStackConfig, validateStackSettings, StackSettingsSchema, StackConfigError, fixCommand, SECRET_KEYS, MANAGED_ENV,
   type StackConfig, type StackSettings, type StackSecrets, type ConfigIssue,
-} from "./config.ts";
+} from "../examples/stack/config.ts";
 export { renderCloudInit, HOST_PACKAGES, type CloudInitOptions } from "./render/cloud-init.ts";
 export { pickDropletSize, findDropletSize, requiredMemoryMb, swapMbFor, DROPLET_SIZES, HOST_OVERHEAD_MB, type DropletSize, type MemoryBudget } from "./render/droplet-size.ts";
 export { renderScript, remoteCommand, remoteScript, type ScriptName, type ScriptInputs } from "./render/remote-script.ts";
@@ -37,4 +37,4 @@ export { resolveMonitoringOptions, requiredSecrets, MonitoringOptionsError, type
 export { renderPrometheusConfig } from "./monitoring/prometheus-config.ts";
 export { renderAlertmanagerConfig } from "./monitoring/alertmanager-config.ts";
 export { renderGrafanaDashboard } from "./monitoring/grafana-dashboard.ts";
-export { loadMonitoringConfig, validateMonitoringSettings, type StackContext } from "./monitoring/stack-config.ts";
+export { loadMonitoringConfig, validateMonitoringSettings, type StackContext } from "../examples/stack/monitoring-config.ts";

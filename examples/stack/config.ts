@@ -3,11 +3,11 @@
 // Secrets are only checked for presence here; their values stay inside pulumi secret Outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { drainSecondsSchema } from "./render/deployment-plan.ts";
-import { slotPortsOf } from "./render/deployment-plan.ts";
-import { listenAddressSchema } from "../nginx/index.ts";
-import { DOCR_REGIONS } from "./components/image.ts";
-import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "./render/ssh-keys.ts";
+import { drainSecondsSchema } from "../../infra/render/deployment-plan.ts";
+import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
+import { listenAddressSchema } from "../../nginx/index.ts";
+import { DOCR_REGIONS } from "../../infra/components/image.ts";
+import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
 
 /** A DNS name with at least two labels (mcp.example.com). */
 export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
@@ -94,7 +94,7 @@ export interface StackSecrets {
   registryPassword?: pulumi.Output<string>;
   secretEnv?: pulumi.Output<Record<string, string>>;
   alertSlackWebhookUrl?: pulumi.Output<string>;
-  /** The on-droplet monitoring stack's receivers (infra/monitoring/stack-config.ts reads them again as its secrets). */
+  /** The on-droplet monitoring stack's receivers (examples/stack/monitoring-config.ts reads them again as its secrets). */
   alertSmtpPassword?: pulumi.Output<string>;
   alertWebhookUrl?: pulumi.Output<string>;
   alertPagerdutyRoutingKey?: pulumi.Output<string>;

@@ -1,12 +1,12 @@
 // Stack config keys of the on-droplet monitoring stack (example program, Pulumi.yaml): read, validated and turned into
 // McpMonitoringStack options before any resource registers; a bad value fails with the key and the
-// `pulumi config set ...` that fixes it (StackConfigError, like infra/config.ts). It reuses the stack's existing
+// `pulumi config set ...` that fixes it (StackConfigError, like examples/stack/config.ts). It reuses the stack's existing
 // alert keys (alertEmails, alertSlackChannel + secret alertSlackWebhookUrl, latencySlaSeconds) and adds SMTP, generic
 // webhook and PagerDuty receivers. On by default as soon as a receiver is configured; `alertmanager: false` opts out.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { StackConfigError, fixCommand, isEmptyDefault, type ConfigIssue } from "../config.ts";
-import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
+import { StackConfigError, fixCommand, isEmptyDefault, type ConfigIssue } from "./config.ts";
+import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
 
 export const MONITORING_SECRET_KEYS = { alertSmtpPassword: "smtpPassword", alertSlackWebhookUrl: "slackWebhookUrl", alertWebhookUrl: "webhookUrl", alertPagerdutyRoutingKey: "pagerdutyRoutingKey" } as const;
 type SecretKey = keyof typeof MONITORING_SECRET_KEYS;
@@ -30,10 +30,10 @@ const FIX: Record<string, string> = {
   alertSmtpUsername: "pulumi config set alertSmtpUsername mcp-alerts@example.com",
   alertErrorRatio: "pulumi config set alertErrorRatio 0.05",
 };
-/** The fix for a key: this module's keys here, the stack's shared ones (secrets, alertEmails) from infra/config.ts. */
+/** The fix for a key: this module's keys here, the stack's shared ones (secrets, alertEmails) from examples/stack/config.ts. */
 const fix = (key: string) => FIX[key] ?? fixCommand(key);
 
-/** What the rest of the stack config already says (infra/config.ts settings). */
+/** What the rest of the stack config already says (examples/stack/config.ts settings). */
 export interface StackContext { app: string; port: number; metricsPort: number; latencySlaSeconds: number; alertEmails: string[]; alertSlackChannel?: string | undefined }
 
 /**

@@ -2,10 +2,10 @@
 // stack config. Config is validated first; a bad value stops here, before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config.ts";
-import { SelfHostedMcp } from "./components/selfhosted-mcp.ts";
-import { renderAlertRules } from "./monitoring/alert-rules.ts";
-import { loadMonitoringConfig } from "./monitoring/stack-config.ts";
-import { splitList } from "../contract/list.ts";
+import { SelfHostedMcp } from "../../infra/components/selfhosted-mcp.ts";
+import { renderAlertRules } from "../../infra/monitoring/alert-rules.ts";
+import { loadMonitoringConfig } from "./monitoring-config.ts";
+import { splitList } from "../../contract/list.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 const APP = "mcp";

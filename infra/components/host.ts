@@ -8,7 +8,7 @@ import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "
 import { renderHostReady } from "../render/host-ready.ts";
 import { renderConnlimitScript, type ConnlimitOptionsInput } from "../../nginx/index.ts";
 import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
-import { ANY_ADDRESS } from "../config.ts";
+import { ANY_ADDRESS } from "../../examples/stack/config.ts";
 import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;

@@ -73,7 +73,7 @@ export const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
 export function readProject(root = REPO_ROOT): { name: string; main: string } {
   const doc = parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { name?: string; main?: string };
   if (!doc?.name) throw new Error("Pulumi.yaml: `name` is missing");
-  if (!doc.main) throw new Error("Pulumi.yaml: `main` is missing (expected the example stack's program, e.g. infra/program.ts)");
+  if (!doc.main) throw new Error("Pulumi.yaml: `main` is missing (expected the example stack's program, e.g. examples/stack/program.ts)");
   return { name: doc.name, main: resolve(root, doc.main) };
 }
 

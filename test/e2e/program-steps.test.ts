@@ -1,4 +1,4 @@
-// The real example program (Pulumi.yaml → infra/program.ts) under the rehearsal's engine, mocks only (no docker,
+// The real example program (Pulumi.yaml → examples/stack/program.ts) under the rehearsal's engine, mocks only (no docker,
 // ssh or droplet; CI): the first up's preview passes with the README's config and with Pulumi.yaml's defaults, and
 // every redeploy takes the steps Pulumi would take (test/e2e/engine/rules.ts): which resources change, which
 // Command scripts run, on which host (HOST_ID), and what is deleted. Each change starts from its own copy of one

@@ -1,7 +1,7 @@
 // Stack config validation: every bad value names its key and the `pulumi config set` command that fixes it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateStackSettings, StackConfigError, type SecretKey } from "../../infra/config.ts";
+import { validateStackSettings, StackConfigError, type SecretKey } from "../../examples/stack/config.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
 import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";

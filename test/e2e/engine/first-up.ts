@@ -1,4 +1,4 @@
-// The real example program (Pulumi.yaml → infra/program.ts) through the rehearsal's preview with the config a user
+// The real example program (Pulumi.yaml → examples/stack/program.ts) through the rehearsal's preview with the config a user
 // following the README sets for a first `pulumi up` (everything else: Pulumi.yaml defaults, delivered as the CLI
 // delivers them). test/e2e/program-steps.test.ts asserts that it passes.
 import { mkdtempSync, rmSync } from "node:fs";
