@@ -3,7 +3,7 @@
 // otherwise the error names them and the exact command to install them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { run } from "../support/proc.ts";
+import { run } from "../test/support/proc.ts";
 import { REPO_ROOT } from "./plan.ts";
 
 export const DEBIAN_PACKAGES_FILE = join(REPO_ROOT, ".ci", "debian-packages");

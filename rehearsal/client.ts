@@ -4,7 +4,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { httpsClient, type HttpsClient } from "../support/https-client.ts";
+import { httpsClient, type HttpsClient } from "../test/support/https-client.ts";
 
 /** A fetch for https://<domain> on this machine, trusting only the given root(s). */
 export function publicClient(domain: string, caPem: string): HttpsClient {

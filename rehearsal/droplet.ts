@@ -9,11 +9,11 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, symlinkSync, lstatSync, readdirSync } from "node:fs";
 import { join, basename } from "node:path";
 import { createServer } from "node:net";
-import { run, runOk, startDaemon, waitFor, freePort } from "../support/proc.ts";
-import { ensureDockerd } from "../support/docker.ts";
+import { run, runOk, startDaemon, waitFor, freePort } from "../test/support/proc.ts";
+import { ensureDockerd } from "../test/support/docker.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "./state.ts";
 import { classifyUserData, type BootAction, type BootStep, type CloudUser, type WriteFile } from "./user-data.ts";
-import { CONNLIMIT_CHAIN, CONNLIMIT_UNIT, DEFAULT_CONNLIMIT_SCRIPT_PATH } from "../../nginx/connlimit.ts";
+import { CONNLIMIT_CHAIN, CONNLIMIT_UNIT, DEFAULT_CONNLIMIT_SCRIPT_PATH } from "../nginx/connlimit.ts";
 
 export interface DropletKeys { sshPort: number; userKeyPath: string; publicKey: string; hostKeyPath: string }
 

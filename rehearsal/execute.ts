@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, resolve, basename } from "node:path";
-import { run, type RunResult } from "../support/proc.ts";
+import { run, type RunResult } from "../test/support/proc.ts";
 import type { Plan, PlannedResource, RecordedAsset } from "./plan.ts";
 import { REPO_ROOT } from "./plan.ts";
 import { readJson, writeJson } from "./state.ts";

@@ -1,10 +1,10 @@
 // What the e2e tests look at while and after the rehearsal deploys: a client that keeps calling a tool over the
 // public HTTPS endpoint (bounded, counting failures), and the server containers as docker sees them.
 import { readFileSync } from "node:fs";
-import { run, runOk, sleep } from "../support/proc.ts";
+import { run, runOk, sleep } from "../test/support/proc.ts";
 import { connectMcp, publicClient, toolText, type McpSession } from "./client.ts";
 import { DOMAIN, type RehearsalResult } from "./rehearsal.ts";
-import type { HttpsClient } from "../support/https-client.ts";
+import type { HttpsClient } from "../test/support/https-client.ts";
 
 export interface PublicSession { http: HttpsClient; mcp: McpSession; close(): Promise<void> }
 

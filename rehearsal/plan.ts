@@ -6,18 +6,18 @@
 // additionalSecretOutputs, provider). Each registration gets its step right away from the prior state
 // (engine/rules.ts decideStep) and the outputs the engine would hand back (stepOutputs), so the program sees
 // unknowns exactly where a real preview has them; provider Check failures are collected. Runs in a child process
-// (`node test/e2e/plan.ts OUT`, request on stdin) because the Pulumi runtime is process-global.
+// (`node rehearsal/plan.ts OUT`, request on stdin) because the Pulumi runtime is process-global.
 import { readFileSync, writeFileSync, chmodSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { run } from "../support/proc.ts";
+import { run } from "../test/support/proc.ts";
 import { cliConfig, secretTexts, type StackConfig } from "./engine/config.ts";
 import { decideStep, checkFailures, stepOutputs, assetHash, UNKNOWN, IMAGE, DROPLET,
   type Registration, type PriorResource, type Decision, type CheckFailure } from "./engine/rules.ts";
 import { contextDigest } from "./engine/image.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** A file or text a resource carries (CopyToRemote source, …), resolved to what it holds; `hash` of its bytes. */
 export type RecordedAsset =
@@ -259,6 +259,6 @@ function mockUrn(parent: string, type: string, name: string, project: string, st
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = process.argv[2];
-  if (!out) { console.error("usage: node test/e2e/plan.ts OUT_FILE < request.json"); process.exit(2); }
+  if (!out) { console.error("usage: node rehearsal/plan.ts OUT_FILE < request.json"); process.exit(2); }
   childMain(out).catch((e: unknown) => { console.error(e instanceof Error ? e.stack : String(e)); process.exit(1); });
 }

@@ -7,9 +7,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDockerd } from "../support/docker.ts";
-import { run } from "../support/proc.ts";
-import { ensureBaseImage } from "../support/base-image.ts";
+import { ensureDockerd } from "../test/support/docker.ts";
+import { run } from "../test/support/proc.ts";
+import { ensureBaseImage } from "../test/support/base-image.ts";
 import { recordPlan, type Plan, type PlanRequest } from "./plan.ts";
 import type { StackConfig } from "./engine/config.ts";
 import { executePlan, destroyAll, priorState, CheckError, IMAGE, type Step } from "./execute.ts";
@@ -18,7 +18,7 @@ import { notAppliedSummary } from "./user-data.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
-import { splitList } from "../../contract/list.ts";
+import { splitList } from "../contract/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";

@@ -7,10 +7,10 @@
 import { writeFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startDaemon, waitFor } from "../support/proc.ts";
-import { startRegistry } from "../support/registry.ts";
-import { startPebble } from "../support/acme.ts";
-import { startUpstreamStub } from "../support/upstream-stub.ts";
+import { startDaemon, waitFor } from "../test/support/proc.ts";
+import { startRegistry } from "../test/support/registry.ts";
+import { startPebble } from "../test/support/acme.ts";
+import { startUpstreamStub } from "../test/support/upstream-stub.ts";
 import { readJson, writeJson, pidAlive, stopPid, ensureStateDir } from "./state.ts";
 
 export interface ServicesInfo {
@@ -79,6 +79,6 @@ async function supervise(stateDir: string, acmeHttpPort: number): Promise<void> 
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [stateDir, port] = process.argv.slice(2);
-  if (!stateDir || !port) { console.error("usage: node test/e2e/services.ts STATE_DIR ACME_HTTP_PORT"); process.exit(2); }
+  if (!stateDir || !port) { console.error("usage: node rehearsal/services.ts STATE_DIR ACME_HTTP_PORT"); process.exit(2); }
   supervise(stateDir, Number(port)).catch((e: unknown) => { console.error(e); process.exit(1); });
 }

@@ -3,7 +3,7 @@
 // Everything here may hold secrets: files are written with mode 0600 inside a 0700 directory.
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { sleep } from "../support/proc.ts";
+import { sleep } from "../test/support/proc.ts";
 import { REPO_ROOT } from "./plan.ts";
 
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, ".rehearsal");

@@ -109,7 +109,7 @@ export function classifyUserData(userData: string): BootStep[] {
   if (unclassified.length) {
     throw new Error("the droplet's user-data has parts the local droplet does not account for:\n" +
       unclassified.map((u) => `  ${u}\n`).join("") +
-      "classify each in test/e2e/user-data.ts: apply it in the boot (test/e2e/droplet.ts), or list it as not applied locally with the reason");
+      "classify each in rehearsal/user-data.ts: apply it in the boot (rehearsal/droplet.ts), or list it as not applied locally with the reason");
   }
   return steps;
 }
@@ -117,5 +117,5 @@ export function classifyUserData(userData: string): BootStep[] {
 /** The parts not applied locally, as one log line (their reasons are above and in docs/rehearsal.md). */
 export function notAppliedSummary(steps: BootStep[]): string {
   const parts = steps.flatMap((s) => ("notApplied" in s ? [s.what] : []));
-  return `not applied locally (reasons: test/e2e/user-data.ts): ${parts.join("; ") || "nothing"}`;
+  return `not applied locally (reasons: rehearsal/user-data.ts): ${parts.join("; ") || "nothing"}`;
 }

@@ -1,6 +1,6 @@
 // The real example program (Pulumi.yaml → examples/stack/program.ts) through the rehearsal's preview with the config a user
 // following the README sets for a first `pulumi up` (everything else: Pulumi.yaml defaults, delivered as the CLI
-// delivers them). test/e2e/program-steps.test.ts asserts that it passes.
+// delivers them). test/rehearsal/program-steps.test.ts asserts that it passes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -4,7 +4,7 @@
 // when a file docker sends (after .dockerignore), the Dockerfile, an arg, target or platform changes.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { run, type RunResult } from "../../support/proc.ts";
+import { run, type RunResult } from "../../test/support/proc.ts";
 
 export interface ImageInputs {
   imageName?: string; skipPush?: boolean;

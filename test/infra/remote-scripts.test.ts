@@ -1,6 +1,6 @@
 // The remote scripts: every rendered script passes shellcheck, and the blue/green deploy logic runs for real with
 // bash (through the same sh wrapper the Command resources use) against stand-in docker/nginx/curl/certbot
-// programs that keep their state in a temp directory. The real programs run in the rehearsal (test/e2e).
+// programs that keep their state in a temp directory. The real programs run in the rehearsal (rehearsal/).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync, readlinkSync } from "node:fs";

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cliConfig, pathLeaf, goJson, ConfigError, type StackConfig } from "./engine/config.ts";
-import { REPO_ROOT } from "./plan.ts";
-import { REQUIRED_ONLY_CONFIG } from "./engine/first-up.ts";
+import { cliConfig, pathLeaf, goJson, ConfigError, type StackConfig } from "../../rehearsal/engine/config.ts";
+import { REPO_ROOT } from "../../rehearsal/plan.ts";
+import { REQUIRED_ONLY_CONFIG } from "../../rehearsal/engine/first-up.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "engine-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// The rehearsal harness's own proof, on a small fixture program (test/e2e/fixtures/harness): the recorder sees
+// The rehearsal harness's own proof, on a small fixture program (test/rehearsal/fixtures/harness): the recorder sees
 // every resource with unwrapped secrets, parents and dependencies; the executor runs them in dependency order,
 // re-runs nothing when nothing changed, replaces on a trigger change (new create now, old delete at the end),
 // deletes what left the program and, on destroy, runs every delete script dependents first. The local droplet's
@@ -9,15 +9,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { recordPlan, REPO_ROOT, type PlanRequest } from "./plan.ts";
-import { executePlan, destroyAll, executionOrder, priorState, readExecState, type Step } from "./execute.ts";
+import { recordPlan, REPO_ROOT, type PlanRequest } from "../../rehearsal/plan.ts";
+import { executePlan, destroyAll, executionOrder, priorState, readExecState, type Step } from "../../rehearsal/execute.ts";
 const readState = () => Object.fromEntries(Object.values(readExecState(dir)).map((s) => [s.name, s]));
 import { parse as parseYaml, stringify } from "yaml";
 import { renderCloudInit } from "../../infra/render/cloud-init.ts";
 import { runOk } from "../support/proc.ts";
-import { classifyUserData } from "./user-data.ts";
-import { bootDroplet } from "./droplet.ts";
-import { readDebianPackages, requiredPrograms } from "./bootstrap.ts";
+import { classifyUserData } from "../../rehearsal/user-data.ts";
+import { bootDroplet } from "../../rehearsal/droplet.ts";
+import { readDebianPackages, requiredPrograms } from "../../rehearsal/bootstrap.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "harness-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +26,7 @@ const SENTINEL = "sentinel-harness-7f3a9c";
 
 const request = (config: Record<string, string>, preview = false): PlanRequest => ({
   config: { out, token: { value: SENTINEL, secret: true }, ...config },
-  projectDir: join(REPO_ROOT, "test/e2e/fixtures/harness"),
+  projectDir: join(REPO_ROOT, "test/rehearsal/fixtures/harness"),
   mockCloud: { ipv4: "127.0.0.1" }, preview, prior: priorState(dir),
 });
 const lines = () => readFileSync(out, "utf8").trim().split("\n");

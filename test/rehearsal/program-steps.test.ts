@@ -1,6 +1,6 @@
 // The real example program (Pulumi.yaml → examples/stack/program.ts) under the rehearsal's engine, mocks only (no docker,
 // ssh or droplet; CI): the first up's preview passes with the README's config and with Pulumi.yaml's defaults, and
-// every redeploy takes the steps Pulumi would take (test/e2e/engine/rules.ts): which resources change, which
+// every redeploy takes the steps Pulumi would take (rehearsal/engine/rules.ts): which resources change, which
 // Command scripts run, on which host (HOST_ID), and what is deleted. Each change starts from its own copy of one
 // deployed state, so no test depends on another's.
 import { test, before, after } from "node:test";
@@ -8,11 +8,11 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PlanRequest } from "./plan.ts";
-import { previewFirstUp, FIRST_UP_CONFIG, FIRST_UP_ENV, REQUIRED_ONLY_CONFIG } from "./engine/first-up.ts";
-import { mockUp, mockDestroy, type MockUp, type Ran } from "./engine/mock-up.ts";
-import type { StackConfig } from "./engine/config.ts";
-import { DROPLET, REMOTE_COMMAND } from "./engine/rules.ts";
+import type { PlanRequest } from "../../rehearsal/plan.ts";
+import { previewFirstUp, FIRST_UP_CONFIG, FIRST_UP_ENV, REQUIRED_ONLY_CONFIG } from "../../rehearsal/engine/first-up.ts";
+import { mockUp, mockDestroy, type MockUp, type Ran } from "../../rehearsal/engine/mock-up.ts";
+import type { StackConfig } from "../../rehearsal/engine/config.ts";
+import { DROPLET, REMOTE_COMMAND } from "../../rehearsal/engine/rules.ts";
 
 const root = mkdtempSync(join(tmpdir(), "program-steps-"));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -7,11 +7,11 @@ import { statSync, readFileSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, sleep } from "../support/proc.ts";
-import { rehearse, destroy, DOMAIN, DROPLET_TYPE, type RehearsalOptions, type RehearsalResult } from "./rehearsal.ts";
-import { StepError } from "./execute.ts";
-import { toolText } from "./client.ts";
-import { ensureHostPrograms } from "./bootstrap.ts";
-import { openPublic, callLoop, serverContainers, singleServer, occurrences, nginxWorkers, type PublicSession } from "./observe.ts";
+import { rehearse, destroy, DOMAIN, DROPLET_TYPE, type RehearsalOptions, type RehearsalResult } from "../../rehearsal/rehearsal.ts";
+import { StepError } from "../../rehearsal/execute.ts";
+import { toolText } from "../../rehearsal/client.ts";
+import { ensureHostPrograms } from "../../rehearsal/bootstrap.ts";
+import { openPublic, callLoop, serverContainers, singleServer, occurrences, nginxWorkers, type PublicSession } from "../../rehearsal/observe.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
 const SENTINEL = `sentinel-${process.pid}-e2e-9c1f`;
@@ -151,7 +151,7 @@ test("redeploy with an image that never becomes healthy fails with its last log 
   const serving = await singleServer();
   const loop = callLoop(session);
   const broken: RehearsalOptions = { ...base, env: { REHEARSAL_REVISION: "2" },
-    config: { dockerfile: "test/e2e/fixtures/unhealthy/Dockerfile", healthTimeoutSeconds: "10" } };
+    config: { dockerfile: "test/rehearsal/fixtures/unhealthy/Dockerfile", healthTimeoutSeconds: "10" } };
   const err = await rehearse(broken).then(() => undefined, (e: unknown) => e);
   const stats = await loop.stop();
   assert.ok(err instanceof StepError, `the update failed (${String(err)})`);
