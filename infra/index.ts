@@ -27,7 +27,7 @@ export { resolveMonitoringSettings, MonitoringSettingsError, type McpMonitoringS
 export { renderAlertRules, alertRules, AlertRuleOptionsError, type AlertRuleOptions, type AlertRule } from "./monitoring/alert-rules.ts";
 export { McpSmokeTimer, type McpSmokeTimerArgs } from "./monitoring/smoke-timer-component.ts";
 export { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions, type SmokeTimer } from "./monitoring/smoke-timer.ts";
-export { bundleSmokeCli } from "../smoke/bundle.ts";
+export { bundleSmokeCli } from "./monitoring/smoke-bundle.ts";
 export { runSmoke, type SmokeOptions, type SmokeReport, type CheckResult } from "../smoke/run.ts";
 export { formatReport } from "../smoke/report.ts";
 export { SMOKE_META_KEY, smokeMeta, type SmokeExample, type FieldThreshold } from "../contract/smoke-example.ts";

@@ -4,16 +4,9 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Gauge, Registry } from "prom-client";
 import type { SmokeReport } from "./run.ts";
+import { SMOKE_METRICS } from "../contract/smoke-metrics.ts";
 
-export const SMOKE_METRICS = {
-  success: "selfhosted_mcp_smoke_success",
-  lastRun: "selfhosted_mcp_smoke_last_run_timestamp_seconds",
-  duration: "selfhosted_mcp_smoke_duration_seconds",
-  healthUp: "selfhosted_mcp_smoke_health_up",
-  healthFailures: "selfhosted_mcp_smoke_health_consecutive_failures",
-  toolSuccess: "selfhosted_mcp_smoke_tool_success",
-  certExpiry: "selfhosted_mcp_smoke_tls_cert_expiry_timestamp_seconds",
-} as const;
+export { SMOKE_METRICS };
 
 /** The consecutive-failure count a previous file recorded for this target (0 if none). */
 export function previousHealthFailures(text: string, target: string): number {

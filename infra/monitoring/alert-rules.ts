@@ -3,7 +3,7 @@
 // infra/monitoring/alerts.yml is this renderer's output with the defaults (a test keeps them identical).
 import * as z from "zod";
 import { stringify } from "yaml";
-import { SMOKE_METRICS } from "../../smoke/metrics-file.ts";
+import { SMOKE_METRICS } from "../../contract/smoke-metrics.ts";
 
 /** A Prometheus duration (https://prometheus.io/docs/prometheus/latest/querying/basics/#time-durations), one unit. */
 const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;

@@ -2,7 +2,7 @@
 // esbuild, so a host can run it with nothing but `node` (the smoke timer runs it inside a container image).
 // Deterministic: the same sources give the same bytes, so a deploy re-installs it only when it changed.
 import { buildSync } from "esbuild";
-import { packagePath } from "../infra/package-files.ts";
+import { packagePath } from "../package-files.ts";
 
 // CommonJS dependencies call require(); give the ES module bundle a real one.
 const BANNER = 'import { createRequire as __smokeCreateRequire } from "node:module"; const require = __smokeCreateRequire(import.meta.url);';

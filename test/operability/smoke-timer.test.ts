@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
-import { bundleSmokeCli } from "../../smoke/bundle.ts";
+import { bundleSmokeCli } from "../../infra/monitoring/smoke-bundle.ts";
 import { run, runOk } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
 import { buildServerImage, removeContainers, startContainer, type StartedContainer } from "../support/server-image.ts";
