@@ -1,6 +1,7 @@
 // The ONE definition of how the server container runs: every `docker run` flag lives here. The image tests and
 // the deployment scripts (blue/green slots on the droplet) both render their command from dockerRunArgs().
 import * as z from "zod";
+import { shellCommand } from "./shell.ts";
 
 const dockerName = (what: string) => z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/,
   `${what} must be 1-128 characters of letters, digits, "_", "." or "-", starting with a letter or digit`);
@@ -119,17 +120,6 @@ export function dockerRunArgs(spec: RunSpec): string[] {
   for (const [k, v] of Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b))) args.push("--label", `${k}=${v}`);
   args.push(s.image);
   return args;
-}
-
-/** Quotes one word for POSIX sh (single quotes; words made only of safe characters stay bare). */
-export function shellQuote(word: string): string {
-  if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** A whole command line for sh, e.g. shellCommand(["docker", ...dockerRunArgs(spec)]). */
-export function shellCommand(argv: readonly string[]): string {
-  return argv.map(shellQuote).join(" ");
 }
 
 /** The complete `docker run ...` line for a remote script. */

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { spawn } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
 import { LEDGER_FILE, MAX_TOTAL_ROWS, TOTALS_SQL, totalsScript, type UsageTotal } from "../contract/usage-ledger.ts";
-import { shellCommand } from "../contract/run-contract.ts";
+import { shellCommand } from "../contract/shell.ts";
 
 export const USAGE_HELP = `usage: selfhosted-mcp usage (--file <ledger> | --ssh <user@host>) [options]
 

@@ -8,16 +8,14 @@ import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { listenAddressSchema } from "../../nginx/index.ts";
 import { DOCR_REGIONS } from "../../infra/components/image.ts";
 import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
+import { ANY_ADDRESS } from "../../infra/components/host.ts";
+import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
 
 /** A DNS name with at least two labels (mcp.example.com). */
 export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
 const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-/** Env vars the components set themselves; a user value would silently lose, so it is rejected. */
-export const MANAGED_ENV = ["PORT", "HOST", "METRICS_PORT", "METRICS_HOST", "PUBLIC_URL", "AUTH_MODE", "API_KEYS", "API_KEYS_FILE", "DATA_DIR", "UPSTREAM_API_KEY"];
-/** Every IPv4 and IPv6 address: public ports use it; SSH only when allowSshFromAnywhere says so. */
-export const ANY_ADDRESS = ["0.0.0.0/0", "::/0"];
 
 const port = z.number().int().min(1).max(65535);
 

@@ -8,10 +8,12 @@ import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "
 import { renderHostReady } from "../render/host-ready.ts";
 import { renderConnlimitScript, type ConnlimitOptionsInput } from "../../nginx/index.ts";
 import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
-import { ANY_ADDRESS } from "../../examples/stack/config.ts";
 import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
+
+/** Every IPv4 and IPv6 address: the public ports use it; SSH only with allowSshFromAnywhere. */
+export const ANY_ADDRESS = ["0.0.0.0/0", "::/0"];
 
 /**
  * The identity of the host a remote command targets: `hostId` (McpHost.dropletId) when given, else the connection's

@@ -67,6 +67,14 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId">;
 }
 
+/**
+ * Environment names SelfHostedMcp (and the run contract under it) sets from its own arguments, plus
+ * UPSTREAM_API_KEY, which the example stack sets from its upstreamApiKey secret. A value in `env` or `secrets`
+ * would silently lose to them, so it is refused.
+ */
+export const MANAGED_ENV = ["PORT", "HOST", "METRICS_PORT", "METRICS_HOST", "PUBLIC_URL", "AUTH_MODE", "API_KEYS", "API_KEYS_FILE", "DATA_DIR",
+  "LISTEN_SOCKET", "UPSTREAM_API_KEY"];
+
 export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly host: McpHost;
   readonly image: McpImage;
@@ -85,6 +93,10 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const port = args.port ?? 8000;
     const metricsPort = args.metricsPort ?? 9090;
     // Options that fail only in a later component are checked before anything registers.
+    const managed = Object.keys(args.env ?? {}).filter((k) => MANAGED_ENV.includes(k) && k !== "UPSTREAM_API_KEY");
+    if (managed.length > 0) {
+      throw new Error(`SelfHostedMcp env: ${managed.join(", ")} ${managed.length > 1 ? "are" : "is"} set by the component from its own arguments (auth, domain, port, ...); remove ${managed.length > 1 ? "them" : "it"} from env`);
+    }
     if (args.alertStack) {
       const { secrets, ...options } = args.alertStack;
       planMonitoringStack({ ...options, app, port, metricsPort }, secrets);
