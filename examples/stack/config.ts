@@ -6,13 +6,12 @@ import * as z from "zod";
 import { drainSecondsSchema } from "../../infra/render/deployment-plan.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { listenAddressSchema } from "../../nginx/index.ts";
+import { absPath, digestRef, domain } from "../../contract/values.ts";
 import { DOCR_REGIONS } from "../../infra/components/image.ts";
 import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
 import { ANY_ADDRESS } from "../../infra/components/host.ts";
 import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
 
-/** A DNS name with at least two labels (mcp.example.com). */
-export const FQDN = /^(?=.{4,253}$)(?!-)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
 const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -20,7 +19,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const port = z.number().int().min(1).max(65535);
 
 export const StackSettingsSchema = z.object({
-  domain: z.string().toLowerCase().regex(FQDN, "must be a DNS name such as mcp.example.com"),
+  domain: z.string().toLowerCase().pipe(domain),
   region: z.string().regex(/^[a-z]{3}\d$/, "must be a DigitalOcean region slug such as nyc3, fra1, sgp1").default("fra1"),
   dropletSize: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb").optional(),
   resizeDisk: z.boolean().default(false),
@@ -40,9 +39,9 @@ export const StackSettingsSchema = z.object({
   allowSshFromAnywhere: z.boolean().default(false),
   acmeEmail: z.email("must be an e-mail address for the ACME account"),
   acmeServer: z.url({ protocol: /^https$/, error: "must be an https ACME directory URL" }).optional(),
-  acmeCaBundle: z.string().startsWith("/", "must be an absolute path on the host").optional(),
-  certbotConfigDir: z.string().startsWith("/", "must be an absolute path on the host").default("/etc/letsencrypt"),
-  dnsZone: z.string().toLowerCase().regex(FQDN, "must be the DigitalOcean domain (zone) name such as example.com").optional(),
+  acmeCaBundle: absPath.optional(),
+  certbotConfigDir: absPath.default("/etc/letsencrypt"),
+  dnsZone: z.string().toLowerCase().pipe(domain).optional(),
   reservedIp: z.boolean().default(false),
   registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
   registryUsername: z.string().min(1).optional(),
@@ -50,7 +49,7 @@ export const StackSettingsSchema = z.object({
   docrTier: z.enum(["starter", "basic", "professional"]).default("starter"),
   createDocr: z.boolean().default(true),
   docrRegion: z.enum(DOCR_REGIONS, { error: `must be a region with a container registry: ${DOCR_REGIONS.join(", ")}` }).optional(),
-  image: z.string().regex(/^\S+@sha256:[a-f0-9]{64}$/, "must be a pushed image pinned by digest (repo@sha256:...)").optional(),
+  image: digestRef.optional(),
   imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
   imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default("selfhosted-mcp"),
   buildContext: z.string().min(1).default("."),
@@ -74,7 +73,7 @@ export const StackSettingsSchema = z.object({
   alertSlackChannel: z.string().min(1).optional(),
   latencySlaSeconds: z.number().int().min(1, "must be at least 1 (seconds)").max(600).default(10),
   smokeTimer: z.boolean().default(false),
-  smokeTextfileDir: z.string().startsWith("/", "must be an absolute path on the host").optional(),
+  smokeTextfileDir: absPath.optional(),
 });
 
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
@@ -292,6 +291,9 @@ function parseScalar(text: string, schema: z.ZodType): unknown {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let s: z.ZodType = schema;
-  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-  return s;
+  for (;;) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = s.in as z.ZodType;
+    else return s;
+  }
 }

@@ -145,7 +145,7 @@ test("component arguments are validated at construction, before anything registe
   assert.throws(() => new McpHost("h2", { region: "fra1", sshPublicKey: KEY, adminCidrs: [] }), /McpHost adminCidrs: list at least one CIDR/);
   assert.throws(() => new McpHost("h3", { region: "fra1", sshPublicKey: KEY, adminCidrs: ["0.0.0.0/0"] }), /allowSshFromAnywhere/);
   assert.throws(() => new McpDeployment("d2", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "Bad_Name",
-    domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app must start with a-z/);
+    domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app: must start with a-z/);
   assert.throws(() => new McpDeployment("d3", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "ok",
     domain: "mcp.example.com", port: 8000, metricsPort: 8001, acmeEmail: "ops@example.com" }), /clash/);
   assert.throws(() => new McpImage("i2", { image: "ghcr.io/acme/mcp:latest" }), /McpImage image: .* must be pinned by digest/);
