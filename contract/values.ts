@@ -23,3 +23,9 @@ export const digestRef = z.string().regex(DIGEST_REF_PATTERN, "must be an image 
 export const absPath = z.string().regex(/^\/[A-Za-z0-9._~/-]*$/,
   "must be an absolute path made of letters, digits and . _ ~ / - (no spaces or quotes)")
   .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+
+/** An environment variable name the env file and `docker run --env` carry: upper snake case (POSIX XBD 8.1 portable names). */
+export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+/** One line: a value written into an env file (`NAME=value` per line) cannot hold a line break. */
+export const singleLine = z.string().refine((v) => !/[\r\n]/.test(v), "must be a single line");

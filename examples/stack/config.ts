@@ -3,18 +3,23 @@
 // Secrets are only checked for presence here; their values stay inside pulumi secret Outputs.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { drainSecondsSchema } from "../../infra/render/deployment-plan.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { listenAddressSchema } from "../../nginx/index.ts";
-import { absPath, digestRef, domain } from "../../contract/values.ts";
+import { absPath, digestRef, domain, ENV_NAME_PATTERN } from "../../contract/values.ts";
 import { DOCR_REGIONS } from "../../infra/components/image.ts";
-import { DO_SSH_KEY_REF, privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
+import { DO_SSH_KEY_REF } from "../../infra/render/ssh-keys.ts";
 import { ANY_ADDRESS } from "../../infra/components/host.ts";
 import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
+import { StackConfigError, fixCommand, SECRET_KEYS, type ConfigIssue, type SecretKey } from "./config-error.ts";
+import { isEmptyDefault, secretValueIssues, sshAuthIssues } from "./secret-rules.ts";
+
+export { StackConfigError, fixCommand, SECRET_KEYS, type ConfigIssue, type SecretKey, isEmptyDefault, sshAuthIssues, secretValueIssues };
 
 const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
 const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
-const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 const port = z.number().int().min(1).max(65535);
 
@@ -44,7 +49,7 @@ export const StackSettingsSchema = z.object({
   dnsZone: z.string().toLowerCase().pipe(domain).optional(),
   reservedIp: z.boolean().default(false),
   registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
-  registryUsername: z.string().min(1).optional(),
+  registryUsername: z.string().regex(/^\S+$/, "must be a user name without spaces").optional(),
   docrName: z.string().regex(/^[a-z0-9-]{3,63}$/, "must be 3-63 lowercase letters, digits or dashes").optional(),
   docrTier: z.enum(["starter", "basic", "professional"]).default("starter"),
   createDocr: z.boolean().default(true),
@@ -54,7 +59,7 @@ export const StackSettingsSchema = z.object({
   imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default("selfhosted-mcp"),
   buildContext: z.string().min(1).default("."),
   dockerfile: z.string().min(1).default("server/Dockerfile"),
-  baseImage: z.string().min(1).default("node:24-bookworm-slim"),
+  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, "must be an image reference such as node:24-bookworm-slim (no spaces)").default("node:24-bookworm-slim"),
   platform: z.string().regex(/^linux\/[a-z0-9]+$/).default("linux/amd64"),
   port: port.default(8000),
   metricsPort: port.default(9090),
@@ -63,14 +68,14 @@ export const StackSettingsSchema = z.object({
   drainSeconds: drainSecondsSchema,
   authMode: z.enum(["none", "api-key", "oauth"]).default("api-key"),
   env: z.record(z.string(), z.string().refine((v) => !/[\r\n]/.test(v), "env values must be single-line"))
-    .refine((o) => Object.keys(o).every((k) => ENV_NAME.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),
+    .refine((o) => Object.keys(o).every((k) => ENV_NAME_PATTERN.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),
   rateLimitPerSecond: z.number().int().min(1).max(100000).default(10),
   rateLimitBurst: z.number().int().min(0).max(100000).default(20),
   maxBodySize: z.string().regex(/^\d+[kKmM]?$/, "must be an nginx size such as 1m or 512k").default("1m"),
   nginxListenAddresses: z.array(listenAddressSchema).default([]),
   alertsEnabled: z.boolean().default(false),
   alertEmails: z.array(z.email("must be an e-mail address")).default([]),
-  alertSlackChannel: z.string().min(1).optional(),
+  alertSlackChannel: z.string().regex(/^[#@]?[^\s#@]+$/, "must be a Slack channel such as #ops (no spaces)").optional(),
   latencySlaSeconds: z.number().int().min(1, "must be at least 1 (seconds)").max(600).default(10),
   smokeTimer: z.boolean().default(false),
   smokeTextfileDir: absPath.optional(),
@@ -78,10 +83,6 @@ export const StackSettingsSchema = z.object({
 
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
 
-/** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
-export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl",
-  "alertSmtpPassword", "alertWebhookUrl", "alertPagerdutyRoutingKey"] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export interface StackSecrets {
   apiKeys?: pulumi.Output<string>;
@@ -98,51 +99,6 @@ export interface StackSecrets {
 }
 
 export interface StackConfig { settings: StackSettings; secrets: StackSecrets }
-
-export interface ConfigIssue { key: string; message: string; fix: string }
-
-export class StackConfigError extends Error {
-  readonly issues: ConfigIssue[];
-  constructor(issues: ConfigIssue[]) {
-    super("Invalid stack configuration:\n" + issues.map((i) => `  - ${i.key}: ${i.message}\n      fix: ${i.fix}`).join("\n"));
-    this.name = "StackConfigError";
-    this.issues = issues;
-  }
-}
-
-/** The command that sets a key, with an example value (secrets get --secret). */
-export function fixCommand(key: string): string {
-  const example: Record<string, string> = {
-    "digitalocean:token": "pulumi config set digitalocean:token --secret   # or export DIGITALOCEAN_TOKEN",
-    domain: "pulumi config set domain mcp.example.com",
-    region: "pulumi config set region fra1",
-    sshPublicKey: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
-    sshPrivateKey: "pulumi config set sshPrivateKey --secret < ~/.ssh/id_ed25519   (or run an SSH agent: ssh-add)",
-    sshPrivateKeyPassword: "pulumi config set sshPrivateKeyPassword --secret   (the key's passphrase; or use the agent: pulumi config rm sshPrivateKey)",
-    sshKeyFingerprint: "pulumi config set sshKeyFingerprint \"$(ssh-keygen -l -E md5 -f ~/.ssh/id_ed25519.pub | cut -d' ' -f2 | cut -c5-)\"",
-    docrName: "pulumi config set docrName <globally-unique-name>   (or the name of your account's existing registry with createDocr false; or registryServer)",
-    adminCidrs: "pulumi config set --path 'adminCidrs[0]' 203.0.113.7/32   (your public address)",
-    acmeEmail: "pulumi config set acmeEmail ops@example.com",
-    apiKeys: "pulumi config set apiKeys --secret \"$(openssl rand -hex 32)\"",
-    registryPassword: "pulumi config set registryPassword --secret",
-    port: "pulumi config set port 8000",
-    metricsPort: "pulumi config set metricsPort 9090",
-    sshPort: "pulumi config set sshPort 22",
-    env: "pulumi config set --path 'env.LOG_LEVEL' info",
-    dnsZone: "pulumi config set dnsZone example.com",
-    alertEmails: "pulumi config set --path 'alertEmails[0]' ops@example.com",
-    alertSlackChannel: "pulumi config set alertSlackChannel '#ops'",
-    alertSlackWebhookUrl: "pulumi config set alertSlackWebhookUrl --secret <incoming-webhook URL>",
-    alertSmtpPassword: "pulumi config set alertSmtpPassword --secret",
-    alertWebhookUrl: "pulumi config set alertWebhookUrl --secret https://alerts.example.com/hook",
-    alertPagerdutyRoutingKey: "pulumi config set alertPagerdutyRoutingKey --secret <Events API v2 integration key>",
-    authMode: "pulumi config set authMode api-key",
-    nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
-  };
-  if (example[key]) return example[key];
-  if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;
-  return `pulumi config set ${key} <value>   (or: pulumi config rm ${key} for the default)`;
-}
 
 /** Cross-field rules zod's per-field schema cannot express. */
 function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIssue[] {
@@ -180,6 +136,11 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
   }
   if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
+  if (s.registryUsername && s.registryServer === undefined) add("registryUsername", "registryUsername only applies with registryServer: set registryServer (or remove registryUsername)");
+  if (has("registryPassword") && s.registryServer === undefined) add("registryPassword", "registryPassword only applies with registryServer: set registryServer (or pulumi config rm registryPassword)");
+  // The build runs in the machine's docker with paths relative to the project directory (Pulumi runs the program there).
+  if (!s.image && !existsSync(resolve(s.buildContext))) add("buildContext", `${s.buildContext} is not a directory next to Pulumi.yaml (the docker build context)`);
+  else if (!s.image && !existsSync(resolve(s.dockerfile))) add("dockerfile", `${s.dockerfile} does not exist (the path is relative to the directory of Pulumi.yaml)`);
   // DOCR names are global across all DigitalOcean accounts and an account has one registry: no default can work
   // for everyone (API: POST /v2/registries, "A globally unique name").
   if (!s.image && s.registryServer === undefined && !s.docrName) {
@@ -249,31 +210,12 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   const token = pulumi.runtime.getConfig("digitalocean:token") || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
   if (plainSecrets.length > 0) throw new StackConfigError(plainSecrets);
   const settings = validateStackSettings(raw, present, Boolean(token));
-  const sshIssues = sshAuthIssues(pulumi.runtime.getConfig(`${config.name}:sshPrivateKey`), present.has("sshPrivateKeyPassword"),
-    settings.sshAgentSocket ?? env.SSH_AUTH_SOCK);
-  if (sshIssues.length > 0) throw new StackConfigError(sshIssues);
+  // The secret values themselves, checked here in plain text (they never leave these checks).
+  const plain = Object.fromEntries([...present].map((k) => [k, value(k)!]));
+  const valueIssues = [...sshAuthIssues(plain.sshPrivateKey, present.has("sshPrivateKeyPassword"), settings.sshAgentSocket ?? env.SSH_AUTH_SOCK),
+    ...secretValueIssues(plain)];
+  if (valueIssues.length > 0) throw new StackConfigError(valueIssues);
   return { settings, secrets };
-}
-
-/** "", "{}", "[]" (and absent): a secret key's Pulumi.yaml empty default as the CLI delivers it (plain text). */
-export function isEmptyDefault(v: string | undefined): boolean {
-  return v === undefined || v === "" || /^\s*(\{\s*\}|\[\s*\])\s*$/.test(v);
-}
-
-/**
- * What the remote commands will authenticate with, checked before anything registers (the plaintext key stays in
- * this function): a private key — with its passphrase when it is encrypted — or an SSH agent
- * (@pulumi/command: agentSocketPath, default SSH_AUTH_SOCK).
- */
-export function sshAuthIssues(privateKey: string | undefined, hasPassphrase: boolean, agentSocket: string | undefined): ConfigIssue[] {
-  const issue = (key: string, message: string) => [{ key, message, fix: fixCommand(key) }];
-  if (isEmptyDefault(privateKey)) {
-    return agentSocket ? [] : issue("sshPrivateKey", "no private key is set and no SSH agent is running (SSH_AUTH_SOCK is empty, sshAgentSocket unset): the remote commands could not log in");
-  }
-  if (privateKeyIsEncrypted(privateKey!) && !hasPassphrase) {
-    return issue("sshPrivateKeyPassword", "sshPrivateKey is passphrase-protected: set its passphrase (or leave sshPrivateKey empty and use your SSH agent)");
-  }
-  return [];
 }
 
 /** pulumi.runtime.isConfigSecret exists at runtime but is missing from the SDK's type declarations. */

@@ -5,10 +5,12 @@
 // webhook and PagerDuty receivers. On by default as soon as a receiver is configured; `alertmanager: false` opts out.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { StackConfigError, fixCommand, isEmptyDefault, type ConfigIssue } from "./config.ts";
+import { StackConfigError, fixCommand, type ConfigIssue } from "./config-error.ts";
+import { isEmptyDefault, MONITORING_SECRET_KEYS } from "./secret-rules.ts";
+
+export { MONITORING_SECRET_KEYS };
 import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
 
-export const MONITORING_SECRET_KEYS = { alertSmtpPassword: "smtpPassword", alertSlackWebhookUrl: "slackWebhookUrl", alertWebhookUrl: "webhookUrl", alertPagerdutyRoutingKey: "pagerdutyRoutingKey" } as const;
 type SecretKey = keyof typeof MONITORING_SECRET_KEYS;
 
 export const MonitoringSettingsSchema = z.object({
@@ -23,15 +25,7 @@ export const MonitoringSettingsSchema = z.object({
 });
 export type MonitoringSettings = z.infer<typeof MonitoringSettingsSchema>;
 
-const FIX: Record<string, string> = {
-  alertmanager: "pulumi config set alertmanager false   (no on-droplet Prometheus/Alertmanager)",
-  alertSmtpSmarthost: "pulumi config set alertSmtpSmarthost smtp.example.com:587",
-  alertSmtpFrom: "pulumi config set alertSmtpFrom mcp-alerts@example.com",
-  alertSmtpUsername: "pulumi config set alertSmtpUsername mcp-alerts@example.com",
-  alertErrorRatio: "pulumi config set alertErrorRatio 0.05",
-};
-/** The fix for a key: this module's keys here, the stack's shared ones (secrets, alertEmails) from examples/stack/config.ts. */
-const fix = (key: string) => FIX[key] ?? fixCommand(key);
+const fix = fixCommand;
 
 /** What the rest of the stack config already says (examples/stack/config.ts settings). */
 export interface StackContext { app: string; port: number; metricsPort: number; latencySlaSeconds: number; alertEmails: string[]; alertSlackChannel?: string | undefined }
@@ -52,6 +46,7 @@ export function validateMonitoringSettings(raw: Record<string, unknown>, present
   if (email && ctx.alertEmails.length === 0) issues.push(issue("alertEmails", "alertSmtpSmarthost is set but no recipient: list alertEmails"));
   if (email && !s.alertSmtpFrom) issues.push(issue("alertSmtpFrom", "alertSmtpSmarthost is set, so the sender address is required"));
   if (s.alertSmtpUsername && !present.has("alertSmtpPassword")) issues.push(issue("alertSmtpPassword", "alertSmtpUsername is set, so its password is required"));
+  if (!s.alertSmtpUsername && present.has("alertSmtpPassword")) issues.push(issue("alertSmtpUsername", "alertSmtpPassword is set, so the user name it belongs to is required"));
   if (!email && (s.alertSmtpFrom || s.alertSmtpUsername)) issues.push(issue("alertSmtpSmarthost", "SMTP settings are set but not the server to send through"));
   if (issues.length) throw new StackConfigError(issues);
   const receivers: MonitoringOptions["receivers"] = {

@@ -122,7 +122,8 @@ export function requiredSecrets(o: Pick<ResolvedMonitoringOptions, "receivers">)
 }
 
 const webhookUrl = (key: string) => z.url({ protocol: /^https?$/, error: `${key} must be an http(s) URL` });
-const secretsSchema = z.object({
+/** The receivers' secrets, value by value (the stack checks them at preview too). */
+export const monitoringSecretsSchema = z.object({
   smtpPassword: z.string().min(1).refine((v) => !/[\r\n]/.test(v), "smtpPassword must be one line").optional(),
   slackWebhookUrl: webhookUrl("slackWebhookUrl").optional(),
   webhookUrl: webhookUrl("webhookUrl").optional(),
@@ -133,6 +134,6 @@ const secretsSchema = z.object({
 export function checkMonitoringSecrets(o: Pick<ResolvedMonitoringOptions, "receivers">, secrets: MonitoringSecrets): void {
   const missing = requiredSecrets(o).filter((k) => !secrets[k]);
   if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
-  const parsed = secretsSchema.safeParse(secrets);
+  const parsed = monitoringSecretsSchema.safeParse(secrets);
   if (!parsed.success) throw new MonitoringOptionsError(parsed.error.issues.map((i) => `monitoring: ${i.path.join(".")}: ${i.message}`).join("; "));
 }
