@@ -5,74 +5,72 @@ import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { drainSecondsSchema } from "../../infra/render/deployment-plan.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
-import { listenAddressSchema } from "../../nginx/index.ts";
-import { absPath, digestRef, domain, ENV_NAME_PATTERN } from "../../contract/values.ts";
+import { absPath, digestRef } from "../../contract/values.ts";
 import { DOCR_REGIONS } from "../../infra/components/image.ts";
-import { DO_SSH_KEY_REF } from "../../infra/render/ssh-keys.ts";
-import { ANY_ADDRESS } from "../../infra/components/host.ts";
-import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
+import { HOST_FIELDS, worldOpenCidrs, inZone } from "../../infra/components/host-args.ts";
+import { MCP_FIELDS } from "../../infra/components/selfhosted-mcp-args.ts";
+import { DEFAULTS } from "../../infra/defaults.ts";
 import { StackConfigError, fixCommand, SECRET_KEYS, type ConfigIssue, type SecretKey } from "./config-error.ts";
 import { isEmptyDefault, secretValueIssues, sshAuthIssues } from "./secret-rules.ts";
 
 export { StackConfigError, fixCommand, SECRET_KEYS, type ConfigIssue, type SecretKey, isEmptyDefault, sshAuthIssues, secretValueIssues };
 
-const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
-const CIDR6 = /^[0-9a-f:]+:[0-9a-f:]*\/(?:12[0-8]|1[01]\d|[1-9]?\d)$/i;
+const H = HOST_FIELDS;
+const M = MCP_FIELDS;
+const D = DEFAULTS;
 
-const port = z.number().int().min(1).max(65535);
-
+/**
+ * The stack's keys, each mapped to the rule of the component argument it becomes (HOST_FIELDS, MCP_FIELDS) with
+ * its default from infra/defaults.ts; only what has no component argument (registry, image build, alerts) is
+ * defined here. Pulumi.yaml declares the same keys and defaults (test/infra/pulumi-yaml.test.ts).
+ */
 export const StackSettingsSchema = z.object({
-  domain: z.string().toLowerCase().pipe(domain),
-  region: z.string().regex(/^[a-z]{3}\d$/, "must be a DigitalOcean region slug such as nyc3, fra1, sgp1").default("fra1"),
-  dropletSize: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb").optional(),
-  resizeDisk: z.boolean().default(false),
-  swapMb: z.number().int().min(0, "must be 0 (no swap) or more MB").max(65536).optional(),
-  dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
-  containerMemoryMb: z.number().int().min(128, "must be at least 128").max(65536).default(256),
-  containerCpus: z.number().int().min(1).max(32).default(1),
-  sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
-    "must be an OpenSSH public key line (the contents of ~/.ssh/id_ed25519.pub)"),
-  sshKeyFingerprint: z.string().toLowerCase().regex(DO_SSH_KEY_REF,
-    "must be the MD5 fingerprint (aa:bb:...:ff, from ssh-keygen -l -E md5) or numeric id of a key on your DigitalOcean account").optional(),
-  sshAgentSocket: z.string().startsWith("/", "must be the absolute path of an SSH agent socket").optional(),
-  sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("deploy"),
-  sshPort: port.default(22),
-  adminCidrs: z.array(z.string().refine((c) => CIDR4.test(c) || CIDR6.test(c), "must be a CIDR such as 203.0.113.7/32"))
-    .min(1, "must list at least one CIDR allowed to reach SSH (your address, e.g. 203.0.113.7/32)"),
-  allowSshFromAnywhere: z.boolean().default(false),
-  acmeEmail: z.email("must be an e-mail address for the ACME account"),
-  acmeServer: z.url({ protocol: /^https$/, error: "must be an https ACME directory URL" }).optional(),
-  acmeCaBundle: absPath.optional(),
-  certbotConfigDir: absPath.default("/etc/letsencrypt"),
-  dnsZone: z.string().toLowerCase().pipe(domain).optional(),
-  reservedIp: z.boolean().default(false),
+  domain: z.string().toLowerCase().pipe(M.domain),
+  region: H.region.default(D.region),
+  dropletSize: H.size.optional(),
+  resizeDisk: H.resizeDisk.default(D.resizeDisk),
+  swapMb: H.swapMb.optional(),
+  dropletImage: H.image.default(D.dropletImage),
+  containerMemoryMb: H.memoryMb.default(D.memoryMb),
+  containerCpus: H.cpus.default(D.cpus),
+  sshPublicKey: H.sshPublicKey,
+  sshKeyFingerprint: H.sshKey.optional(),
+  sshAgentSocket: H.sshAgentSocket.optional(),
+  sshUser: H.sshUser.default(D.sshUser),
+  sshPort: H.sshPort.default(D.sshPort),
+  adminCidrs: H.adminCidrs,
+  allowSshFromAnywhere: H.allowSshFromAnywhere.default(D.allowSshFromAnywhere),
+  acmeEmail: M.acmeEmail,
+  acmeServer: M.acmeServer.optional(),
+  acmeCaBundle: M.acmeCaBundle.optional(),
+  certbotConfigDir: M.certbotConfigDir.default(D.certbotConfigDir),
+  dnsZone: z.string().toLowerCase().pipe(M.domain).optional(),
+  reservedIp: H.reservedIp.default(D.reservedIp),
   registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
   registryUsername: z.string().regex(/^\S+$/, "must be a user name without spaces").optional(),
   docrName: z.string().regex(/^[a-z0-9-]{3,63}$/, "must be 3-63 lowercase letters, digits or dashes").optional(),
-  docrTier: z.enum(["starter", "basic", "professional"]).default("starter"),
-  createDocr: z.boolean().default(true),
+  docrTier: z.enum(["starter", "basic", "professional"]).default(D.docrTier),
+  createDocr: z.boolean().default(D.createDocr),
   docrRegion: z.enum(DOCR_REGIONS, { error: `must be a region with a container registry: ${DOCR_REGIONS.join(", ")}` }).optional(),
   image: digestRef.optional(),
   imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
-  imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default("selfhosted-mcp"),
+  imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default(D.imageRepository),
   buildContext: z.string().min(1).default("."),
   dockerfile: z.string().min(1).default("server/Dockerfile"),
-  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, "must be an image reference such as node:24-bookworm-slim (no spaces)").default("node:24-bookworm-slim"),
-  platform: z.string().regex(/^linux\/[a-z0-9]+$/).default("linux/amd64"),
-  port: port.default(8000),
-  metricsPort: port.default(9090),
-  healthPath: z.string().startsWith("/").default("/health"),
-  healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
-  drainSeconds: drainSecondsSchema,
-  authMode: z.enum(["none", "api-key", "oauth"]).default("api-key"),
-  env: z.record(z.string(), z.string().refine((v) => !/[\r\n]/.test(v), "env values must be single-line"))
-    .refine((o) => Object.keys(o).every((k) => ENV_NAME_PATTERN.test(k)), "env names must be UPPER_SNAKE_CASE").default({}),
-  rateLimitPerSecond: z.number().int().min(1).max(100000).default(10),
-  rateLimitBurst: z.number().int().min(0).max(100000).default(20),
-  maxBodySize: z.string().regex(/^\d+[kKmM]?$/, "must be an nginx size such as 1m or 512k").default("1m"),
-  nginxListenAddresses: z.array(listenAddressSchema).default([]),
+  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, "must be an image reference such as node:24-bookworm-slim (no spaces)").default(D.baseImage),
+  platform: z.string().regex(/^linux\/[a-z0-9]+$/, "must be a linux platform such as linux/amd64").default(D.platform),
+  port: M.port.default(D.port),
+  metricsPort: M.metricsPort.default(D.metricsPort),
+  healthPath: M.healthPath.default(D.healthPath),
+  healthTimeoutSeconds: M.healthTimeoutSeconds.default(D.healthTimeoutSeconds),
+  drainSeconds: M.drainSeconds.default(D.drainSeconds),
+  authMode: M.authMode.default(D.authMode),
+  env: M.env.default({}),
+  rateLimitPerSecond: M.rateLimitPerSecond.default(D.rateLimitPerSecond),
+  rateLimitBurst: M.rateLimitBurst.default(D.rateLimitBurst),
+  maxBodySize: M.maxBodySize.default(D.maxBodySize),
+  nginxListenAddresses: M.listenAddresses.default([]),
   alertsEnabled: z.boolean().default(false),
   alertEmails: z.array(z.email("must be an e-mail address")).default([]),
   alertSlackChannel: z.string().regex(/^[#@]?[^\s#@]+$/, "must be a Slack channel such as #ops (no spaces)").optional(),
@@ -104,8 +102,8 @@ export interface StackConfig { settings: StackSettings; secrets: StackSecrets }
 function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (key: string, message: string) => issues.push({ key, message, fix: fixCommand(key) });
-  const world = s.adminCidrs.filter((c) => ANY_ADDRESS.includes(c));
-  if (world.length > 0 && !s.allowSshFromAnywhere) {
+  const world = worldOpenCidrs(s.adminCidrs, s.allowSshFromAnywhere);
+  if (world.length > 0) {
     add("adminCidrs", `${world.join(", ")} opens SSH to the whole internet; list your own address, or set allowSshFromAnywhere true if you really mean it`);
   }
   const reserved: Record<number, string> = { 80: "HTTP (nginx)", 443: "HTTPS (nginx)", [s.sshPort]: "SSH (sshPort)" };
@@ -121,10 +119,7 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
       used.set(n, label);
     }
   }
-  for (const k of Object.keys(s.env)) {
-    if (MANAGED_ENV.includes(k)) add("env", `env.${k} is set by the components (from its own config key); remove it from env`);
-  }
-  if (s.dnsZone && s.domain !== s.dnsZone && !s.domain.endsWith(`.${s.dnsZone}`)) {
+  if (s.dnsZone && !inZone(s.domain, s.dnsZone)) {
     add("dnsZone", `domain ${s.domain} is not inside zone ${s.dnsZone}`);
   }
   if (s.authMode === "api-key" && !has("apiKeys")) add("apiKeys", "authMode is api-key (the default), so at least one API key is required");

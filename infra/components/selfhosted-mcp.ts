@@ -9,6 +9,10 @@ import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer
 import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
 import { splitList } from "../../contract/list.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
+import { validateSelfHostedMcpArgs, MANAGED_ENV } from "./selfhosted-mcp-args.ts";
+import { DEFAULTS } from "../defaults.ts";
+
+export { MANAGED_ENV };
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "connectionLimit" | "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
@@ -67,14 +71,6 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId">;
 }
 
-/**
- * Environment names SelfHostedMcp (and the run contract under it) sets from its own arguments, plus
- * UPSTREAM_API_KEY, which the example stack sets from its upstreamApiKey secret. A value in `env` or `secrets`
- * would silently lose to them, so it is refused.
- */
-export const MANAGED_ENV = ["PORT", "HOST", "METRICS_PORT", "METRICS_HOST", "PUBLIC_URL", "AUTH_MODE", "API_KEYS", "API_KEYS_FILE", "DATA_DIR",
-  "LISTEN_SOCKET", "UPSTREAM_API_KEY"];
-
 export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly host: McpHost;
   readonly image: McpImage;
@@ -89,23 +85,20 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly smokeTimer?: McpSmokeTimer;
 
   constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
-    const app = args.app ?? "mcp";
-    const port = args.port ?? 8000;
-    const metricsPort = args.metricsPort ?? 9090;
+    const app = args.app ?? DEFAULTS.app;
+    const port = args.port ?? DEFAULTS.port;
+    const metricsPort = args.metricsPort ?? DEFAULTS.metricsPort;
     // Options that fail only in a later component are checked before anything registers.
-    const managed = Object.keys(args.env ?? {}).filter((k) => MANAGED_ENV.includes(k) && k !== "UPSTREAM_API_KEY");
-    if (managed.length > 0) {
-      throw new Error(`SelfHostedMcp env: ${managed.join(", ")} ${managed.length > 1 ? "are" : "is"} set by the component from its own arguments (auth, domain, port, ...); remove ${managed.length > 1 ? "them" : "it"} from env`);
-    }
+    validateSelfHostedMcpArgs(args);
     if (args.alertStack) {
       const { secrets, ...options } = args.alertStack;
       planMonitoringStack({ ...options, app, port, metricsPort }, secrets);
     }
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
-    const memoryMb = args.resources?.memoryMb ?? 256;
-    const cpus = args.resources?.cpus ?? 1;
+    const memoryMb = args.resources?.memoryMb ?? DEFAULTS.memoryMb;
+    const cpus = args.resources?.cpus ?? DEFAULTS.cpus;
     const hostArgs: McpHostArgs = {
-      region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
+      region: args.region ?? DEFAULTS.region, memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
@@ -122,7 +115,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       ...(!args.registry && args.docr ? { docr: { ...args.docr, ...docrRegion(args.docr, hostArgs.region) } } : {}),
     }, { parent: this });
 
-    const authMode = args.auth?.mode ?? "api-key";
+    const authMode = args.auth?.mode ?? DEFAULTS.authMode;
     const publicUrl = `https://${args.domain}`;
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
       .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}) }) as Record<string, string>));
@@ -133,14 +126,14 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       publish: (deployed) => host.publish([deployed]),
       image: this.image.digest, pullConfig: this.image.pullConfig,
       app, domain: args.domain, port, metricsPort,
-      memoryMb, cpus, healthPath: args.healthPath ?? "/health",
+      memoryMb, cpus, healthPath: args.healthPath ?? DEFAULTS.healthPath,
       ...pick(args, ["healthTimeoutSeconds", "drainSeconds"]),
       acmeEmail: args.acme.email,
       ...(args.acme.server ? { acmeServer: args.acme.server } : {}),
       ...(args.acme.caBundle ? { acmeCaBundle: args.acme.caBundle } : {}),
       ...(args.acme.certbotConfigDir ? { certbotConfigDir: args.acme.certbotConfigDir } : {}),
       limits: {
-        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? 10}r/s`, burst: args.rateLimit?.burst ?? 20 },
+        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? DEFAULTS.rateLimitPerSecond}r/s`, burst: args.rateLimit?.burst ?? DEFAULTS.rateLimitBurst },
         ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
       },
       ...(args.listenAddresses?.length ? { nginx: { listenAddresses: args.listenAddresses } } : {}),
@@ -153,7 +146,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     this.imageDigest = this.image.digest;
     this.url = pulumi.output(`${publicUrl}/mcp`);
     // The nginx location the deployment renders for the server's healthPath (one value: the run contract's).
-    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? "/health")}`);
+    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? DEFAULTS.healthPath)}`);
     if (args.monitoring) {
       this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
     }
