@@ -31,7 +31,7 @@ export const StackSettingsSchema = z.object({
   dropletSize: H.size.optional(),
   resizeDisk: H.resizeDisk.default(D.resizeDisk),
   swapMb: H.swapMb.optional(),
-  dropletImage: H.image.default(D.dropletImage),
+  dropletImage: H.dropletImage.default(D.dropletImage),
   containerMemoryMb: H.memoryMb.default(D.memoryMb),
   containerCpus: H.cpus.default(D.cpus),
   sshPublicKey: H.sshPublicKey,

@@ -21,7 +21,7 @@ export const HOST_FIELDS = {
   size: z.string().regex(/^[a-z0-9-]+$/, "must be a droplet size slug such as s-1vcpu-1gb"),
   resizeDisk: z.boolean(),
   swapMb: z.number().int("must be a whole number of MB").min(0, "must be 0 (no swap) or more MB").max(65536),
-  image: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64"),
+  dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64"),
   memoryMb: z.number().int().min(128, "must be at least 128").max(65536),
   cpus: z.number().int().min(1).max(32),
   sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
@@ -50,7 +50,7 @@ export function inZone(name: string, zone: string): boolean {
 const F = HOST_FIELDS;
 /** The arguments' shape without the cross-argument rules (SelfHostedMcp picks its host arguments from it). */
 export const hostArgsObject = z.object({
-  region: F.region, size: F.size.optional(), resizeDisk: F.resizeDisk.optional(), image: F.image.optional(),
+  region: F.region, size: F.size.optional(), resizeDisk: F.resizeDisk.optional(), dropletImage: F.dropletImage.optional(),
   memoryBudget: z.object({ containerMemoryMb: F.memoryMb, containerCpus: F.cpus }).partial().optional(),
   sshPublicKey: F.sshPublicKey, sshKeys: z.array(F.sshKey).optional(), sshAgentSocket: F.sshAgentSocket.optional(),
   sshUser: F.sshUser.optional(), sshPort: F.sshPort.optional(), adminCidrs: F.adminCidrs, allowSshFromAnywhere: F.allowSshFromAnywhere.optional(),

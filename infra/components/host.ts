@@ -35,7 +35,7 @@ export interface McpHostArgs {
   /** What the containers need; two slots run side by side during a deploy. Default 256 MB, 1 vCPU. */
   memoryBudget?: Partial<MemoryBudget>;
   /** Droplet image slug (default: Ubuntu 24.04 LTS; ForceNew). */
-  image?: string;
+  dropletImage?: string;
   /** OpenSSH public key line authorized for the deploy user (in the user-data: a change replaces the droplet). */
   sshPublicKey: string;
   /**
@@ -142,7 +142,7 @@ export class McpHost extends pulumi.ComponentResource {
       this.sshKey = new digitalocean.SshKey(`${name}-key`, { name: `${pulumi.getProject()}-${pulumi.getStack()}-${name}`, publicKey: args.sshPublicKey }, parent);
     }
     this.droplet = new digitalocean.Droplet(`${name}-droplet`, {
-      name, region: args.region, size: this.sizeSlug, resizeDisk: args.resizeDisk ?? DEFAULTS.resizeDisk, image: args.image ?? DEFAULTS.dropletImage,
+      name, region: args.region, size: this.sizeSlug, resizeDisk: args.resizeDisk ?? DEFAULTS.resizeDisk, image: args.dropletImage ?? DEFAULTS.dropletImage,
       monitoring: true, ipv6: true, sshKeys: this.sshKey ? [this.sshKey.fingerprint] : args.sshKeys!, userData: this.userData,
       tags: args.tags ?? ["selfhosted-mcp"],
     }, parent);

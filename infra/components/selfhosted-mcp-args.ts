@@ -47,7 +47,7 @@ export const MCP_FIELDS = {
 
 const F = MCP_FIELDS;
 export const selfHostedMcpArgsSchema = z.object({
-  domain: F.domain, region: HOST_FIELDS.region.optional(), dropletImage: HOST_FIELDS.image.optional(), dnsZone: domain.optional(),
+  domain: F.domain, region: HOST_FIELDS.region.optional(), dropletImage: HOST_FIELDS.dropletImage.optional(), dnsZone: domain.optional(),
   app: F.app.optional(), port: F.port.optional(), metricsPort: F.metricsPort.optional(), healthPath: F.healthPath.optional(),
   healthTimeoutSeconds: F.healthTimeoutSeconds.optional(), drainSeconds: F.drainSeconds.optional(),
   env: z.record(z.string(), z.unknown()).optional(),

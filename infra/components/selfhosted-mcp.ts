@@ -102,7 +102,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
-      ...(args.dropletImage ? { image: args.dropletImage } : {}),
+      ...(args.dropletImage ? { dropletImage: args.dropletImage } : {}),
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
     };
     this.host = new McpHost(`${name}-host`, hostArgs, { parent: this });
