@@ -30,3 +30,9 @@ test("every layered part is in the layout, and every code directory of the layou
   assert.deepEqual(Object.keys(MAY_IMPORT).filter((p) => !listed.has(p)), []);
   assert.deepEqual([...listed].filter((d) => !(d in MAY_IMPORT) && !["docs", ".ci"].includes(d)), []);
 });
+
+test("every test file is under test/ (npm test runs test/**/*.test.ts; one elsewhere would never run)", () => {
+  const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.test.ts"], { cwd: REPO, encoding: "utf8" }).split("\n").filter(Boolean);
+  assert.ok(files.length > 50, `${files.length} test files`);
+  assert.deepEqual(files.filter((f) => !f.startsWith("test/")), []);
+});
