@@ -13,7 +13,7 @@ import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.t
 import { run, runOk } from "../support/proc.ts";
 import type { SmokeReport } from "../../smoke/run.ts";
 
-const CLI = join(import.meta.dirname, "..", "..", "infra", "smoke", "cli.ts");
+const CLI = join(import.meta.dirname, "..", "..", "smoke", "cli.ts");
 const API_KEY = "smoke-test-key-0123456789abcdef0123456789";
 const dir = mkdtempSync(join(tmpdir(), "smoke-test-"));
 let stub: UpstreamStub;
@@ -157,8 +157,8 @@ test("package bin `selfhosted-mcp` is the build output of smoke/cli.ts, which st
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string>; scripts: Record<string, string>; files: string[] };
   assert.equal(pkg.bin["selfhosted-mcp"], "dist/smoke/cli.js");
   const build = JSON.parse(readFileSync(join(root, "tsconfig.build.json"), "utf8")) as { include: string[] };
-  assert.ok(build.include.includes("infra") && build.include.includes("server/src"), "cli.ts and the smoke-example format it imports are compiled");
+  assert.ok(build.include.includes("smoke") && build.include.includes("contract"), "cli.ts and the smoke-example format it imports are compiled");
   assert.equal(pkg.scripts.smoke, "node smoke/cli.ts");
   assert.match(readFileSync(CLI, "utf8"), /^#!\/usr\/bin\/env node\n/);
-  assert.ok(pkg.files.includes("infra") && pkg.files.includes("server"), "the smoke timer ships these sources to the droplet");
+  assert.ok(pkg.files.includes("smoke") && pkg.files.includes("contract"), "the smoke timer bundles these sources for the droplet");
 });

@@ -21,7 +21,7 @@ import { apiKeyId } from "../../server/src/metering/credential-id.ts";
 import { LEDGER_FILE } from "../../contract/usage-ledger.ts";
 import { usageMain, UsageError } from "../../smoke/usage.ts";
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "infra", "smoke", "cli.ts");
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "smoke", "cli.ts");
 const KEY_A = "usage-cli-key-a-0123456789abcdef";
 const KEY_B = "usage-cli-key-b-0123456789abcdef";
 const EXPECTED = [
