@@ -2,8 +2,8 @@
 // names the variable and the fix; main.ts prints it and exits 1.
 import { readFileSync } from "node:fs";
 import * as z from "zod";
-import { isB64Token } from "../../contract/bearer.ts";
-import { splitList } from "./list.ts";
+import { checkApiKeys } from "../../contract/api-keys.ts";
+import { splitList } from "../../contract/list.ts";
 import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
 const int = (min: number, max: number, def: number, unit = "") => {
@@ -140,7 +140,6 @@ function withConfigError<T>(f: () => T | string): T {
   return r;
 }
 
-const MIN_KEY_LENGTH = 16;
 const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 
 function readKeys(env: z.infer<typeof EnvSchema>): string[] {
@@ -151,14 +150,11 @@ function readKeys(env: z.infer<typeof EnvSchema>): string[] {
       throw new ConfigError(`API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(e as NodeJS.ErrnoException).code ?? "error"}): point it at a readable file with one key per line`);
     }
   }
-  const keys = splitList(raw);
   const name = env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS";
-  if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
-  if (keys.some((k) => k.length < MIN_KEY_LENGTH)) throw new ConfigError(`${name}: every API key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)`);
-  // A key that is not a b64token can never arrive in `Authorization: Bearer <key>` (contract/bearer.ts).
-  const bad = keys.findIndex((k) => !isB64Token(k));
-  if (bad >= 0) throw new ConfigError(`${name}: key ${bad + 1} contains characters a bearer token cannot carry (RFC 6750 §2.1 b64token: letters, digits, - . _ ~ + / and trailing =); generate one with: openssl rand -hex 32`);
-  return keys;
+  const checked = checkApiKeys(raw);
+  if (checked.keys) return checked.keys;
+  if (splitList(raw).length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
+  throw new ConfigError(`${name}: ${checked.problem}`);
 }
 
 function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthConfig {

@@ -1,6 +1,5 @@
 // Listeners of the MCP app: the TCP port, and optionally a unix socket (LISTEN_SOCKET). The deployment points nginx
-// at a symlink to the live slot's socket, so a redeploy switches slots without reloading nginx (which would close
-// every idle client keep-alive connection and make in-flight requests race it).
+// at a symlink to the live slot's socket, so a redeploy switches slots without reloading nginx (why: docs/infra.md, "Zero-downtime switch without an nginx reload").
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import type { Server } from "node:http";
