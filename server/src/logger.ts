@@ -32,10 +32,11 @@ export function loggableHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
-export function createLogger(level: string): Logger {
+/** A JSON logger at `level`; every line carries `service` (default: the reference server's name). */
+export function createLogger(level: string, service = "selfhosted-mcp-server"): Logger {
   return pino({
     level,
-    base: { service: "selfhosted-mcp-server" },
+    base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
