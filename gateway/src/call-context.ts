@@ -3,8 +3,9 @@
 // basic/utilities/cancellation) but leaves its HTTP POST open, and a stateless upstream (one server per POST) cannot
 // route that notification to the running request. So each call runs in an AsyncLocalStorage context (CallContext) that
 // the transport's fetch and send see:
-// - fetch: the POST carrying the call is aborted with the call's signal (the upstream sees its request close, and the
-//   SDK's server aborts the handler's signal), and its response body is cut at UPSTREAM_MAX_BYTES;
+// - fetch: the POST carrying the call is aborted with the call's signal — caller's cancellation or UPSTREAM_TIMEOUT_MS —
+//   (the upstream sees its request close, and the SDK's server aborts the handler's signal), and its response body is
+//   cut at UPSTREAM_MAX_BYTES;
 // - send/onmessage: the JSON-RPC id the SDK gave the call is recorded, and an error response to it is kept verbatim
 //   (the SDK turns it into an McpError whose message is prefixed "MCP error <code>: "), so the gateway forwards the
 //   upstream's own { code, message, data }.
@@ -14,7 +15,8 @@ import { isJSONRPCErrorResponse, isJSONRPCRequest, type JSONRPCErrorResponse, ty
 
 export class CallContext {
   readonly #abort = new AbortController();
-  /** Aborted when the caller's signal aborts or the response grows past the byte limit. */
+  readonly #deadline: AbortSignal;
+  /** Aborted when the caller's signal aborts, the deadline passes or the response grows past the byte limit. */
   readonly signal: AbortSignal;
   /** The upstream's JSON-RPC error answer to this call, as sent. */
   rpcError?: JSONRPCErrorResponse["error"];
@@ -22,9 +24,14 @@ export class CallContext {
   overflow = false;
   readonly #settled: Array<() => void> = [];
 
-  constructor(caller: AbortSignal | undefined) {
-    this.signal = caller ? AbortSignal.any([caller, this.#abort.signal]) : this.#abort.signal;
+  /** `timeoutMs`: the deadline (UPSTREAM_TIMEOUT_MS); reaching it cancels the call like the caller would. */
+  constructor(caller: AbortSignal | undefined, timeoutMs: number) {
+    this.#deadline = AbortSignal.timeout(timeoutMs);
+    this.signal = AbortSignal.any([...(caller ? [caller] : []), this.#deadline, this.#abort.signal]);
   }
+
+  /** Whether the call was ended by its deadline. */
+  get timedOut(): boolean { return this.#deadline.aborted; }
 
   /** Runs `f` once the call has settled (see settle). */
   onSettle(f: () => void): void { this.#settled.push(f); }

@@ -100,10 +100,11 @@ export class Upstream {
 
   async #once(method: string, params: Record<string, unknown> | undefined, opts: CallOptions): Promise<Record<string, unknown>> {
     const client = await this.#connected();
-    const ctx = new CallContext(opts.signal);
+    const ctx = new CallContext(opts.signal, this.#limits.upstreamTimeoutMs);
     try {
+      // The deadline is the context's (it also closes the call's POST); the SDK's own timer (default 60 s) is set past it.
       const result = await runCall(ctx, () => client.request({ method, params } as never, AnyResult, {
-        signal: ctx.signal, timeout: this.#limits.upstreamTimeoutMs, ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
+        signal: ctx.signal, timeout: this.#limits.upstreamTimeoutMs + 1000, ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
       }));
       this.#markUp();
       return result;
@@ -111,7 +112,7 @@ export class Upstream {
       if (ctx.rpcError) { this.#markUp(); throw new RpcError(ctx.rpcError); }
       if (opts.signal?.aborted) throw new CancelledError(String(opts.signal.reason ?? "cancelled"));
       if (ctx.overflow) throw new UnavailableError(`its answer was too large: ${reason(e)}`);
-      if (e instanceof McpError && e.code === ErrorCode.RequestTimeout) throw new UnavailableError(`it did not answer within ${this.#limits.upstreamTimeoutMs} ms (UPSTREAM_TIMEOUT_MS)`);
+      if (ctx.timedOut || (e instanceof McpError && e.code === ErrorCode.RequestTimeout)) throw new UnavailableError(`it did not answer within ${this.#limits.upstreamTimeoutMs} ms (UPSTREAM_TIMEOUT_MS)`);
       this.#drop(client);
       throw e;
     } finally {

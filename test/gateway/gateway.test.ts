@@ -58,13 +58,13 @@ after(async () => {
   await Promise.allSettled([gw?.stop(), alpha?.stop(), beta?.stop(), gamma?.stop(), tiny?.stop(), stub?.stop()]);
 });
 
-test("lists every upstream's tools as <server>__<tool>: 16 distinct names, the same tools the upstreams list", async () => {
+test("lists every upstream's tools as <server>__<tool>: 17 distinct names, the same tools the upstreams list", async () => {
   const c = await client(gw.mcpUrl, bearer(FULL_KEY));
   const { tools } = await c.listTools();
   const names = tools.map((t) => t.name);
   const expected = [
     ...REFERENCE.flatMap((s) => REFERENCE_TOOLS.map((t) => `${s}__${t}`)),
-    "tiny__get_forecast", "tiny__slow", "tiny__refuse", "tiny__grow", gatewayName("tiny", LONG_TOOL, 64),
+    "tiny__get_forecast", "tiny__slow", "tiny__refuse", "tiny__grow", "tiny__big", gatewayName("tiny", LONG_TOOL, 64),
   ];
   assert.deepEqual([...names].sort(), [...expected].sort());
   assert.equal(new Set(names).size, names.length, "no two tools share a name");

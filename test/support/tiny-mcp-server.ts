@@ -1,8 +1,10 @@
 // A tiny MCP server on the SDK's low-level Server, in the test process, over Streamable HTTP with sessions (the SDK
 // default): what the reference server cannot show through the gateway. Its tool `get_forecast` has the reference
 // server's name (a collision); `slow` reports progress and records whether its call was cancelled; `refuse` answers a
-// JSON-RPC error with its own code and data; `grow` adds a tool and sends notifications/tools/list_changed. It also has
-// one prompt and one resource. Binds 127.0.0.1 on a free port; every session is closed on stop().
+// JSON-RPC error with its own code and data; `grow` adds a tool and sends notifications/tools/list_changed; `big`
+// answers `bytes` characters of text. It also has one prompt and one resource. With `stateless: true` every POST gets
+// its own Server and transport (like the reference server's default), so a notifications/cancelled POST reaches no
+// running call: only closing the call's own POST cancels it. Binds 127.0.0.1 on a free port; every session is closed on stop().
 import { createServer, type Server as HttpServer } from "node:http";
 import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -35,9 +37,10 @@ const baseTools: Tool[] = [
   { name: "refuse", description: "Always answers a JSON-RPC error.", inputSchema: schema },
   { name: "grow", description: "Adds a tool and announces it with notifications/tools/list_changed.", inputSchema: schema },
   { name: LONG_TOOL, description: "A long name with a dot.", inputSchema: schema },
+  { name: "big", description: "Answers `bytes` characters of text (streamed after a progress step when asked for progress).", inputSchema: { type: "object", properties: { bytes: { type: "number" } } } },
 ];
 
-export async function startTinyServer(): Promise<TinyServer> {
+export async function startTinyServer(opts: { stateless?: boolean } = {}): Promise<TinyServer> {
   const tools = [...baseTools];
   const cancelled: string[] = [];
   let slowStarted = 0;
@@ -49,6 +52,15 @@ export async function startTinyServer(): Promise<TinyServer> {
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       switch (request.params.name) {
         case "get_forecast": return { content: [{ type: "text", text: "tiny get_forecast" }] };
+        case "big": {
+          // With a progressToken the answer is streamed (headers sent before the result: no Content-Length).
+          const token = request.params._meta?.progressToken;
+          if (token !== undefined) {
+            await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1 } });
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return { content: [{ type: "text", text: "x".repeat(Number(request.params.arguments?.bytes ?? 0)) }] };
+        }
         case LONG_TOOL: return { content: [{ type: "text", text: `called ${LONG_TOOL}` }] };
         case "refuse": throw Object.assign(new Error(REFUSAL.message), { code: REFUSAL.code, data: REFUSAL.data });
         case "grow": {
@@ -89,6 +101,14 @@ export async function startTinyServer(): Promise<TinyServer> {
     if (existing) { await existing.transport.handleRequest(req, res, body); return; }
     if (typeof id === "string") { res.writeHead(404).end(); return; }
     const server = newServer();
+    if (opts.stateless) {
+      if (req.method !== "POST") { res.writeHead(405).end(); return; }
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.once("close", () => { void transport.close(); void server.close(); });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+      return;
+    }
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => { sessions.set(sid, { transport, server }); },
