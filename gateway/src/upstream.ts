@@ -62,6 +62,8 @@ export class Upstream {
   #up: boolean | undefined;
   #lists = new Map<ListKind, { items: unknown[]; at: number }>();
   #refreshing = new Map<ListKind, Promise<unknown[]>>();
+  /** Lists that could not be fetched while none was cached: their first success is announced as a change. */
+  #missed = new Set<ListKind>();
   #health?: { result: HealthCheck; at: number };
   #probing?: Promise<HealthCheck>;
   /** Told when a list of this upstream changed (the gateway forwards notifications/*_list_changed to its sessions). */
@@ -136,6 +138,7 @@ export class Upstream {
     }
     try { return (await refresh) as Lists[K]; } catch (e) {
       this.#log.warn({ event: "list_failed", kind, err: { message: (e as Error).message }, stale: cached !== undefined }, "upstream list failed; serving the last known list");
+      if (!cached) this.#missed.add(kind);
       return (cached?.items ?? []) as Lists[K];
     }
   }
@@ -156,7 +159,7 @@ export class Upstream {
     const before = this.#lists.get(kind);
     this.#lists.set(kind, { items, at: Date.now() });
     if (before && JSON.stringify(before.items) !== JSON.stringify(items)) this.onListChanged(kind);
-    if (!before && items.length > 0) this.onListChanged(kind);
+    if (!before && this.#missed.delete(kind) && items.length > 0) this.onListChanged(kind);
     return items;
   }
 

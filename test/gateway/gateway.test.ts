@@ -160,6 +160,13 @@ test("notifications/tools/list_changed from an upstream refreshes the gateway's 
   assert.ok(after.some((n) => /^tiny__grown_\d+$/.test(n)), JSON.stringify(after));
 });
 
+test("a stateful upstream that forgot the gateway's session (a restart): the next call opens a new session and succeeds", async () => {
+  const c = await client(gw.mcpUrl, bearer(FULL_KEY));
+  assert.equal(text(await call(c, "tiny__get_forecast", {})), "tiny get_forecast");
+  assert.ok(await tiny.forgetSessions() >= 1, "the gateway had a session on tiny");
+  assert.equal(text(await call(c, "tiny__get_forecast", {})), "tiny get_forecast");
+});
+
 test("prompts and resources of the upstreams are listed and served", async () => {
   const c = await client(gw.mcpUrl, bearer(LIMITED_KEY));
   assert.deepEqual((await c.listPrompts()).prompts.map((p) => p.name), ["tiny__greet"]);

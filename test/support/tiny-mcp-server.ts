@@ -27,6 +27,8 @@ export interface TinyServer {
   cancelled: string[];
   /** Calls of `slow` that started. */
   slowStarted(): number;
+  /** Closes every session, as a restart would: their ids then get 404. Returns how many there were. */
+  forgetSessions(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -123,6 +125,12 @@ export async function startTinyServer(opts: { stateless?: boolean } = {}): Promi
     url: `http://127.0.0.1:${port}/mcp`,
     cancelled,
     slowStarted: () => slowStarted,
+    async forgetSessions() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      await Promise.allSettled(all.map((s) => s.transport.close()));
+      return all.length;
+    },
     async stop() {
       await Promise.allSettled([...sessions.values()].map((s) => s.transport.close()));
       http.closeAllConnections();
