@@ -53,16 +53,16 @@ const calls = new AsyncLocalStorage<CallContext>();
 export const runCall = <T>(ctx: CallContext, f: () => Promise<T>): Promise<T> => calls.run(ctx, f);
 
 /**
- * A fetch for StreamableHTTPClientTransport: inside a call, the request is also aborted by the call's signal and the
- * response body is cut at `maxBytes` (Content-Length checked first). Outside a call (the session's GET stream, the
- * DELETE at close) it is plain fetch.
+ * A fetch for StreamableHTTPClientTransport over `base` (global fetch, or unix-fetch.ts): inside a call, the request is
+ * also aborted by the call's signal and the response body is cut at `maxBytes` (Content-Length checked first).
+ * Outside a call (the session's GET stream, the DELETE at close) it is `base` as is.
  */
-export function boundedFetch(maxBytes: number): typeof fetch {
+export function boundedFetch(maxBytes: number, base: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const ctx = calls.getStore();
-    if (!ctx) return fetch(input, init);
+    if (!ctx) return base(input, init);
     const signal = init?.signal ? AbortSignal.any([init.signal, ctx.signal]) : ctx.signal;
-    const res = await fetch(input, { ...init, signal });
+    const res = await base(input, { ...init, signal });
     if (!res.body) return res;
     if (Number(res.headers.get("content-length") ?? 0) > maxBytes) {
       await res.body.cancel().catch(() => {});

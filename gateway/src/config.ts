@@ -3,7 +3,7 @@
 // server's rules by reusing its builders (server/src/config.ts); a bad value fails with the variable's name and the fix.
 import * as z from "zod";
 import {
-  ConfigError, LISTENER_ENV, bytes, checkApiKeys, httpSurface, httpUrl, int, list, ms, parseEnv, readKeyEntries, MiB,
+  ConfigError, LISTENER_ENV, socketPath, bytes, checkApiKeys, httpSurface, httpUrl, int, list, ms, parseEnv, readKeyEntries, MiB,
   type ListenerConfig,
 } from "../../server/src/config.ts";
 import { isB64Token } from "../../contract/bearer.ts";
@@ -37,8 +37,10 @@ const EnvSchema = z.object({
 export interface UpstreamConfig {
   /** The namespace of its tools and prompts (`<name>__<tool>`), its label in metrics, logs and /health. */
   name: string;
-  /** Its MCP endpoint (Streamable HTTP), e.g. http://127.0.0.1:8001/mcp. */
+  /** Its MCP endpoint (Streamable HTTP), e.g. http://127.0.0.1:8001/mcp; with `socket`, the path and Host sent there. */
   url: string;
+  /** A unix socket to reach it through instead of the URL's host and port (UPSTREAM_<NAME>_SOCKET). */
+  socket?: string;
   /** Bearer token the gateway presents to it (UPSTREAM_<NAME>_TOKEN), if it requires one. */
   token?: string;
 }
@@ -88,9 +90,14 @@ function readUpstreams(raw: string, source: NodeJS.ProcessEnv): UpstreamConfig[]
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new ConfigError(`UPSTREAMS: ${JSON.stringify(twice)} is listed twice; each upstream needs its own name`);
   return names.map((name) => {
+    const socketVar = upstreamVar(name, "SOCKET");
+    const socket = source[socketVar]?.trim() || undefined;
+    const checked = socket === undefined ? undefined : socketPath.safeParse(socket);
+    if (checked && !checked.success) throw new ConfigError(`${socketVar}: invalid value ${JSON.stringify(socket)}: ${checked.error.issues[0]!.message}`);
     const urlVar = upstreamVar(name, "URL");
-    const url = source[urlVar]?.trim();
-    if (!url) throw new ConfigError(`${urlVar}: required for upstream ${JSON.stringify(name)}: its MCP endpoint, e.g. http://127.0.0.1:8001/mcp`);
+    // Over a socket the URL only gives the path and Host header.
+    const url = source[urlVar]?.trim() || (socket ? "http://localhost/mcp" : undefined);
+    if (!url) throw new ConfigError(`${urlVar}: required for upstream ${JSON.stringify(name)}: its MCP endpoint, e.g. http://127.0.0.1:8001/mcp (or set ${socketVar})`);
     const parsed = httpUrl.safeParse(url);
     if (!parsed.success || new URL(url).username || new URL(url).password || url.includes("#")) {
       throw new ConfigError(`${urlVar}: invalid value ${JSON.stringify(url)}: must be an http(s) URL without user:password@ or #fragment (put a credential in ${upstreamVar(name, "TOKEN")})`);
@@ -98,7 +105,7 @@ function readUpstreams(raw: string, source: NodeJS.ProcessEnv): UpstreamConfig[]
     const tokenVar = upstreamVar(name, "TOKEN");
     const token = source[tokenVar]?.trim() || undefined;
     if (token !== undefined && !isB64Token(token)) throw new ConfigError(`${tokenVar}: contains characters a bearer token cannot carry (RFC 6750 §2.1 b64token)`);
-    return token === undefined ? { name, url } : { name, url, token };
+    return { name, url, ...(socket ? { socket } : {}), ...(token ? { token } : {}) };
   });
 }
 

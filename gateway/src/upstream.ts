@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { GatewayLimits, UpstreamConfig } from "./config.ts";
 import { CallContext, boundedFetch, runCall, trackCalls } from "./call-context.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import { unixFetch } from "./unix-fetch.ts";
 
 /**
  * A JSON-RPC error to answer with, exactly: the SDK's Protocol sends a handler's thrown `code`, `message` and `data`
@@ -185,7 +186,7 @@ export class Upstream {
   async #connect(): Promise<Client> {
     const headers: Record<string, string> = this.#cfg.token ? { authorization: `Bearer ${this.#cfg.token}` } : {};
     const transport = new StreamableHTTPClientTransport(new URL(this.#cfg.url), {
-      requestInit: { headers }, fetch: boundedFetch(this.#limits.upstreamMaxBytes),
+      requestInit: { headers }, fetch: boundedFetch(this.#limits.upstreamMaxBytes, this.#cfg.socket ? unixFetch(this.#cfg.socket) : fetch),
       // The standalone GET stream (list_changed notifications) is re-opened a few times, then left until reconnect.
       reconnectionOptions: { initialReconnectionDelay: 1000, maxReconnectionDelay: 10_000, reconnectionDelayGrowFactor: 2, maxRetries: 3 },
     });

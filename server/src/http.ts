@@ -25,7 +25,6 @@ import { answerWithin } from "./request-deadline.ts";
 import { cors } from "./cors.ts";
 import { Drain } from "./drain.ts";
 
-export { Drain }; // moved to drain.ts (shared with the gateway); kept here for existing importers
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 

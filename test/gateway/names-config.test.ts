@@ -47,6 +47,11 @@ test("config: upstreams with their URLs and tokens; API keys with per-upstream g
   assert.equal(c.limits.toolNameMax, 64);
 });
 
+test("config: UPSTREAM_<NAME>_SOCKET reaches an upstream over a unix socket; its URL then defaults to http://localhost/mcp", () => {
+  const c = loadGatewayConfig({ ...base, UPSTREAM_NOTES_URL: "", UPSTREAM_NOTES_SOCKET: "/run/notes/live.sock" });
+  assert.deepEqual(c.upstreams[1], { name: "notes", url: "http://localhost/mcp", socket: "/run/notes/live.sock" });
+});
+
 test("config: every bad value names its variable", () => {
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ UPSTREAMS: "" }, /^UPSTREAMS: invalid value "": required/],
@@ -56,6 +61,7 @@ test("config: every bad value names its variable", () => {
     [{ UPSTREAM_NOTES_URL: "" }, /^UPSTREAM_NOTES_URL: required for upstream "notes"/],
     [{ UPSTREAM_NOTES_URL: "http://u:p@127.0.0.1/mcp" }, /^UPSTREAM_NOTES_URL: invalid value/],
     [{ UPSTREAM_NOTES_TOKEN: "has space" }, /^UPSTREAM_NOTES_TOKEN: /],
+    [{ UPSTREAM_NOTES_SOCKET: "relative.sock" }, /^UPSTREAM_NOTES_SOCKET: invalid value "relative.sock": must be an absolute file path/],
     [{ AUTH_MODE: "api-key" }, /^API_KEYS: AUTH_MODE=api-key needs at least one key/],
     [{ AUTH_MODE: "api-key", API_KEYS: "a-long-enough-key-0123456:files" }, /^API_KEYS: key 1 grants "files", which is not in UPSTREAMS/],
     [{ AUTH_MODE: "oauth" }, /^AUTH_MODE: invalid value "oauth"/],
