@@ -42,6 +42,11 @@ const strictBearer: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** The principal of an API key: `key:<first 16 hex of its SHA-256>` (see principalOf). */
+export function keyPrincipal(key: string): string {
+  return `key:${digest(key).toString("hex").slice(0, 16)}`;
+}
+
 /** Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. */
 function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
   const digests = keys.map(digest);
@@ -52,7 +57,7 @@ function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
       digests.forEach((k, i) => { if (timingSafeEqual(k, d) && match < 0) match = i; });
       if (match < 0) throw new InvalidTokenError("Invalid API key");
       // Keys do not expire; the SDK requires an expiry, so report one hour ahead on every request.
-      const principal = `key:${digests[match]!.toString("hex").slice(0, 16)}`;
+      const principal = keyPrincipal(keys[match]!);
       return { token, clientId: `api-key-${match + 1}`, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
     },
   };

@@ -36,15 +36,15 @@ export function loggableHeaders(headers: Record<string, string | string[] | unde
 const UNREDACTED = new WeakMap<Logger, Logger>();
 
 /**
- * The process logger: JSON lines to stdout, secrets redacted by path (REDACT_PATHS). The destination is pino's default
+ * The process logger: JSON lines to stdout, each carrying `service` (default: the reference server's name), secrets redacted by path (REDACT_PATHS). The destination is pino's default
  * made explicit (SonicBoom, sync: false, minLength 0: each line is written at once; lines logged while a write is in
  * flight go out together in the next one; pino flushes synchronously at exit), shared with fixedFieldsLogger's twin
  * so that their lines stay in order and whole. Not buffered further: operators and tests read lines as they happen.
  */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, service = "selfhosted-mcp-server"): Logger {
   const options = {
     level,
-    base: { service: "selfhosted-mcp-server" },
+    base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };

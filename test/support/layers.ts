@@ -1,5 +1,5 @@
 // The layers of the tree (README "Layout") and a reader of the repository's import graph, for test/layout.
-//   contract ← server            contract ← nginx ← infra ← smoke, examples/stack
+//   contract ← server ← gateway  contract ← nginx ← infra ← smoke, examples/stack
 //   rehearsal, test, bench: may import every part (they exercise the product; the product never imports them)
 import { dirname, join, normalize } from "node:path";
 
@@ -7,6 +7,7 @@ import { dirname, join, normalize } from "node:path";
 export const MAY_IMPORT: Record<string, readonly string[]> = {
   contract: [],
   server: ["contract"],
+  gateway: ["contract", "server"],
   nginx: ["contract"],
   infra: ["contract", "nginx"],
   smoke: ["contract", "nginx", "infra"],
