@@ -10,7 +10,14 @@ import { renderDockerConfig } from "../../infra/render/docker-config.ts";
 import { run } from "../support/proc.ts";
 
 export const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const hosts: Host[] = [];
+after(() => {
+  // The stub nginx masters the scripts started (by the PID each wrote), then the temp tree.
+  for (const h of hosts) {
+    try { process.kill(Number(readFileSync(`${h.dir}/nginx.pid`, "utf8")), "SIGTERM"); } catch { /* never started or gone */ }
+  }
+  rmSync(root, { recursive: true, force: true });
+});
 export const DIGEST = (c: string) => `127.0.0.1:5000/mcp@sha256:${c.repeat(64)}`;
 
 /** The bash script inside a wrapped command (between the heredoc lines). */
@@ -75,8 +82,12 @@ grep -qs "^\${sock:-none} " "$STUB"/containers/*
 echo "nginx $*" >>"$STUB/calls"
 case "$*" in
   "-t -q") [ -z "\${STUB_NGINX_BAD:-}" ] || ! grep -qs "ssl_certificate" "$STUB_SITE" ;;
-  "-s reload") ;;
-  "") echo 1 >"$STUB_PID" ;;
+  # A stand-in master: a reload (SIGHUP) starts a new child, as nginx starts new workers once the new configuration
+  # is live (lib.sh's nginx_reload waits for that); SIGTERM ends it and its children; it lives at most 120 s.
+  "-s reload") kill -HUP "$(cat "$STUB_PID")" ;;
+  "") ( trap 'sleep 120 & ' HUP; trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM
+        sleep 120 & w=$!; while kill -0 "$w" 2>/dev/null; do wait "$w"; done ) </dev/null >/dev/null 2>&1 &
+      echo $! >"$STUB_PID" ;;
 esac
 `,
   certbot: `#!/bin/bash
@@ -92,7 +103,9 @@ export function fakeHost(): Host {
   mkdirSync(join(dir, "bin"));
   for (const [name, text] of Object.entries(STUBS)) { writeFileSync(join(dir, "bin", name), text); chmodSync(join(dir, "bin", name), 0o755); }
   const env = { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, STUB: dir, STUB_PID: `${dir}/nginx.pid`, STUB_SITE: `${dir}/nginx/conf.d/site.conf` };
-  return { dir, env, calls: () => (existsSync(`${dir}/calls`) ? readFileSync(`${dir}/calls`, "utf8") : ""), reset: () => rmSync(`${dir}/calls`, { force: true }) };
+  const host: Host = { dir, env, calls: () => (existsSync(`${dir}/calls`) ? readFileSync(`${dir}/calls`, "utf8") : ""), reset: () => rmSync(`${dir}/calls`, { force: true }) };
+  hosts.push(host);
+  return host;
 }
 
 export const sh = (command: string, env: NodeJS.ProcessEnv, input = "") => run("sh", ["-c", command], { env, timeoutMs: 60_000, input });

@@ -92,3 +92,11 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** n distinct free TCP ports on 127.0.0.1. */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let i = 0; ports.size < n && i < n * 10; i++) ports.add(await freePort());
+  if (ports.size < n) throw new Error(`could not find ${n} distinct free ports`);
+  return [...ports];
+}

@@ -4,7 +4,7 @@
 # exists) and after DOMAIN points at this host (reserved IP / DNS records move only after the deploy). Issues the
 # certificate with certbot (webroot) when it is missing, then installs the TLS site. Idempotent.
 
-require_commands nginx
+require_commands nginx pgrep
 [ -f "${STATE_DIR}/nginx-tls.conf" ] || die "the deploy step has not run on host ${HOST_ID} (no ${STATE_DIR}/nginx-tls.conf)"
 if [ ! -f "${CERT_FILE}" ]; then
   log "no certificate at ${CERT_FILE}: certbot (webroot) through the HTTP-only site"

@@ -11,7 +11,7 @@
 # This script is the deploy command's create AND update: it never removes the site (teardown is the lifecycle
 # command's delete), so every step the engine can take on it leaves the site serving.
 
-require_commands docker nginx curl base64
+require_commands docker nginx curl base64 pgrep
 readonly DOCKER_CONFIG_DIR="${STATE_DIR}/docker"
 readonly RUN_SPEC="${STATE_DIR}/run-spec.sh"
 [ -d "${STATE_DIR}" ] || die "${STATE_DIR} is missing: the site command prepares it on host ${HOST_ID}"
