@@ -17,7 +17,8 @@ export interface Contender {
   id: string;
   label: string;
   url: string;
-  bodyFile: string;
+  /** Request body file per measured method (tools-call.lua): tools/list and tools/call. */
+  bodies: Record<Method, string>;
   token?: string;
   host?: string;
   /** Peak RSS (VmHWM, kB) of the server process(es) and, for (c), nginx's master + workers. */
@@ -33,6 +34,19 @@ export interface Contender {
 
 export const toolsCall = (name: string, args: Record<string, unknown>) =>
   JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } });
+export const toolsList = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+
+/** The MCP methods the bench measures: `list` = tools/list, `call` = tools/call (each contender's cheapest tool). */
+export const METHODS = ["list", "call"] as const;
+export type Method = (typeof METHODS)[number];
+
+/** Writes the tools/list body and the given tools/call body to `<work>/<id>-<method>.json`. */
+function bodyFiles(work: string, id: string, call: string): Record<Method, string> {
+  const files = { list: join(work, `${id}-list.json`), call: join(work, `${id}-call.json`) };
+  writeFileSync(files.list, toolsList);
+  writeFileSync(files.call, call);
+  return files;
+}
 
 async function rpc(url: string, body: string, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const r = await fetch(url, {
@@ -51,10 +65,8 @@ const nodeEnv = (f: NodeFlags): Record<string, string> => (f.nodeOptions ? { NOD
 async function plainNode(id: string, label: string, script: string, work: string, body: string, flags: NodeFlags): Promise<Contender> {
   const port = await freePort();
   const proc = await spawnNode(id, { script: join(HERE, script), env: { PORT: String(port), ...nodeEnv(flags) }, logFile: join(work, `${id}.log`), readyUrl: `http://127.0.0.1:${port}/livez` });
-  const bodyFile = join(work, `${id}.json`);
-  writeFileSync(bodyFile, body);
   return {
-    id, label, url: `http://127.0.0.1:${port}/mcp`, bodyFile,
+    id, label, url: `http://127.0.0.1:${port}/mcp`, bodies: bodyFiles(work, id, body),
     peakRss: () => ({ serverKb: memory(proc.pid).hwmKb }),
     cpuPids: () => ({ server: proc.pid, proxy: [] }),
     memoryNow: () => memory(proc.pid),
@@ -63,7 +75,8 @@ async function plainNode(id: string, label: string, script: string, work: string
   };
 }
 
-export interface ReferenceServer { proc: BenchProcess; port: number; bodyFile: string; noteId: string }
+/** `bodyFile`: the tools/call get_note body; `bodies`: that and a tools/list body. */
+export interface ReferenceServer { proc: BenchProcess; port: number; bodyFile: string; bodies: Record<Method, string>; noteId: string }
 
 /** The reference server (server/src/main.ts) as deployed: api-key auth, metrics registry, info logs (to a file). */
 export async function referenceServer(id: string, work: string, flags: NodeFlags, env: Record<string, string> = {}, main = MAIN): Promise<ReferenceServer> {
@@ -79,9 +92,8 @@ export async function referenceServer(id: string, work: string, flags: NodeFlags
   const auth = { authorization: `Bearer ${BENCH_KEY}` };
   const saved = await rpc(`http://127.0.0.1:${port}/mcp`, toolsCall("save_note", { request_id: `bench-${id}-seed`, title: "bench", body: "a note read by every benchmark call" }), auth);
   const noteId = ((saved.structuredContent as { note: { id: string } }).note).id;
-  const bodyFile = join(work, `${id}.json`);
-  writeFileSync(bodyFile, toolsCall("get_note", { id: noteId }));
-  return { proc, port, bodyFile, noteId };
+  const bodies = bodyFiles(work, id, toolsCall("get_note", { id: noteId }));
+  return { proc, port, bodyFile: bodies.call, bodies, noteId };
 }
 
 export interface ContenderOptions {
@@ -125,7 +137,7 @@ export async function startContenders(work: string, opts: ContenderOptions = {})
     throw e;
   }
   const ref = (id: string, label: string, r: typeof direct, url: string, extra: Partial<Contender>, nginx?: TlsFront): Contender => ({
-    id, label, url, bodyFile: r.bodyFile, token: BENCH_KEY, ...extra,
+    id, label, url, bodies: r.bodies, token: BENCH_KEY, ...extra,
     peakRss: () => ({
       serverKb: memory(r.proc.pid).hwmKb,
       ...(nginx ? { nginxKb: [nginx.pid(), ...children(nginx.pid())].reduce((s, p) => s + memory(p).hwmKb, 0) } : {}),

@@ -10,8 +10,8 @@ import { parseArgs } from "node:util";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rehearse, destroy } from "../test/e2e/rehearsal.ts";
-import { ensureHostPrograms } from "../test/e2e/bootstrap.ts";
+import { rehearse, destroy } from "../rehearsal/rehearsal.ts";
+import { ensureHostPrograms } from "../rehearsal/bootstrap.ts";
 import { findDropletSize } from "../infra/render/droplet-size.ts";
 
 const { values } = parseArgs({ options: { size: { type: "string", default: "s-1vcpu-512mb-10gb" }, json: { type: "string" } } });

@@ -1,5 +1,5 @@
 // The usage ledger's on-disk shape: what the server writes (server/src/metering/ledger.ts) and what
-// `selfhosted-mcp usage` reads (infra/smoke/usage.ts), locally from a ledger file or on the droplet over SSH.
+// `selfhosted-mcp usage` reads (smoke/usage.ts), locally from a ledger file or on the droplet over SSH.
 // One row per billable tool call whose JSON-RPC response was written to the client. Rows carry no tool arguments
 // and no results. This module imports nothing of the project (contract/ is the bottom layer).
 

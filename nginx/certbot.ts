@@ -4,7 +4,7 @@ import * as z from "zod";
 import {
   ACME_DIRECTORIES, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, parseOptions, absPath, domain as fqdn,
 } from "./options.ts";
-import { shellCommand, shellQuote } from "../infra/contract/run-contract.ts";
+import { shellCommand, shellQuote } from "../contract/shell.ts";
 
 export const DEFAULT_DEPLOY_HOOK_PATH = "/usr/local/sbin/selfhosted-mcp-certbot-deploy-hook";
 /** systemd unit base name: `${RENEWAL_UNIT}.service` and `${RENEWAL_UNIT}.timer`. */

@@ -1,6 +1,7 @@
 // Options of the nginx site renderer: a zod schema with production defaults. Every error names the option
 // (its path, e.g. `servers[1].limits.perIp.rate`) and says what a valid value looks like.
 import * as z from "zod";
+import { domain, absPath, appName } from "../contract/values.ts";
 
 /** Let's Encrypt's ACME directories; any other ACME server is selected by its directory URL. */
 export const ACME_DIRECTORIES = {
@@ -12,14 +13,9 @@ export const DEFAULT_UPSTREAM_INCLUDE_DIR = "/etc/nginx/selfhosted-mcp";
 export const DEFAULT_ACME_WEBROOT = "/var/www/selfhosted-mcp-acme";
 export const DEFAULT_CERTBOT_CONFIG_DIR = "/etc/letsencrypt";
 
-const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-export const domain = z.string().regex(new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`),
-  "must be a lower-case fully qualified domain name such as mcp.example.com (no scheme, port, path or wildcard)");
-export const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/,
-  "must be an absolute path made of letters, digits and . _ ~ / - (no spaces or quotes)")
-  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/,
-  "must start with a lower-case letter and contain only a-z, 0-9 and - (at most 31 characters)");
+/** The shared value rules (contract/values.ts); re-exported under the names this module always had. */
+export { domain, absPath };
+const name = appName;
 const rate = z.string().regex(/^[1-9][0-9]{0,5}r\/[sm]$/,
   'must be a positive request rate such as "10r/s" or "600r/m" (a rate of 0 is not allowed: disable the limit with false)');
 const burst = z.number().int("must be a whole number").min(0).max(10_000);

@@ -1,12 +1,11 @@
 // The per-server upstream include file. The site config's `upstream` block for server NAME includes
 // `<upstreamIncludeDir>/<NAME>.upstream.conf`, which holds the one address of the live (blue or green) container:
 // - a unix socket path (what McpDeployment renders): a symlink the deployment re-points at the live slot's socket,
-//   so a switch needs no nginx reload (a reload closes every idle client keep-alive connection, and requests racing
-//   that close fail on the client). New connections follow the link at once; cached ones keep reaching the old slot,
+//   so a switch needs no nginx reload (why: docs/infra.md, "Zero-downtime switch without an nginx reload"). New connections follow the link at once; cached ones keep reaching the old slot,
 //   so bound their life with `keepaliveTimeSeconds` (or set `keepaliveConnections: false`) and stop the old slot
 //   only after that time;
 // - or HOST:PORT: a fixed upstream (tests, benchmarks, a server managed elsewhere). Switching slots by rewriting it and
-//   reloading is not supported: a reload closes idle client keep-alive connections, and requests racing that fail.
+//   reloading is not supported (same reason).
 import * as z from "zod";
 import { DEFAULT_UPSTREAM_INCLUDE_DIR, parseOptions } from "./options.ts";
 

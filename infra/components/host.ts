@@ -7,8 +7,8 @@ import { renderCloudInit } from "../render/cloud-init.ts";
 import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "../render/droplet-size.ts";
 import { renderHostReady } from "../render/host-ready.ts";
 import { renderConnlimitScript, type ConnlimitOptionsInput } from "../../nginx/index.ts";
-import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
-import { ANY_ADDRESS } from "../config.ts";
+import { validateHostArgs, ANY_ADDRESS } from "./host-args.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
 
 export type Connection = command.types.input.remote.ConnectionArgs;
@@ -35,7 +35,7 @@ export interface McpHostArgs {
   /** What the containers need; two slots run side by side during a deploy. Default 256 MB, 1 vCPU. */
   memoryBudget?: Partial<MemoryBudget>;
   /** Droplet image slug (default: Ubuntu 24.04 LTS; ForceNew). */
-  image?: string;
+  dropletImage?: string;
   /** OpenSSH public key line authorized for the deploy user (in the user-data: a change replaces the droplet). */
   sshPublicKey: string;
   /**
@@ -91,25 +91,10 @@ export const SWAP_FILE = "/swapfile.selfhosted-mcp";
 /** Programs the deployment scripts need on the host (cloud-init installs them). */
 export const REQUIRED_HOST_COMMANDS = ["docker", "nginx", "certbot", "curl"];
 
-export function validateHostArgs(a: McpHostArgs): void {
-  if (!Array.isArray(a.adminCidrs) || a.adminCidrs.length === 0) {
-    throw new Error("McpHost adminCidrs: list at least one CIDR allowed to reach SSH (e.g. 203.0.113.7/32); SSH is never opened silently");
-  }
-  const world = a.adminCidrs.filter((c) => ANY_ADDRESS.includes(c));
-  if (world.length > 0 && !a.allowSshFromAnywhere) {
-    throw new Error(`McpHost adminCidrs: ${world.join(", ")} opens SSH to everyone; pass allowSshFromAnywhere: true to mean it`);
-  }
-  for (const k of a.sshKeys ?? []) {
-    if (!DO_SSH_KEY_REF.test(k)) throw new Error(`McpHost sshKeys: ${JSON.stringify(k)} must be a DigitalOcean SSH key id or MD5 fingerprint (ssh-keygen -l -E md5 -f ~/.ssh/id_ed25519.pub)`);
-  }
-  if (a.swapMb !== undefined && (!Number.isInteger(a.swapMb) || a.swapMb < 0 || a.swapMb > 65536)) {
-    throw new Error(`McpHost swapMb: ${a.swapMb} must be a whole number of MB from 0 to 65536`);
-  }
-  // Renders once to validate (zod; the error names the option) before anything registers.
+/** Checks McpHost's arguments (host-args.ts) and renders the connection limit once (its errors name the option). */
+function checkHostArgs(a: McpHostArgs): void {
+  validateHostArgs(a);
   if (a.connectionLimit) renderConnlimitScript(a.connectionLimit);
-  if (a.dns && a.dns.domain !== a.dns.zone && !a.dns.domain.endsWith(`.${a.dns.zone}`)) {
-    throw new Error(`McpHost dns: domain ${a.dns.domain} is not inside zone ${a.dns.zone}`);
-  }
 }
 
 /** The record name of `domain` relative to `zone` ("@" for the apex). */
@@ -141,13 +126,13 @@ export class McpHost extends pulumi.ComponentResource {
   readonly #name: string;
 
   constructor(name: string, args: McpHostArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateHostArgs(args);
+    checkHostArgs(args);
     super("selfhosted-mcp:index:McpHost", name, {}, opts);
     this.#args = args;
     this.#name = name;
-    const user = args.sshUser ?? "deploy";
-    const sshPort = args.sshPort ?? 22;
-    const budget: MemoryBudget = { containerMemoryMb: 256, containerCpus: 1, ...args.memoryBudget };
+    const user = args.sshUser ?? DEFAULTS.sshUser;
+    const sshPort = args.sshPort ?? DEFAULTS.sshPort;
+    const budget: MemoryBudget = { containerMemoryMb: DEFAULTS.memoryMb, containerCpus: DEFAULTS.cpus, ...args.memoryBudget };
     this.sizeSlug = args.size ?? pickDropletSize(budget).slug;
     const memoryMb = findDropletSize(this.sizeSlug)?.memoryMb ?? 4096;
     this.userData = renderCloudInit({ user, sshAuthorizedKeys: [args.sshPublicKey], sshPort });
@@ -157,7 +142,7 @@ export class McpHost extends pulumi.ComponentResource {
       this.sshKey = new digitalocean.SshKey(`${name}-key`, { name: `${pulumi.getProject()}-${pulumi.getStack()}-${name}`, publicKey: args.sshPublicKey }, parent);
     }
     this.droplet = new digitalocean.Droplet(`${name}-droplet`, {
-      name, region: args.region, size: this.sizeSlug, resizeDisk: args.resizeDisk ?? false, image: args.image ?? "ubuntu-24-04-x64",
+      name, region: args.region, size: this.sizeSlug, resizeDisk: args.resizeDisk ?? DEFAULTS.resizeDisk, image: args.dropletImage ?? DEFAULTS.dropletImage,
       monitoring: true, ipv6: true, sshKeys: this.sshKey ? [this.sshKey.fingerprint] : args.sshKeys!, userData: this.userData,
       tags: args.tags ?? ["selfhosted-mcp"],
     }, parent);

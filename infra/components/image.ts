@@ -6,7 +6,8 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as docker from "@pulumi/docker";
 import { packagePath, packageVersion } from "../package-files.ts";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
-import { imageBuildArgs, SERVER_DOCKERFILE } from "../contract/image-build.ts";
+import { imageBuildArgs, SERVER_DOCKERFILE } from "../../contract/image-build.ts";
+import { DIGEST_REF_PATTERN } from "../../contract/values.ts";
 
 export interface McpImageBuild {
   /**
@@ -78,7 +79,6 @@ export interface McpImageArgs {
   docr?: DocrRegistry;
 }
 
-const DIGEST_REF = /^\S+@sha256:[a-f0-9]{64}$/;
 
 export class McpImage extends pulumi.ComponentResource {
   /** The pushed image pinned by digest: `registry/repo@sha256:...`. */
@@ -161,7 +161,7 @@ export class McpImage extends pulumi.ComponentResource {
 
 /** Construction-time checks: each names the argument and the fix. */
 export function validateImageArgs(args: McpImageArgs): void {
-  if (args.image !== undefined && !DIGEST_REF.test(args.image)) {
+  if (args.image !== undefined && !DIGEST_REF_PATTERN.test(args.image)) {
     throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
   }
   if (args.image === undefined && !args.registry && !args.docr) {

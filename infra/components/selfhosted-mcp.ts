@@ -7,8 +7,12 @@ import { McpDeployment } from "./deployment.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
-import { splitList } from "../../server/src/list.ts";
+import { splitList } from "../../contract/list.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
+import { validateSelfHostedMcpArgs, MANAGED_ENV } from "./selfhosted-mcp-args.ts";
+import { DEFAULTS } from "../defaults.ts";
+
+export { MANAGED_ENV };
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "connectionLimit" | "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
@@ -81,23 +85,24 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly smokeTimer?: McpSmokeTimer;
 
   constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
-    const app = args.app ?? "mcp";
-    const port = args.port ?? 8000;
-    const metricsPort = args.metricsPort ?? 9090;
+    const app = args.app ?? DEFAULTS.app;
+    const port = args.port ?? DEFAULTS.port;
+    const metricsPort = args.metricsPort ?? DEFAULTS.metricsPort;
     // Options that fail only in a later component are checked before anything registers.
+    validateSelfHostedMcpArgs(args);
     if (args.alertStack) {
       const { secrets, ...options } = args.alertStack;
       planMonitoringStack({ ...options, app, port, metricsPort }, secrets);
     }
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
-    const memoryMb = args.resources?.memoryMb ?? 256;
-    const cpus = args.resources?.cpus ?? 1;
+    const memoryMb = args.resources?.memoryMb ?? DEFAULTS.memoryMb;
+    const cpus = args.resources?.cpus ?? DEFAULTS.cpus;
     const hostArgs: McpHostArgs = {
-      region: args.region ?? "fra1", memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
+      region: args.region ?? DEFAULTS.region, memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
-      ...(args.dropletImage ? { image: args.dropletImage } : {}),
+      ...(args.dropletImage ? { dropletImage: args.dropletImage } : {}),
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
     };
     this.host = new McpHost(`${name}-host`, hostArgs, { parent: this });
@@ -110,7 +115,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       ...(!args.registry && args.docr ? { docr: { ...args.docr, ...docrRegion(args.docr, hostArgs.region) } } : {}),
     }, { parent: this });
 
-    const authMode = args.auth?.mode ?? "api-key";
+    const authMode = args.auth?.mode ?? DEFAULTS.authMode;
     const publicUrl = `https://${args.domain}`;
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
       .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}) }) as Record<string, string>));
@@ -121,14 +126,14 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       publish: (deployed) => host.publish([deployed]),
       image: this.image.digest, pullConfig: this.image.pullConfig,
       app, domain: args.domain, port, metricsPort,
-      memoryMb, cpus, healthPath: args.healthPath ?? "/health",
+      memoryMb, cpus, healthPath: args.healthPath ?? DEFAULTS.healthPath,
       ...pick(args, ["healthTimeoutSeconds", "drainSeconds"]),
       acmeEmail: args.acme.email,
       ...(args.acme.server ? { acmeServer: args.acme.server } : {}),
       ...(args.acme.caBundle ? { acmeCaBundle: args.acme.caBundle } : {}),
       ...(args.acme.certbotConfigDir ? { certbotConfigDir: args.acme.certbotConfigDir } : {}),
       limits: {
-        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? 10}r/s`, burst: args.rateLimit?.burst ?? 20 },
+        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? DEFAULTS.rateLimitPerSecond}r/s`, burst: args.rateLimit?.burst ?? DEFAULTS.rateLimitBurst },
         ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
       },
       ...(args.listenAddresses?.length ? { nginx: { listenAddresses: args.listenAddresses } } : {}),
@@ -141,7 +146,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     this.imageDigest = this.image.digest;
     this.url = pulumi.output(`${publicUrl}/mcp`);
     // The nginx location the deployment renders for the server's healthPath (one value: the run contract's).
-    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? "/health")}`);
+    this.healthUrl = pulumi.output(`${publicUrl}${publicHealthPath("/mcp", args.healthPath ?? DEFAULTS.healthPath)}`);
     if (args.monitoring) {
       this.monitoring = new McpMonitoring(`${name}-monitoring`, { ...args.monitoring, healthUrl: this.healthUrl, dropletIds: [this.dropletId] }, { parent: this });
     }

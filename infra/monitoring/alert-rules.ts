@@ -1,9 +1,9 @@
 // Prometheus alerting rules for the reference server's metrics (server/src/metrics.ts) and the smoke test's textfile
-// metrics (infra/smoke/metrics-file.ts). Rendered from options so the latency SLA etc. are inputs; the shipped
+// metrics (smoke/metrics-file.ts). Rendered from options so the latency SLA etc. are inputs; the shipped
 // infra/monitoring/alerts.yml is this renderer's output with the defaults (a test keeps them identical).
 import * as z from "zod";
 import { stringify } from "yaml";
-import { SMOKE_METRICS } from "../smoke/metrics-file.ts";
+import { SMOKE_METRICS } from "../../contract/smoke-metrics.ts";
 
 /** A Prometheus duration (https://prometheus.io/docs/prometheus/latest/querying/basics/#time-durations), one unit. */
 const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;

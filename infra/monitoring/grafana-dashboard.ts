@@ -5,7 +5,7 @@
 // Grafana's dashboard JSON model with an import-time datasource input (`__inputs`, DS_PROMETHEUS): Dashboards → New
 // → Import. Template variable `app` (label of every series the droplet's Prometheus scrapes).
 import { SERVER_JOB } from "./prometheus-config.ts";
-import { SMOKE_METRICS } from "../smoke/metrics-file.ts";
+import { SMOKE_METRICS } from "../../contract/smoke-metrics.ts";
 
 interface Target { expr: string; legend: string }
 interface PanelSpec { title: string; unit: string; targets: Target[]; type?: "timeseries" | "stat"; description?: string }

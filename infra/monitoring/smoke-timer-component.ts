@@ -9,7 +9,7 @@ import { remoteCommand, onHost } from "../render/remote-script.ts";
 import { hostIdentity, type Connection } from "../components/host.ts";
 import { UPGRADE_FROM_TRIGGERS } from "../components/upgrades.ts";
 import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "./smoke-timer.ts";
-import { bundleSmokeCli } from "../smoke/bundle.ts";
+import { bundleSmokeCli } from "./smoke-bundle.ts";
 
 export interface McpSmokeTimerArgs extends Omit<SmokeTimerOptions, "withToken"> {
   /** SSH connection to the host (McpHost.connection). */

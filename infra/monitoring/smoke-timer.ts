@@ -6,6 +6,7 @@
 // Docker.
 import { gzipSync } from "node:zlib";
 import * as z from "zod";
+import { appName } from "../../contract/values.ts";
 import { readPackageFile } from "../package-files.ts";
 import { renderScript } from "../render/remote-script.ts";
 
@@ -13,7 +14,7 @@ const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute p
 
 export const smokeTimerSchema = z.object({
   /** The server's short name on the host (McpDeployment `app`): the live container is `<app>-<active slot>`. */
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "app must start with a-z and contain only a-z, 0-9, - (max 31)"),
+  app: appName,
   /** Public URL the smoke test checks, e.g. https://mcp.example.com. */
   url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL such as https://mcp.example.com" })
     .refine((u) => !/[%"'\\\s$`]/.test(u), "url must not contain %, quotes, backslashes, $, ` or spaces"),

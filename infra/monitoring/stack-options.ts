@@ -4,6 +4,7 @@
 // and webhook URLs, PagerDuty routing key) are not options: they travel separately (MonitoringSecrets) and only ever
 // reach the Alertmanager config file on the host (mode 0600).
 import * as z from "zod";
+import { appName } from "../../contract/values.ts";
 import { resolveAlertRuleOptions, type AlertRuleOptions } from "./alert-rules.ts";
 
 const port = z.number().int().min(1).max(65535);
@@ -38,7 +39,7 @@ export const receiversSchema = z.object({
 
 export const monitoringOptionsSchema = z.object({
   /** The server's short name on the host (McpDeployment `app`): a label on every series and alert. */
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "app must start with a-z and contain only a-z, 0-9, - (max 31)"),
+  app: appName,
   /** The server's port of the blue slot; green uses port+1 (slotPortsOf in infra/render/deployment-plan.ts). */
   port: port.default(8000),
   /** /metrics port of the blue slot; green uses metricsPort+1. Both are scraped: the idle one is simply down. */
@@ -121,7 +122,8 @@ export function requiredSecrets(o: Pick<ResolvedMonitoringOptions, "receivers">)
 }
 
 const webhookUrl = (key: string) => z.url({ protocol: /^https?$/, error: `${key} must be an http(s) URL` });
-const secretsSchema = z.object({
+/** The receivers' secrets, value by value (the stack checks them at preview too). */
+export const monitoringSecretsSchema = z.object({
   smtpPassword: z.string().min(1).refine((v) => !/[\r\n]/.test(v), "smtpPassword must be one line").optional(),
   slackWebhookUrl: webhookUrl("slackWebhookUrl").optional(),
   webhookUrl: webhookUrl("webhookUrl").optional(),
@@ -132,6 +134,6 @@ const secretsSchema = z.object({
 export function checkMonitoringSecrets(o: Pick<ResolvedMonitoringOptions, "receivers">, secrets: MonitoringSecrets): void {
   const missing = requiredSecrets(o).filter((k) => !secrets[k]);
   if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
-  const parsed = secretsSchema.safeParse(secrets);
+  const parsed = monitoringSecretsSchema.safeParse(secrets);
   if (!parsed.success) throw new MonitoringOptionsError(parsed.error.issues.map((i) => `monitoring: ${i.path.join(".")}: ${i.message}`).join("; "));
 }

@@ -3,7 +3,8 @@
 // certificate). Pure (no Pulumi), so the tests and the rehearsal can render and run exactly what `pulumi up` would.
 import * as z from "zod";
 import { dirname } from "node:path";
-import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../contract/run-contract.ts";
+import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../../contract/run-contract.ts";
+import { appName, digestRef, domain, absPath } from "../../contract/values.ts";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, DEFAULT_DEPLOY_HOOK_PATH,
@@ -24,14 +25,13 @@ export const drainSecondsSchema = z.number().int().min(UPSTREAM_REUSE_SECONDS + 
   `must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after a switch`)
   .max(300).default(5);
 
-const absPath = z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute path (letters, digits, . _ ~ / -)");
 
 export const DeploymentPlanSchema = z.object({
   /** Short name of this server on the host: containers `<app>-blue|green`, volume `<app>-data`, nginx names. */
-  app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "app must start with a-z and contain only a-z, 0-9, - (max 31)"),
-  domain: z.string().min(1),
+  app: appName,
+  domain,
   /** Image pinned by digest (repo@sha256:...): what the host pulls and runs. */
-  image: z.string().regex(/^\S+@sha256:[a-f0-9]{64}$/, "image must be pinned by digest (repo@sha256:<64 hex>)"),
+  image: digestRef,
   /** Blue slot ports; the green slot uses port+1 and metricsPort+1. */
   port: z.number().int().min(1).max(65534),
   metricsPort: z.number().int().min(1).max(65534),

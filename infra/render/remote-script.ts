@@ -2,7 +2,7 @@
 // wrapped into the command string a `command.remote.Command` runs over SSH. The wrapper is POSIX sh: it writes
 // the script to a private temp file and runs it with bash as root (sudo -n when the SSH user is not root).
 // The same strings are what the local rehearsal executes; nothing here depends on Pulumi.
-import { shellQuote } from "../contract/run-contract.ts";
+import { shellQuote } from "../../contract/shell.ts";
 import { readPackageFile } from "../package-files.ts";
 
 /** The bash scripts shipped with the package (infra/render/scripts/<name>.sh). */

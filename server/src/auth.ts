@@ -3,7 +3,7 @@
 // oauth: an OAuth 2.1 resource server — JWTs verified with jose against the issuer's JWKS, audience = resource URL.
 // Every verified credential carries a `principal` (AuthInfo.extra.principal, see principalOf): the identity sessions
 // are bound to and storage is counted against.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
@@ -15,7 +15,8 @@ import type { AuthConfig } from "./config.ts";
 import { bearerToken } from "../../contract/bearer.ts";
 import { canonicalUrl, jwtVerifier } from "./jwt.ts";
 
-const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+// One-shot hashing (crypto.hash, Node ≥ 21.7): no Hash object per request.
+const digest = (s: string) => hash("sha256", s, "buffer");
 
 /** The principal of unauthenticated requests (AUTH_MODE=none). */
 export const ANONYMOUS = "anonymous";
@@ -41,6 +42,11 @@ const strictBearer: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** The principal of an API key: `key:<first 16 hex of its SHA-256>` (see principalOf). */
+export function keyPrincipal(key: string): string {
+  return `key:${digest(key).toString("hex").slice(0, 16)}`;
+}
+
 /** Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. */
 function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
   const digests = keys.map(digest);
@@ -51,7 +57,7 @@ function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
       digests.forEach((k, i) => { if (timingSafeEqual(k, d) && match < 0) match = i; });
       if (match < 0) throw new InvalidTokenError("Invalid API key");
       // Keys do not expire; the SDK requires an expiry, so report one hour ahead on every request.
-      const principal = `key:${digests[match]!.toString("hex").slice(0, 16)}`;
+      const principal = keyPrincipal(keys[match]!);
       return { token, clientId: `api-key-${match + 1}`, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
     },
   };

@@ -2,21 +2,21 @@
 // names the variable and the fix; main.ts prints it and exits 1.
 import { readFileSync } from "node:fs";
 import * as z from "zod";
-import { isB64Token } from "../../contract/bearer.ts";
-import { splitList } from "./list.ts";
+import { checkApiKeys } from "../../contract/api-keys.ts";
+import { splitList } from "../../contract/list.ts";
 import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
-const int = (min: number, max: number, def: number, unit = "") => {
+export const int = (min: number, max: number, def: number, unit = "") => {
   const error = `must be an integer from ${min} to ${max}${unit}`;
   return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(def);
 };
-const port = (def: number) => int(1, 65535, def);
-const ms = (def: number, max: number) => int(1, max, def, " (milliseconds)");
+export const port = (def: number) => int(1, 65535, def);
+export const ms = (def: number, max: number) => int(1, max, def, " (milliseconds)");
 /** A list setting (see list.ts for the splitting rule); `def` is used when the variable is unset or blank. */
-const list = (def = "") => z.string().default(def).transform(splitList);
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
-const bytes = (def: number, min: number, max: number) => int(min, max, def, " (bytes)");
-const MiB = 1024 * 1024;
+export const list = (def = "") => z.string().default(def).transform(splitList);
+export const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+export const bytes = (def: number, min: number, max: number) => int(min, max, def, " (bytes)");
+export const MiB = 1024 * 1024;
 /**
  * The upstream base URL. A path prefix and a query are kept (the query is sent with every request, e.g. a
  * commercial API's `apikey`); userinfo is refused (fetch refuses to send it: WHATWG Fetch, "request URL includes
@@ -26,17 +26,25 @@ const upstreamUrl = httpUrl
   .refine((u) => { const x = new URL(u); return !x.username && !x.password; }, "must not contain user:password@ (fetch never sends it); put a credential in the query string or in front of the upstream")
   .refine((u) => !u.includes("#"), "must not contain a #fragment (it is never sent)");
 
-const EnvSchema = z.object({
+/** A unix socket path to listen on (LISTEN_SOCKET). */
+export const socketPath = z.string().regex(/^\/[^\0]*[^/]$/, "must be an absolute file path, e.g. /run/selfhosted-mcp/mcp.sock")
+  .refine((p) => Buffer.byteLength(p) <= 107, "must be at most 107 bytes long (the unix socket path limit)");
+
+/** The listeners' and HTTP surface's variables, shared with the gateway (gateway/src/config.ts). */
+export const LISTENER_ENV = {
   PORT: port(8000),
   HOST: z.string().min(1).default("127.0.0.1"),
   // A unix socket the app also listens on (the deployment points nginx at it and switches slots with a symlink).
-  LISTEN_SOCKET: z.string().regex(/^\/[^\0]*[^/]$/, "must be an absolute file path, e.g. /run/selfhosted-mcp/mcp.sock")
-    .refine((p) => Buffer.byteLength(p) <= 107, "must be at most 107 bytes long (the unix socket path limit)").optional(),
+  LISTEN_SOCKET: socketPath.optional(),
   METRICS_PORT: port(9090),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),
   PUBLIC_URL: httpUrl.optional(),
   ALLOWED_ORIGINS: list(),
   ALLOWED_HOSTS: list(),
+};
+
+const EnvSchema = z.object({
+  ...LISTENER_ENV,
   AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
   API_KEYS: z.string().optional(),
   API_KEYS_FILE: z.string().optional(),
@@ -104,7 +112,8 @@ export interface Limits {
   searchTimeoutMs: number;
 }
 
-export interface Config {
+/** Where the app listens and what it answers to (LISTENER_ENV); shared with the gateway. */
+export interface ListenerConfig {
   port: number;
   host: string;
   /** Unix socket the MCP app also listens on (mode 0666, replacing a stale file), or undefined. */
@@ -116,6 +125,9 @@ export interface Config {
   resourceUrl: string;
   allowedOrigins: string[];
   allowedHosts: string[];
+}
+
+export interface Config extends ListenerConfig {
   auth: AuthConfig;
   dataDir: string;
   upstream: { url: string; timeoutMs: number; retries: number; maxBytes: number };
@@ -140,10 +152,13 @@ function withConfigError<T>(f: () => T | string): T {
   return r;
 }
 
-const MIN_KEY_LENGTH = 16;
 const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 
-function readKeys(env: z.infer<typeof EnvSchema>): string[] {
+/**
+ * The raw entries of API_KEYS (comma/whitespace-separated) or API_KEYS_FILE (a file, same splitting) and the name of
+ * the variable they came from. Shared with the gateway (gateway/src/config.ts), whose entries also carry grants.
+ */
+export function readKeyEntries(env: { API_KEYS?: string | undefined; API_KEYS_FILE?: string | undefined }): { name: string; entries: string[] } {
   if (env.API_KEYS && env.API_KEYS_FILE) throw new ConfigError("API_KEYS and API_KEYS_FILE are both set: set only one of them");
   let raw = env.API_KEYS ?? "";
   if (env.API_KEYS_FILE) {
@@ -151,14 +166,24 @@ function readKeys(env: z.infer<typeof EnvSchema>): string[] {
       throw new ConfigError(`API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(e as NodeJS.ErrnoException).code ?? "error"}): point it at a readable file with one key per line`);
     }
   }
-  const keys = splitList(raw);
-  const name = env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS";
+  return { name: env.API_KEYS_FILE ? "API_KEYS_FILE" : "API_KEYS", entries: splitList(raw) };
+}
+
+/**
+ * Checks API keys read from the variable `name` against the shared rule (contract/api-keys.ts: at least one, each
+ * ≥ 16 characters and a b64token). Returns the keys; throws ConfigError naming the variable. Shared with the gateway.
+ */
+export function checkApiKeyList(name: string, keys: string[]): string[] {
   if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
-  if (keys.some((k) => k.length < MIN_KEY_LENGTH)) throw new ConfigError(`${name}: every API key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)`);
-  // A key that is not a b64token can never arrive in `Authorization: Bearer <key>` (contract/bearer.ts).
-  const bad = keys.findIndex((k) => !isB64Token(k));
-  if (bad >= 0) throw new ConfigError(`${name}: key ${bad + 1} contains characters a bearer token cannot carry (RFC 6750 §2.1 b64token: letters, digits, - . _ ~ + / and trailing =); generate one with: openssl rand -hex 32`);
-  return keys;
+  // Entries come from splitList, so they hold no separator: joining and re-splitting is the identity.
+  const checked = checkApiKeys(keys.join(" "));
+  if (checked.keys) return checked.keys;
+  throw new ConfigError(`${name}: ${checked.problem}`);
+}
+
+function readKeys(env: z.infer<typeof EnvSchema>): string[] {
+  const { name, entries } = readKeyEntries(env);
+  return checkApiKeyList(name, entries);
 }
 
 function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthConfig {
@@ -176,31 +201,49 @@ function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthCo
   }
 }
 
-/** Parses and validates the environment; throws ConfigError naming the variable on bad input. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads the variables `schema` names from `source` (values trimmed; blank = unset) and validates them. Throws a
+ * ConfigError naming the first bad variable, its value (unless the name says it is a secret) and the rule.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, source: NodeJS.ProcessEnv): z.infer<S> {
   const env: Record<string, string | undefined> = {};
-  for (const key of Object.keys(EnvSchema.shape)) {
+  for (const key of Object.keys(schema.shape)) {
     const v = source[key];
     env[key] = v === undefined || v.trim() === "" ? undefined : v.trim();
   }
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? "environment");
     const shown = /KEY|SECRET|TOKEN/.test(name) ? "" : ` ${JSON.stringify(env[name] ?? "")}`;
     throw new ConfigError(`${name}: invalid value${shown}: ${issue.message}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export interface HttpSurface { publicUrl: string; resourceUrl: string; allowedOrigins: string[]; allowedHosts: string[] }
+
+/**
+ * The public URL (PUBLIC_URL, default http://HOST:PORT), the /mcp resource URL, and the Host/Origin allow-lists
+ * (origin.ts): the public origin and loopback unless ALLOWED_ORIGINS is set; the public host, loopback and ALLOWED_HOSTS.
+ */
+export function httpSurface(e: { PUBLIC_URL?: string | undefined; HOST: string; PORT: number; ALLOWED_ORIGINS: string[]; ALLOWED_HOSTS: string[] }): HttpSurface {
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, "");
   const pub = new URL(publicUrl);
-  const resourceUrl = `${publicUrl}/mcp`;
   const loopbackOrigins = LOOPBACK.map((h) => `http://${h}:${e.PORT}`);
   const allowedOrigins = e.ALLOWED_ORIGINS.length > 0 ? e.ALLOWED_ORIGINS : [pub.origin, ...loopbackOrigins];
   for (const o of allowedOrigins) {
     if (!URL.canParse(o) || new URL(o).origin !== o) throw new ConfigError(`ALLOWED_ORIGINS: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
   }
-  const auth = authConfig(e, resourceUrl);
   const allowedHosts = [...new Set([pub.hostname, ...LOOPBACK, ...e.ALLOWED_HOSTS].map((h) => h.toLowerCase()))];
+  return { publicUrl, resourceUrl: `${publicUrl}/mcp`, allowedOrigins, allowedHosts };
+}
+
+/** Parses and validates the environment; throws ConfigError naming the variable on bad input. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(EnvSchema, source);
+  const { publicUrl, resourceUrl, allowedOrigins, allowedHosts } = httpSurface(e);
+  const auth = authConfig(e, resourceUrl);
   return {
     port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
     publicUrl, resourceUrl, allowedOrigins, allowedHosts,

@@ -1,12 +1,18 @@
 // The HTTP app: /livez, /health, RFC 9728 metadata, and /mcp behind Host/Origin validation, auth and a body limit.
-// Stateless mode (default): a new McpServer + transport per POST — JSON answer, or SSE for a tools/call that asked for
-// progress (streaming.ts); GET/DELETE → 405. Stateful: see sessions.ts.
+// Stateless mode (default): one shared McpServer answers single requests (stateless-mux.ts); initialize, batches,
+// notifications and calls that asked for progress (SSE, streaming.ts) get a new McpServer + SDK transport per POST;
+// GET/DELETE → 405. Stateful: see sessions.ts.
+// createMcpHttpApp is the MCP-agnostic part (what a session serves comes from `open`); the gateway (gateway/) uses it
+// with its own Server, createApp wires it to the reference server's tools, health and metering.
 import { randomUUID } from "node:crypto";
 import { isUtf8 } from "node:buffer";
-import express, { type ErrorRequestHandler, type Request, type Response, type NextFunction } from "express";
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from "express";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { Config } from "./config.ts";
+import type { Config, Limits } from "./config.ts";
 import { loggableHeaders, loggableUrl, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { HealthChecker } from "./health.ts";
@@ -14,42 +20,58 @@ import { createMcpServer, type McpDeps } from "./mcp.ts";
 import { originGuard } from "./origin.ts";
 import { rpcError } from "./jsonrpc.ts";
 import { principalOf, setupAuth } from "./auth.ts";
-import { SessionManager } from "./sessions.ts";
+import { SessionManager, type SessionServer } from "./sessions.ts";
 import { wantsEventStream } from "./streaming.ts";
 import { connectCheckingParams, requestShapeError } from "./request-shape.ts";
 import { answerWithin } from "./request-deadline.ts";
 import { cors } from "./cors.ts";
+import { Drain } from "./drain.ts";
+import { StatelessMux, muxable } from "./stateless-mux.ts";
+
 
 export interface AppDeps extends McpDeps { config: Config; logger: Logger; metrics: Metrics; health: HealthChecker }
 
 
-/** Tracks in-flight requests so shutdown can drain them; refuses new ones once draining. */
-export class Drain {
-  inflight = 0;
-  draining = false;
-  #idle: Array<() => void> = [];
+/** What one stateless request or one stateful session is served by, and how it is attached to its transport. */
+export interface OpenedServer { server: SessionServer; connect(transport: Transport): Promise<void> }
 
-  middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (this.draining) { res.set("Connection", "close").status(503).json(rpcError(-32000, "Server is shutting down")); return; }
-    // Long-lived GET streams (stateful mode) are closed at shutdown, not waited for.
-    if (req.method === "GET" && req.path === "/mcp") { next(); return; }
-    this.inflight++;
-    res.once("close", () => { this.inflight--; if (this.inflight === 0) this.#idle.splice(0).forEach((f) => f()); });
-    next();
-  };
+/** The settings of createMcpHttpApp (the fields of Config it reads; the gateway gives its own). */
+export type McpHttpSettings = Pick<Config, "auth" | "resourceUrl" | "allowedHosts" | "allowedOrigins" | "sessions" | "sessionIdleMs" | "maxBodyBytes" | "requestTimeoutMs">
+  & { limits: Pick<Limits, "maxSessions" | "maxSessionsPerCredential" | "maxSessionInitBytes" | "maxBatchCalls"> };
 
-  /** Resolves true when no request is in flight, false after timeoutMs. */
-  wait(timeoutMs: number): Promise<boolean> {
-    if (this.inflight === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(false), timeoutMs);
-      this.#idle.push(() => { clearTimeout(t); resolve(true); });
-    });
-  }
+export interface McpHttpDeps {
+  config: McpHttpSettings;
+  logger: Logger;
+  metrics: Pick<Metrics, "httpRequests" | "trackSessions">;
+  /** GET /health: the status code and JSON body. */
+  health(): Promise<{ status: number; body: unknown }>;
+  /** A new server for one stateless request or one stateful session; `principal` is the caller (auth.ts principalOf). */
+  open(principal: string, auth: AuthInfo | undefined): OpenedServer;
+  /**
+   * Stateless mode's fast path: the one server that answers every single, non-initialize, non-progress request
+   * (stateless-mux.ts), called once. Only for a server whose answers do not depend on the caller; without it every
+   * stateless POST is served by `open`.
+   */
+  shared?(): McpServer;
+  /** Runs before each POST /mcp is handled (the server's metering scope). */
+  beforePost?: RequestHandler;
+  /** Extra routes, mounted after /livez and /health (the gateway's /health/<upstream>). */
+  routes?(app: Express): void;
 }
 
+/** The reference server's app: its tools (mcp.ts) with the request-shape checks, its health, its metering. */
 export function createApp(deps: AppDeps) {
-  const { config, logger, metrics, health } = deps;
+  return createMcpHttpApp({
+    config: deps.config, logger: deps.logger, metrics: deps.metrics,
+    async health() { const report = await deps.health.check(); return { status: report.status === "healthy" ? 200 : 503, body: report }; },
+    open() { const server = createMcpServer(deps); return { server, connect: (t) => connectCheckingParams(server, t) }; },
+    shared: () => createMcpServer(deps),
+    beforePost: deps.metering.scope,
+  });
+}
+
+export function createMcpHttpApp(deps: McpHttpDeps) {
+  const { config, logger, metrics } = deps;
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
@@ -58,6 +80,7 @@ export function createApp(deps: AppDeps) {
   const sessions = config.sessions === "stateful"
     ? new SessionManager({ max: limits.maxSessions, perPrincipal: limits.maxSessionsPerCredential, idleMs: config.sessionIdleMs, requestTimeoutMs: config.requestTimeoutMs }) : undefined;
   if (sessions) metrics.trackSessions(() => sessions.size);
+  const mux = sessions || !deps.shared ? undefined : new StatelessMux(deps.shared(), config.requestTimeoutMs);
   const auth = setupAuth(config.auth, config.resourceUrl);
 
   app.use((req, res, next) => {
@@ -81,9 +104,10 @@ export function createApp(deps: AppDeps) {
 
   app.get("/livez", (_req, res) => { res.json({ status: "alive" }); });
   app.get("/health", async (_req, res) => {
-    const report = await health.check();
-    res.status(report.status === "healthy" ? 200 : 503).set("Cache-Control", "no-store").json(report);
+    const { status, body } = await deps.health();
+    res.status(status).set("Cache-Control", "no-store").json(body);
   });
+  deps.routes?.(app);
 
   // Public metadata (RFC 9728): no Host/Origin guard — the SDK's handler sends `Access-Control-Allow-Origin: *`, and
   // a browser client on any origin must be able to read it to start OAuth.
@@ -95,17 +119,19 @@ export function createApp(deps: AppDeps) {
   if (auth.middleware) mcp.use(auth.middleware);
 
   // Any JSON value is parsed (strict: false): a value that is not a JSON-RPC object is -32600, not a parse error.
-  // deps.metering.scope: usage of the tool calls below is recorded once this response has been written (metering/).
-  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, strict: false, verify: measureBody }), deps.metering.scope, async (req, res) => {
+  // beforePost (the server's metering scope): usage of the tool calls below is recorded once this response has been written.
+  const beforePost: RequestHandler = deps.beforePost ?? ((_req, _res, next) => next());
+  mcp.post("/", express.json({ limit: config.maxBodyBytes, type: () => true, strict: false, verify: measureBody }), beforePost, async (req, res) => {
     const body: unknown = req.body;
     const shapeError = requestShapeError(body, req.get("mcp-protocol-version"), limits.maxBatchCalls);
     if (shapeError) { res.status(400).json(shapeError); return; }
     if (!sessions) {
-      const server = createMcpServer(deps);
+      if (mux && muxable(body)) { await mux.handle(req, res, body); return; }
+      const { server, connect } = deps.open(principalOf(req.auth), req.auth);
       const enableJsonResponse = !wantsEventStream(body);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
       res.once("close", () => { void transport.close(); void server.close(); });
-      await connectCheckingParams(server, transport);
+      await connect(transport);
       answerWithin(transport, config.requestTimeoutMs);
       await transport.handleRequest(req, res, body);
       return;
@@ -126,7 +152,8 @@ export function createApp(deps: AppDeps) {
       res.status(413).json({ jsonrpc: "2.0", id: (req.body as { id: unknown }).id, error: { code: -32602, message: `Invalid params for initialize: the request is ${res.locals.bodyBytes as number} bytes; a session-opening initialize may be at most ${limits.maxSessionInitBytes} bytes (MAX_SESSION_INIT_BYTES)` } });
       return;
     }
-    const { transport, requests } = await sessions.create(createMcpServer(deps), principal);
+    const { server, connect } = deps.open(principal, req.auth);
+    const { transport, requests } = await sessions.create(server, principal, connect);
     requests.claim(body, res);
     await transport.handleRequest(req, res, body);
   });

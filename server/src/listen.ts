@@ -1,6 +1,5 @@
 // Listeners of the MCP app: the TCP port, and optionally a unix socket (LISTEN_SOCKET). The deployment points nginx
-// at a symlink to the live slot's socket, so a redeploy switches slots without reloading nginx (which would close
-// every idle client keep-alive connection and make in-flight requests race it).
+// at a symlink to the live slot's socket, so a redeploy switches slots without reloading nginx (why: docs/infra.md, "Zero-downtime switch without an nginx reload").
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import type { Server } from "node:http";
@@ -8,6 +7,23 @@ import type { RequestListener } from "node:http";
 import { createServer } from "node:http";
 
 export class ListenError extends Error {}
+
+/**
+ * The app's listeners: HOST:PORT and, if given, LISTEN_SOCKET, with the server's HTTP timeouts (headers 30 s, a whole
+ * request `requestTimeoutMs`, keep-alive 65 s: longer than nginx's upstream keepalive_timeout 60 s). Rejects with a ListenError.
+ */
+export async function listenApp(app: RequestListener, opts: { host: string; port: number; listenSocket: string | undefined; requestTimeoutMs: number }): Promise<Server[]> {
+  const servers = [await listenTcp(app, opts.host, opts.port, "PORT")];
+  if (opts.listenSocket) {
+    try { servers.push(await listenSocket(app, opts.listenSocket)); } catch (e) { servers[0]!.close(); throw e; }
+  }
+  for (const s of servers) {
+    s.headersTimeout = 30_000;
+    s.requestTimeout = opts.requestTimeoutMs;
+    s.keepAliveTimeout = 65_000;
+  }
+  return servers;
+}
 
 /** Starts `app` on HOST:PORT; rejects with a ListenError naming `what` (the variable) on failure. */
 export function listenTcp(app: RequestListener, host: string, port: number, what: string): Promise<Server> {

@@ -32,14 +32,36 @@ export function loggableHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** For each logger from createLogger: a twin without the redaction pass (see fixedFieldsLogger). */
+const UNREDACTED = new WeakMap<Logger, Logger>();
+
+/**
+ * The process logger: JSON lines to stdout, each carrying `service` (default: the reference server's name), secrets redacted by path (REDACT_PATHS). The destination is pino's default
+ * made explicit (SonicBoom, sync: false, minLength 0: each line is written at once; lines logged while a write is in
+ * flight go out together in the next one; pino flushes synchronously at exit), shared with fixedFieldsLogger's twin
+ * so that their lines stay in order and whole. Not buffered further: operators and tests read lines as they happen.
+ */
+export function createLogger(level: string, service = "selfhosted-mcp-server"): Logger {
+  const options = {
     level,
-    base: { service: "selfhosted-mcp-server" },
+    base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  const destination = pino.destination({ dest: 1, sync: false });
+  const logger = pino({ ...options, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
+  UNREDACTED.set(logger, pino(options, destination));
+  return logger;
+}
+
+/**
+ * The same logger (same level, format and destination) without redaction, for a hot line whose fields the code fixes
+ * and none of which can hold a secret — the per-call tool_call line (tools/instrument.ts: names, ids, duration,
+ * outcome, error type). Redaction walks every REDACT_PATHS pattern, wildcards included, through each line: most
+ * of a log line's cost (BENCHMARKS.md, issue 18). Any other logger is returned as is.
+ */
+export function fixedFieldsLogger(logger: Logger): Logger {
+  return UNREDACTED.get(logger) ?? logger;
 }
 
 export type { Logger };

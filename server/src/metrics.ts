@@ -40,7 +40,7 @@ export function createMetrics(): Metrics {
 }
 
 /** Serves GET /metrics; everything else is 404. */
-export function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+export function serveMetrics(metrics: Pick<Metrics, "registry">, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== "GET" || req.url !== "/metrics") { res.writeHead(404).end(); return; }
     metrics.registry.metrics().then(

@@ -6,7 +6,8 @@
 // its result) and the error is sent in its place; a result that still comes later is dropped here, so it can never
 // be written to another request's stream.
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { isRequest, isResponse } from "./rpc-kind.ts";
 
 /** JSON-RPC 2.0 §5.1 "Internal error": the server could not complete the request. */
 const INTERNAL_ERROR = -32603;
@@ -21,7 +22,7 @@ export function answerWithin(transport: Transport, timeoutMs: number): void {
   const send = transport.send.bind(transport);
 
   transport.send = async (message, options) => {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isResponse(message)) {
       const id = message.id!;
       if (expired.delete(id)) return; // answered by the deadline already
       clearTimeout(pending.get(id));
@@ -31,7 +32,7 @@ export function answerWithin(transport: Transport, timeoutMs: number): void {
   };
 
   transport.onmessage = (message, extra) => {
-    if (isJSONRPCRequest(message)) {
+    if (isRequest(message)) {
       const { id } = message;
       // A new request under an id the deadline answered (a session may only reuse answered ids, request-ids.ts):
       // its own result must go out. (The SDK's Protocol cancels by a truthy id only, so for id 0 a late result of

@@ -7,7 +7,8 @@
 // ID") and is dropped — and the first POST is never answered. So a POST carrying an id that is still in flight in its
 // session (or twice in one batch) is refused before it reaches the transport: HTTP 400, JSON-RPC -32600.
 import type { ServerResponse } from "node:http";
-import { isJSONRPCErrorResponse, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { isResponse } from "./rpc-kind.ts";
 import type { HttpRpcError } from "./request-shape.ts";
 
 /** Per request: has the server sent its response, has its HTTP response closed. Released when both are true. */
@@ -39,7 +40,7 @@ export class InflightRequestIds {
 
   /** Call with every message the session's transport sends: a response (result or error) marks its id answered. */
   sent(message: JSONRPCMessage): void {
-    if (!isJSONRPCResultResponse(message) && !isJSONRPCErrorResponse(message)) return;
+    if (!isResponse(message)) return;
     const e = message.id === undefined ? undefined : this.#ids.get(message.id);
     if (!e) return;
     e.responded = true;

@@ -17,10 +17,11 @@ import type { ZodType } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
-  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, isJSONRPCRequest, JSONRPCMessageSchema, ListToolsRequestSchema,
-  PingRequestSchema, type JSONRPCErrorResponse, type JSONRPCRequest,
+  CallToolRequestSchema, ErrorCode, InitializeRequestSchema, JSONRPCMessageSchema, ListToolsRequestSchema,
+  PingRequestSchema, type JSONRPCErrorResponse, type JSONRPCMessage, type JSONRPCRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { toolNamesOf } from "./mcp.ts";
+import { isRequest } from "./rpc-kind.ts";
 
 /** The requests this server has handlers for (Protocol: ping; Server: initialize; McpServer's tools: the rest). */
 const SCHEMAS = new Map<string, ZodType>([
@@ -60,6 +61,14 @@ export const BATCH_PROTOCOL_VERSION = "2025-03-26";
  */
 export interface HttpRpcError { jsonrpc: "2.0"; id: string | number | null; error: { code: number; message: string } }
 
+/** The parse of each single-message body that requestShapeError accepted (so the transport need not parse it again). */
+const PARSED = new WeakMap<object, JSONRPCMessage>();
+
+/** The SDK's parse (JSONRPCMessageSchema) of a single-message body that requestShapeError accepted, else undefined. */
+export function acceptedMessage(body: unknown): JSONRPCMessage | undefined {
+  return typeof body === "object" && body !== null ? PARSED.get(body) : undefined;
+}
+
 export function requestShapeError(body: unknown, protocolVersion: string | undefined, maxBatchCalls: number): HttpRpcError | undefined {
   const refuse = (message: string, id: string | number | null = null): HttpRpcError =>
     ({ jsonrpc: "2.0", id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${message}` } });
@@ -72,7 +81,8 @@ export function requestShapeError(body: unknown, protocolVersion: string | undef
     const bad = body.findIndex((m) => !JSONRPCMessageSchema.safeParse(m).success);
     return bad < 0 ? undefined : refuse(`batch element ${bad} is not a JSON-RPC 2.0 message`);
   }
-  if (JSONRPCMessageSchema.safeParse(body).success) return undefined;
+  const parsed = JSONRPCMessageSchema.safeParse(body);
+  if (parsed.success) { PARSED.set(body as object, parsed.data); return undefined; }
   const id = (body as { id?: unknown } | null)?.id;
   return refuse("not a JSON-RPC 2.0 message (jsonrpc \"2.0\" with a method, or a result or error with an id)",
     typeof id === "string" || (typeof id === "number" && Number.isInteger(id)) ? id : null);
@@ -85,7 +95,7 @@ export async function connectCheckingParams(server: McpServer, transport: Transp
   if (!deliver) throw new Error("the MCP server did not install a message handler on its transport");
   const tools = toolNamesOf(server);
   transport.onmessage = (message, extra) => {
-    const error = isJSONRPCRequest(message) ? invalidParams(message, tools) : undefined;
+    const error = isRequest(message) ? invalidParams(message, tools) : undefined;
     if (!error) { deliver(message, extra); return; }
     transport.send(error).catch((e: unknown) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
   };

@@ -8,13 +8,14 @@
 // request-scoped notification) always reaches the client; stateless mode keeps JSON for calls without progress.
 import { randomUUID } from "node:crypto";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { connectCheckingParams } from "./request-shape.ts";
 import { InflightRequestIds } from "./request-ids.ts";
 import { answerWithin } from "./request-deadline.ts";
 
 /** `requests`: the JSON-RPC ids in flight in this session (request-ids.ts: one request per id at a time). */
-interface Session { id: string; transport: StreamableHTTPServerTransport; server: McpServer; principal: string; lastSeen: number; requests: InflightRequestIds }
+/** What a session serves: the reference McpServer, or the gateway's Server (gateway/src/front.ts). */
+export interface SessionServer { close(): Promise<void> }
+
+interface Session { id: string; transport: StreamableHTTPServerTransport; server: SessionServer; principal: string; lastSeen: number; requests: InflightRequestIds }
 
 /** `requestTimeoutMs`: REQUEST_TIMEOUT_MS, the bound on every request's answer (request-deadline.ts). */
 export interface SessionLimits { max: number; perPrincipal: number; idleMs: number; requestTimeoutMs: number }
@@ -42,9 +43,10 @@ export class SessionManager {
 
   /**
    * A transport that registers itself once the initialize request has been handled, and the in-flight ids of its
-   * session: claim the initialize request's id there before handing it to the transport.
+   * session: claim the initialize request's id there before handing it to the transport. `connect` attaches `server`
+   * to the new transport (the reference server: request-shape.ts connectCheckingParams).
    */
-  async create(server: McpServer, principal: string): Promise<{ transport: StreamableHTTPServerTransport; requests: InflightRequestIds }> {
+  async create(server: SessionServer, principal: string, connect: (transport: StreamableHTTPServerTransport) => Promise<void>): Promise<{ transport: StreamableHTTPServerTransport; requests: InflightRequestIds }> {
     const own = this.#byPrincipal.get(principal);
     if (own && own.size >= this.#limits.perPrincipal) await this.#close(lru(own));
     else if (this.#sessions.size >= this.#limits.max) await this.#close(lru(this.#biggestHolder()));
@@ -61,7 +63,7 @@ export class SessionManager {
       if (s?.transport === transport) this.#remove(s);
       void server.close();
     };
-    await connectCheckingParams(server, transport);
+    await connect(transport);
     answerWithin(transport, this.#limits.requestTimeoutMs);
     return { transport, requests };
   }

@@ -1,4 +1,4 @@
-// The image run exactly as the deployment runs it (infra/contract/run-contract.ts) on a real dockerd:
+// The image run exactly as the deployment runs it (contract/run-contract.ts) on a real dockerd:
 // healthy, hardened, reachable by a real MCP client on 127.0.0.1, data kept across a container replacement,
 // and a clean graceful stop.
 import { after, before, describe, it } from "node:test";

@@ -4,8 +4,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  dockerRunArgs, dockerRunCommand, resolveRunSpec, shellCommand, shellQuote, RunSpecError, type RunSpec,
-} from "../../infra/contract/run-contract.ts";
+  dockerRunArgs, dockerRunCommand, resolveRunSpec, RunSpecError, type RunSpec,
+} from "../../contract/run-contract.ts";
+import { shellCommand, shellQuote } from "../../contract/shell.ts";
 import { spawnSync } from "node:child_process";
 
 /** Runs a script with sh and returns the NUL-separated words it printed. */

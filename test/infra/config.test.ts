@@ -1,7 +1,7 @@
 // Stack config validation: every bad value names its key and the `pulumi config set` command that fixes it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateStackSettings, StackConfigError, type SecretKey } from "../../infra/config.ts";
+import { validateStackSettings, StackConfigError, type SecretKey } from "../../examples/stack/config.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { pickDropletSize, requiredMemoryMb } from "../../infra/render/droplet-size.ts";
 import { SSH_PUBLIC_KEY as KEY } from "./fixtures.ts";
@@ -76,9 +76,9 @@ test("required keys missing are all listed at once", () => {
 test("secrets and cross-field rules", () => {
   assert.match(issuesOf(good, new Set()).message, /apiKeys: authMode is api-key .*\n\s+fix: pulumi config set apiKeys --secret/);
   assert.doesNotThrow(() => validateStackSettings({ ...good, authMode: "none" }, new Set(), true));
-  assert.match(issuesOf({ ...good, env: { PORT: "1" } }).message, /env\.PORT is set by the components/);
+  assert.match(issuesOf({ ...good, env: { PORT: "1" } }).message, /env: PORT: set by the components/);
   assert.match(issuesOf({ ...good, env: { lower: "1" } }).message, /UPPER_SNAKE_CASE/);
-  assert.match(issuesOf({ ...good, env: { A: "x\ny" } }).message, /single-line/);
+  assert.match(issuesOf({ ...good, env: { A: "x\ny" } }).message, /single line/);
   assert.match(issuesOf({ ...good, dnsZone: "other.org" }).message, /not inside zone other\.org/);
   assert.match(issuesOf({ ...good, registryUsername: "u" }).message, /registryPassword/);
 });
@@ -91,7 +91,8 @@ test("droplet size: smallest that fits two slots plus the host", () => {
 });
 
 test("DNS record names relative to the zone; host argument checks", async () => {
-  const { recordName, validateHostArgs } = await import("../../infra/components/host.ts");
+  const { recordName } = await import("../../infra/components/host.ts");
+  const { validateHostArgs } = await import("../../infra/components/host-args.ts");
   assert.equal(recordName("mcp.example.com", "example.com"), "mcp");
   assert.equal(recordName("a.b.example.com", "example.com"), "a.b");
   assert.equal(recordName("example.com", "example.com"), "@");

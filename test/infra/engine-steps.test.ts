@@ -97,7 +97,7 @@ test("upgrade from 0.1.0, whose commands had triggers: they ignore `triggers`, s
 });
 
 test("upgrade from 0.1.0 decided by the rehearsal engine's step rules: with the option an update whose diff has no triggers", async () => {
-  const { decideStep } = await import("../e2e/engine/rules.ts");
+  const { decideStep } = await import("../../rehearsal/engine/rules.ts");
   for (const name of ["base-deploy-deploy", "base-smoke-install"]) {
     const r = rec.named(name);
     const inputs = await resolveAssets(r.inputs) as Record<string, unknown>;

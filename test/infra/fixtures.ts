@@ -20,10 +20,10 @@ export const REQUIRED_STACK_CONFIG: Readonly<Record<string, string>> = {
 
 let evaluation = 0;
 
-/** Evaluates infra/program.ts with this config (a fresh module instance each call) and returns its exports. */
+/** Evaluates examples/stack/program.ts with this config (a fresh module instance each call) and returns its exports. */
 export function runProgram(config: Record<string, string>, secretKeys: string[]): Promise<Record<string, pulumi.Output<unknown>>> {
   pulumi.runtime.setAllConfig(config, secretKeys);
-  return import(`../../infra/program.ts?evaluation=${++evaluation}`);
+  return import(`../../examples/stack/program.ts?evaluation=${++evaluation}`);
 }
 
 /**

@@ -142,10 +142,15 @@ test("outputs: url, health URL, IPv4 (reserved), image digest, droplet id", () =
 
 test("component arguments are validated at construction, before anything registers", async () => {
   const before = rec.resources.length;
-  assert.throws(() => new McpHost("h2", { region: "fra1", sshPublicKey: KEY, adminCidrs: [] }), /McpHost adminCidrs: list at least one CIDR/);
+  assert.throws(() => new McpHost("h2", { region: "fra1", sshPublicKey: KEY, adminCidrs: [] }), /McpHost adminCidrs: must list at least one CIDR/);
+  const mcpArgs = { domain: "mcp.example.com", sshPublicKey: KEY, adminCidrs: ["203.0.113.7/32"], acme: { email: "ops@example.com" } };
+  assert.throws(() => new SelfHostedMcp("s2", { ...mcpArgs, env: { AUTH_MODE: "none" } }), /SelfHostedMcp env: AUTH_MODE: set by the components/);
+  assert.throws(() => new SelfHostedMcp("s3", { ...mcpArgs, domain: "https://mcp.example.com" }), /SelfHostedMcp domain: must be a DNS name/);
+  assert.throws(() => new SelfHostedMcp("s4", { ...mcpArgs, acme: { email: "ops@example.com", caBundle: "/etc/my ca.pem" } }),
+    /SelfHostedMcp acme\.caBundle: must be an absolute path .*no spaces/);
   assert.throws(() => new McpHost("h3", { region: "fra1", sshPublicKey: KEY, adminCidrs: ["0.0.0.0/0"] }), /allowSshFromAnywhere/);
   assert.throws(() => new McpDeployment("d2", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "Bad_Name",
-    domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app must start with a-z/);
+    domain: "mcp.example.com", port: 8000, metricsPort: 9090, acmeEmail: "ops@example.com" }), /app: must start with a-z/);
   assert.throws(() => new McpDeployment("d3", { connection: { host: "h" }, image: "x", pullConfig: "{}", app: "ok",
     domain: "mcp.example.com", port: 8000, metricsPort: 8001, acmeEmail: "ops@example.com" }), /clash/);
   assert.throws(() => new McpImage("i2", { image: "ghcr.io/acme/mcp:latest" }), /McpImage image: .* must be pinned by digest/);

@@ -21,7 +21,8 @@ const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { ve
 // smoke-run.sh, the smoke CLI bundles from its source, and the version comes from package.json.
 const PROBE = `
 const [dist, ...scripts] = process.argv.slice(1);
-const { renderScript, renderSmokeTimer, bundleSmokeCli } = await import(dist + "/infra/index.js");
+const { renderScript } = await import(dist + "/infra/render/index.js");
+const { renderSmokeTimer, bundleSmokeCli } = await import(dist + "/infra/monitoring/index.js");
 const { packageVersion } = await import(dist + "/infra/package-files.js");
 const rendered = Object.fromEntries(scripts.map((name) => [name, renderScript(name, {})]));
 const timer = renderSmokeTimer({ app: "mcp", url: "https://mcp.example.test", withToken: true });

@@ -36,7 +36,7 @@ test("missing DigitalOcean token", async () => {
 
 test("bad domain", async () => {
   await expectError({ ...good, "selfhosted-mcp:domain": "https://mcp.example.com" },
-    /domain: must be a DNS name such as mcp\.example\.com \(got "https:\/\/mcp\.example\.com"\)/, /fix: pulumi config set domain mcp\.example\.com/);
+    /domain: must be a DNS name such as mcp\.example\.com \(lower case; no scheme, port, path or wildcard\) \(got "https:\/\/mcp\.example\.com"\)/, /fix: pulumi config set domain mcp\.example\.com/);
 });
 
 test("empty admin CIDRs", async () => {

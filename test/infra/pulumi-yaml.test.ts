@@ -1,24 +1,24 @@
 // Pulumi.yaml declares exactly the keys the program reads, each with a description, with the same defaults as the
-// zod schema, and runs infra/program.ts as an ES module with Node's own type stripping.
+// zod schema, and runs examples/stack/program.ts as an ES module with Node's own type stripping.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import { parse } from "yaml";
 import * as z from "zod";
-import { StackSettingsSchema, SECRET_KEYS } from "../../infra/config.ts";
-import { MonitoringSettingsSchema } from "../../infra/monitoring/stack-config.ts";
+import { StackSettingsSchema, SECRET_KEYS } from "../../examples/stack/config.ts";
+import { MonitoringSettingsSchema } from "../../examples/stack/monitoring-config.ts";
 
 const root = new URL("../../", import.meta.url);
 const project = parse(readFileSync(new URL("Pulumi.yaml", root), "utf8"));
 const declared: Record<string, { type?: string; default?: unknown; description?: string; items?: { type: string } }> = project.config;
-// The program reads the stack's keys (infra/config.ts) and the monitoring stack's (infra/monitoring/stack-config.ts).
+// The program reads the stack's keys (examples/stack/config.ts) and the monitoring stack's (examples/stack/monitoring-config.ts).
 const shape = { ...StackSettingsSchema.shape, ...MonitoringSettingsSchema.shape } as Record<string, z.ZodType>;
 
-test("runtime: nodejs, ESM TypeScript without ts-node, main = infra/program.ts", () => {
+test("runtime: nodejs, ESM TypeScript without ts-node, main = examples/stack/program.ts", () => {
   assert.equal(project.name, "selfhosted-mcp");
   assert.equal(project.runtime.name, "nodejs");
   assert.equal(project.runtime.options.typescript, false);
-  assert.equal(project.main, "infra/program.ts");
+  assert.equal(project.main, "examples/stack/program.ts");
   assert.ok(existsSync(new URL(project.main, root)));
   assert.equal(JSON.parse(readFileSync(new URL("package.json", root), "utf8")).type, "module");
 });

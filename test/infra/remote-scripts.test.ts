@@ -1,12 +1,11 @@
 // The remote scripts: every rendered script passes shellcheck, and the blue/green deploy logic runs for real with
-// bash (through the same sh wrapper the Command resources use) against stand-in docker/nginx/curl/certbot
-// programs that keep their state in a temp directory. The real programs run in the rehearsal (test/e2e).
-import { test, after } from "node:test";
+// bash (test/infra/deploy-script.test.ts: the blue/green deploy) against stand-in docker/nginx/curl/certbot
+// programs that keep their state in a temp directory (fake-host.ts). The real programs run in the rehearsal (rehearsal/).
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, statSync, rmSync, mkdirSync, chmodSync, readdirSync, readlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, writeFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { renderDeploymentPlan, renderBundle, PLAIN_FILES, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderDeploymentPlan, PLAIN_FILES, renderEnvFile } from "../../infra/render/deployment-plan.ts";
 import { renderDockerConfig, credentialsFromDockerConfig } from "../../infra/render/docker-config.ts";
 import { renderScript, remoteCommand, remoteScript } from "../../infra/render/remote-script.ts";
 import { renderSmokeTimer } from "../../infra/monitoring/smoke-timer.ts";
@@ -14,45 +13,15 @@ import { renderHostReady } from "../../infra/render/host-ready.ts";
 import { renderMonitoringPlan } from "../../infra/monitoring/monitoring-plan.ts";
 import { run } from "../support/proc.ts";
 import { nginxTest } from "../support/nginx.ts";
+import { DIGEST, fakeHost, inner, planOptions, root, sh } from "./fake-host.ts";
 
-const root = mkdtempSync(join(tmpdir(), "infra-scripts-"));
-const hosts: Host[] = [];
-after(() => {
-  // The stub nginx masters the scripts started (by the PID each wrote), then the temp tree.
-  for (const h of hosts) {
-    try { process.kill(Number(readFileSync(`${h.dir}/nginx.pid`, "utf8")), "SIGTERM"); } catch { /* never started or gone */ }
-  }
-  rmSync(root, { recursive: true, force: true });
-});
 const SCRIPTS_DIR = join(import.meta.dirname, "..", "..", "infra", "render", "scripts");
-const DIGEST = (c: string) => `127.0.0.1:5000/mcp@sha256:${c.repeat(64)}`;
-
-/** The bash script inside a wrapped command (between the heredoc lines). */
-function inner(command: string): string {
-  const lines = command.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("cat >\"$f\" <<'"));
-  const end = lines.lastIndexOf("SELFHOSTED_MCP_SCRIPT_EOF");
-  assert.ok(start > 0 && end > start, "wrapper has a heredoc");
-  return lines.slice(start + 1, end).join("\n") + "\n";
-}
 
 async function shellcheck(name: string, text: string, shell: "sh" | "bash") {
   const file = join(root, `sc-${name}`);
   writeFileSync(file, text);
   const r = await run("shellcheck", ["--severity=style", "-s", shell, file]);
   assert.equal(r.code, 0, `shellcheck ${name}:\n${r.stdout}${r.stderr}`);
-}
-
-function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): DeploymentPlanOptions {
-  return {
-    app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
-    acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
-    healthTimeoutSeconds: 5, drainSeconds: 2,
-    stateDir: `${dir}/lib/selfhosted-mcp/mcp`, siteFile: `${dir}/nginx/conf.d/site.conf`, hostId: "424242",
-    nginxPidFile: `${dir}/nginx.pid`, certbotConfigDir: `${dir}/letsencrypt`, certbotPath: `${dir}/bin/certbot`,
-    deployHookPath: `${dir}/hook`, nginx: { upstreamIncludeDir: `${dir}/nginx/upstreams`, acmeWebroot: `${dir}/webroot` },
-    ...over,
-  };
 }
 
 test("shellcheck: every rendered script and wrapper", async () => {
@@ -90,208 +59,6 @@ test("renderScript: inputs are quoted and validated; the wrapper delimiter canno
   assert.throws(() => renderScript("prepare", { state: "x" }), /UPPER_SNAKE_CASE/);
   assert.throws(() => renderScript("prepare", { STATE_DIR: "a\nb" }), /single line/);
 });
-
-// --- stand-ins for the host's programs: tiny bash scripts with their state under $STUB ---
-const STUBS: Record<string, string> = {
-  docker: `#!/bin/bash
-set -eu
-echo "docker $*" >>"$STUB/calls"
-c="$STUB/containers"; mkdir -p "$c"
-case "$1" in
-  pull) [ -z "\${STUB_PULL_FAIL:-}" ] ;;
-  run) shift; name=""; sock=""
-       while [ $# -gt 1 ]; do case "$1" in --name) name=$2; shift ;;
-         --mount) case "$2" in *target=/run/selfhosted-mcp) sock=$(echo "$2" | sed -E 's#.*source=([^,]*),.*#\\1#')/mcp.sock ;; esac; shift ;;
-         esac; shift; done
-       # like the server: listen on LISTEN_SOCKET (a real socket file in the mounted slot directory)
-       [ -n "\${STUB_NO_SOCKET:-}" ] || python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
-       echo "$sock $1" >"$c/$name"; echo "container-id-$name" ;;
-  inspect) case "$2 \${3:-}" in
-             "-f {{.Image}}") [ -f "$c/$4" ] && { d=$(cut -d' ' -f2 "$c/$4"); d=\${d##*sha256:}; echo "image-of-\${d:0:1}"; } ;;
-             -f*) [ -f "$c/$4" ] && echo true || echo false ;;
-             *) [ -f "$c/$2" ] ;;
-           esac ;;
-  image) case "$2" in
-           inspect) d=\${5##*sha256:}; echo "image-of-\${d:0:1}" ;;
-           ls) printf 'image-of-a\nimage-of-b\nimage-of-old-build\n' ;;
-           rm) ;;
-         esac ;;
-  logs) echo "boom: the new container log line for \${@: -1}" ;;
-  stop) [ -f "$c/$2" ] ;;
-  rm) rm -f "$c/$3" ;;
-  *) echo "unexpected docker $*" >&2; exit 2 ;;
-esac
-`,
-  curl: `#!/bin/bash
-echo "curl $*" >>"$STUB/calls"
-[ -z "\${STUB_UNHEALTHY:-}" ] || exit 22
-while [ $# -gt 0 ]; do case "$1" in --unix-socket) sock=$2; shift ;; esac; shift; done
-grep -qs "^\${sock:-none} " "$STUB"/containers/*
-`,
-  nginx: `#!/bin/bash
-echo "nginx $*" >>"$STUB/calls"
-case "$*" in
-  "-t -q") [ -z "\${STUB_NGINX_BAD:-}" ] || ! grep -qs "ssl_certificate" "$STUB_SITE" ;;
-  # A stand-in master: a reload (SIGHUP) starts a new child, as nginx starts new workers once the new configuration
-  # is live (lib.sh's nginx_reload waits for that); SIGTERM ends it and its children; it lives at most 120 s.
-  "-s reload") kill -HUP "$(cat "$STUB_PID")" ;;
-  "") ( trap 'sleep 120 & ' HUP; trap 'kill $(jobs -p) 2>/dev/null; exit 0' TERM
-        sleep 120 & w=$!; while kill -0 "$w" 2>/dev/null; do wait "$w"; done ) </dev/null >/dev/null 2>&1 &
-      echo $! >"$STUB_PID" ;;
-esac
-`,
-  certbot: `#!/bin/bash
-echo "certbot $*" >>"$STUB/calls"
-while [ $# -gt 0 ]; do case "$1" in --config-dir) cfg=$2 ;; --cert-name) name=$2 ;; esac; shift; done
-mkdir -p "$cfg/live/$name" && echo CERT >"$cfg/live/$name/fullchain.pem"
-`,
-};
-
-interface Host { dir: string; env: NodeJS.ProcessEnv; calls(): string; reset(): void }
-function fakeHost(): Host {
-  const dir = mkdtempSync(join(root, "host-"));
-  mkdirSync(join(dir, "bin"));
-  for (const [name, text] of Object.entries(STUBS)) { writeFileSync(join(dir, "bin", name), text); chmodSync(join(dir, "bin", name), 0o755); }
-  const env = { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, STUB: dir, STUB_PID: `${dir}/nginx.pid`, STUB_SITE: `${dir}/nginx/conf.d/site.conf` };
-  const host: Host = { dir, env, calls: () => (existsSync(`${dir}/calls`) ? readFileSync(`${dir}/calls`, "utf8") : ""), reset: () => rmSync(`${dir}/calls`, { force: true }) };
-  hosts.push(host);
-  return host;
-}
-
-const sh = (command: string, env: NodeJS.ProcessEnv, input = "") => run("sh", ["-c", command], { env, timeoutMs: 60_000, input });
-
-/** What McpDeployment's deploy command does: its script, with every file (secrets too) in the bundle on stdin. */
-function deploy(host: Host, options: DeploymentPlanOptions, env: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}) {
-  const plan = renderDeploymentPlan(options);
-  const bundle = renderBundle({ ...plan.files, env: renderEnvFile(env), "docker-config.json": renderDockerConfig("127.0.0.1:5000") });
-  return sh(plan.deploy, { ...host.env, ...extraEnv }, bundle);
-}
-
-test("blue/green: first deploy serves HTTP-only, the certificate step issues and serves TLS, redeploy switches slots, a bad image keeps the old one", async () => {
-  const host = fakeHost();
-  const opts = planOptions(host.dir);
-  const first = renderDeploymentPlan(opts);
-  const prep = await sh(first.site.create, host.env);
-  assert.equal(prep.code, 0, prep.stdout + prep.stderr);
-  assert.equal(statSync(first.stateDir).mode & 0o777, 0o700);
-  assert.match(prep.stdout, /prepared .* on host 424242/);
-
-  // 0. A bundle that is cut short (or names an unknown file) is refused before anything changes.
-  const bundle = renderBundle({ ...first.files, env: renderEnvFile({ A: "1" }), "docker-config.json": "{}" });
-  let r = await sh(first.deploy, host.env, bundle.split("\n").slice(0, 3).join("\n") + "\n");
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /deploy bundle on stdin ended after 3 of 8 files/);
-  r = await sh(first.deploy, host.env, `bogus ${Buffer.from("x").toString("base64")}\n${bundle}`);
-  assert.match(r.stderr, /unexpected entry 'bogus'/);
-  assert.equal(existsSync(first.envFile), false, "nothing installed from a bad bundle");
-  assert.doesNotMatch(host.calls(), /docker run/);
-
-  // 1. First deploy: HTTP-only site, no certbot yet (the domain may not point here yet); blue slot live.
-  //    An earlier run left the challenge dir 0700.
-  mkdirSync(`${host.dir}/webroot/.well-known/acme-challenge`, { recursive: true, mode: 0o700 });
-  chmodSync(`${host.dir}/webroot/.well-known`, 0o700);
-  r = await deploy(host, opts, { API_KEYS: "sentinel-secret-value-1234" });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /no certificate .* yet: HTTP-only site \(the certificate command issues one\)/);
-  assert.doesNotMatch(host.calls(), /certbot/);
-  assert.match(readFileSync(first.siteFile, "utf8"), /phase: http-only/);
-  assert.match(host.calls(), /docker pull --quiet 127\.0\.0\.1:5000\/mcp@sha256:a{64}/);
-
-  // 1b. The certificate step (after the reserved IP / DNS moved here): certbot, then the TLS site.
-  r = await sh(first.certificate, host.env);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(host.calls(), /certbot certonly .*--server https:\/\/127\.0\.0\.1:14000\/dir .*--webroot-path .*\/webroot/);
-  for (const d of [".well-known", ".well-known/acme-challenge"]) {
-    assert.equal(statSync(`${host.dir}/webroot/${d}`).mode & 0o777, 0o755, `nginx workers can read challenges (${d})`);
-  }
-  assert.match(readFileSync(first.siteFile, "utf8"), /phase: tls/);
-  host.reset();
-  r = await sh(first.certificate, host.env);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /the TLS site is already in place/);
-  assert.equal(host.calls(), "", "a second run changes nothing");
-
-  assert.equal(first.socketDir, `${host.dir}/lib/selfhosted-mcp/mcp.sockets`);
-  assert.match(readFileSync(first.upstreamFile, "utf8"), new RegExp(`^server unix:${first.socketDir}/live\\.sock max_fails=0;$`, "m"));
-  assert.match(readFileSync(first.siteFile, "utf8"), /^\s*keepalive_time 1s;\n\s*keepalive_timeout 1s;$/m,
-    "cached upstream connections live at most 1 s, so they follow the link before the old slot stops");
-  assert.equal(readlinkSync(`${first.socketDir}/live.sock`), "blue/mcp.sock");
-  assert.equal(statSync(first.socketDir).mode & 0o7777, 0o755);
-  for (const slot of ["blue", "green"]) assert.equal(statSync(`${first.socketDir}/${slot}`).mode & 0o7777, 0o1733, slot);
-  assert.equal(readFileSync(`${first.stateDir}/active-slot`, "utf8").trim(), "blue");
-  assert.equal(statSync(first.envFile).mode & 0o777, 0o600);
-  assert.match(readFileSync(first.envFile, "utf8"), /API_KEYS=sentinel-secret-value-1234/);
-  assert.deepEqual(readdirSync(first.stateDir).filter((f) => f.startsWith(".bundle")), [], "the unpacked bundle is removed");
-  assert.ok(existsSync(`${host.dir}/containers/mcp-blue`));
-
-  // 2. New image: green starts beside blue, live.sock switches to it, blue is stopped, older images pruned.
-  //    No certificate, no nginx reload.
-  host.reset();
-  const opts2 = { ...opts, image: DIGEST("b") };
-  r = await deploy(host, opts2, { API_KEYS: "sentinel-secret-value-1234" });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  const second = renderDeploymentPlan(opts2);
-  assert.doesNotMatch(host.calls(), /certbot/);
-  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
-  assert.match(r.stdout, /nginx configuration unchanged: no reload/);
-  assert.doesNotMatch(host.calls(), /^nginx /m, "an app-only redeploy leaves nginx (and its client connections) alone");
-  assert.equal(readFileSync(`${second.stateDir}/active-slot`, "utf8").trim(), "green");
-  assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
-  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
-  const calls = host.calls().split("\n");
-  const idx = (re: RegExp) => calls.findIndex((l) => re.test(l));
-  const healthCheck = /^curl .*--unix-socket \S*\/green\/mcp\.sock http:\/\/localhost\/health/;
-  assert.ok(idx(/^docker run .*--name mcp-green/) >= 0 && idx(/^docker run .*--name mcp-green/) < idx(healthCheck), "health checked (on the socket) after start");
-  assert.ok(idx(healthCheck) < idx(/^docker stop mcp-blue/), "old slot stopped after the switch");
-  assert.ok(idx(/^docker stop mcp-blue/) < idx(/^docker image rm image-of-old-build$/), "pruned after the switch");
-  assert.equal(idx(/^docker image rm image-of-(a|b)$/), -1, "the new image and the one just retired are kept");
-
-  // 3. An image that never becomes healthy: the update fails with its logs; green keeps serving.
-  host.reset();
-  r = await deploy(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "sentinel-secret-value-1234" }, { STUB_UNHEALTHY: "1" });
-  assert.notEqual(r.code, 0);
-  assert.match(r.stdout, /last 50 log lines of mcp-blue/);
-  assert.match(r.stdout, /boom: the new container log line for mcp-blue/);
-  assert.match(r.stderr, /not healthy at \/health within 5s \(the green slot keeps serving\)/);
-  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
-  assert.ok(existsSync(`${host.dir}/containers/mcp-green`));
-  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false, "the failed container is removed");
-  assert.doesNotMatch(host.calls(), /nginx -s reload|docker image rm/);
-
-  // A server that never listens on LISTEN_SOCKET: named as the reason.
-  host.reset();
-  r = await deploy(host, { ...opts, image: DIGEST("c") }, { API_KEYS: "x" }, { STUB_NO_SOCKET: "1" });
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /mcp-blue never listened on its unix socket \(LISTEN_SOCKET in the container, \S*\/blue\/mcp\.sock on the host\)/);
-  assert.equal(readlinkSync(`${second.socketDir}/live.sock`), "green/mcp.sock");
-
-  // 4. Changed nginx options (a new body limit) with a site that fails `nginx -t`: files and link restored.
-  host.reset();
-  const changed = { ...opts, image: DIGEST("d"), limits: { maxBodySize: "2m" } };
-  const fourth = renderDeploymentPlan(changed);
-  const before = readFileSync(fourth.siteFile, "utf8");
-  r = await deploy(host, changed, { API_KEYS: "sentinel-secret-value-1234" }, { STUB_NGINX_BAD: "1" });
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /tls nginx site does not validate/);
-  assert.equal(readFileSync(fourth.siteFile, "utf8"), before, "site restored");
-  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "green/mcp.sock", "link restored");
-  assert.equal(readFileSync(`${fourth.stateDir}/active-slot`, "utf8").trim(), "green");
-
-  // 4b. The same change with a valid site: nginx reloads (its files changed) and blue takes over.
-  host.reset();
-  r = await deploy(host, changed, { API_KEYS: "sentinel-secret-value-1234" });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(readFileSync(fourth.siteFile, "utf8"), /client_max_body_size 2m;/);
-  assert.match(host.calls(), /^nginx -s reload$/m);
-  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "blue/mcp.sock");
-
-  // 5. The site's delete (teardown) removes containers, nginx files and state (incl. the env file).
-  r = await sh(first.site.delete, host.env);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(existsSync(`${host.dir}/containers/mcp-blue`), false);
-  for (const f of [first.siteFile, first.upstreamFile, first.stateDir, first.socketDir]) assert.equal(existsSync(f), false, f);
-});
-
 test("host-ready: checks the required programs and names what is missing", async () => {
   const host = fakeHost();
   const ok = await sh(remoteScript("host-ready", { HOST_ID: "1", CLOUD_INIT_TIMEOUT_SECONDS: 5, REQUIRED_COMMANDS: "docker nginx", SWAP_MB: 0, SWAP_FILE: `${host.dir}/swap` }), host.env);

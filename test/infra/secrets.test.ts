@@ -42,7 +42,7 @@ pulumi.runtime.setAllConfig({
 }, ["digitalocean:token", ...["apiKeys", "upstreamApiKey", "sshPrivateKey", "registryPassword", "secretEnv", ...ALERT_SECRETS].map(cfg)]);
 
 const rec = await installMocks();
-const program = await import("../../infra/program.ts");
+const program = await import("../../examples/stack/program.ts");
 const exported: Record<string, { value: unknown; secret: boolean }> = {};
 for (const [k, v] of Object.entries(program)) {
   exported[k] = { value: await valueOf(v as pulumi.Output<unknown>), secret: await pulumi.isSecret(v as pulumi.Output<unknown>) };

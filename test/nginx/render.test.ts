@@ -205,7 +205,7 @@ describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
 
 describe("option errors name the option", () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a lower-case fully qualified domain name.*\(got "https:\/\/Example\.com"\)$/m],
+    ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a DNS name such as mcp\.example\.com \(lower case.*\(got "https:\/\/Example\.com"\)$/m],
     ["rate of 0", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { perIp: { rate: "0r/s" } } }] }, /servers\[0\]\.limits\.perIp\.rate: must be a positive request rate.*\(got "0r\/s"\)/],
     ["duplicate path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }, { name: "b", path: "/a/mcp" }] }, /servers\[1\]\.path: "\/a\/mcp" is already used by servers\[0\]/],
     ["reserved path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/.well-known/acme-challenge/mcp" }] }, /servers\[0\]\.path: .* is reserved/],

@@ -30,7 +30,7 @@ const WINDOW = "20s";
 /** Two restarts must fall into one restart window; a server restart under load takes 10-20 s, so this one is wider. */
 const RESTART_WINDOW = "60s";
 const SMTP = { username: "alerts", password: "smtp-drill-pass" };
-const CLI = join(import.meta.dirname, "..", "..", "infra", "smoke", "cli.ts");
+const CLI = join(import.meta.dirname, "..", "..", "smoke", "cli.ts");
 
 const dir = mkdtempSync(join(tmpdir(), "alert-drill-"));
 let stub: UpstreamStub, sink: SmtpSink, receiver: AlertReceiver, server: RunningServer, mon: RunningMonitoring, plan: MonitoringPlan;

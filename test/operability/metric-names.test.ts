@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { renderAlertRules } from "../../infra/monitoring/alert-rules.ts";
-import { renderSmokeMetrics } from "../../infra/smoke/metrics-file.ts";
-import type { SmokeReport } from "../../infra/smoke/run.ts";
+import { renderSmokeMetrics } from "../../smoke/metrics-file.ts";
+import type { SmokeReport } from "../../smoke/run.ts";
 import { startServer } from "../support/server.ts";
 
 const typed = (exposition: string) => new Set([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>

@@ -2,7 +2,7 @@
 // missing companion key fails with the key and the `pulumi config set` fix (before any resource exists).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateMonitoringSettings, type StackContext } from "../../infra/monitoring/stack-config.ts";
+import { validateMonitoringSettings, type StackContext } from "../../examples/stack/monitoring-config.ts";
 import { renderMonitoringPlan } from "../../infra/monitoring/monitoring-plan.ts";
 
 const ctx: StackContext = { app: "mcp", port: 8000, metricsPort: 9090, latencySlaSeconds: 10, alertEmails: ["ops@example.com"] };

@@ -1,8 +1,8 @@
 // Field-population rules of the smoke test (pure) and validation of the `_meta` declaration format.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { valuesAt, checkField, checkItems, isPopulated } from "../../infra/smoke/population.ts";
-import { smokeExampleOf, SMOKE_META_KEY } from "../../infra/smoke/examples.ts";
+import { valuesAt, checkField, checkItems, isPopulated } from "../../smoke/population.ts";
+import { smokeExampleOf, SMOKE_META_KEY } from "../../smoke/examples.ts";
 
 const forecast = { timezone: "GMT", days: [{ t: 1 }, { t: null }, { t: 3 }, {}, { t: 0 }] };
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
-import { bundleSmokeCli } from "../../infra/smoke/bundle.ts";
+import { bundleSmokeCli } from "../../infra/monitoring/smoke-bundle.ts";
 import { run, runOk } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
 import { buildServerImage, removeContainers, startContainer, type StartedContainer } from "../support/server-image.ts";
@@ -59,7 +59,7 @@ test("units pass systemd-analyze verify and carry the inputs; scripts pass shell
 
 test("bad options name the option", () => {
   const cases: [Partial<SmokeTimerOptions>, RegExp][] = [
-    [{ app: "Weather" }, /smoke timer: app: app must start with a-z/],
+    [{ app: "Weather" }, /smoke timer: app: must start with a-z/],
     [{ url: "ftp://x.example" }, /smoke timer: url: url must be an http\(s\) URL/],
     [{ url: "https://x.example/a%20b" }, /url must not contain %/],
     [{ interval: "5 minutes" }, /interval must be a systemd time span/],

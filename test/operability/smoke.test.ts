@@ -1,4 +1,4 @@
-// The smoke CLI (infra/smoke/cli.ts) run as a real process against the live reference server and the upstream stub:
+// The smoke CLI (smoke/cli.ts) run as a real process against the live reference server and the upstream stub:
 // passes when healthy; fails naming tool and field when the upstream drifts or serves poorly populated data; carries
 // the consecutive health-failure count in its textfile; checks TLS trust and days to expiry through a TLS proxy.
 import { test, before, after } from "node:test";
@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
 import { run, runOk } from "../support/proc.ts";
-import type { SmokeReport } from "../../infra/smoke/run.ts";
+import type { SmokeReport } from "../../smoke/run.ts";
 
-const CLI = join(import.meta.dirname, "..", "..", "infra", "smoke", "cli.ts");
+const CLI = join(import.meta.dirname, "..", "..", "smoke", "cli.ts");
 const API_KEY = "smoke-test-key-0123456789abcdef0123456789";
 const dir = mkdtempSync(join(tmpdir(), "smoke-test-"));
 let stub: UpstreamStub;
@@ -152,13 +152,13 @@ test("TLS: trusted certificate passes with its days left; too close to expiry or
   assert.match(json(untrusted.stdout).checks[0]!.message, /certificate not valid for 127\.0\.0\.1: .*(self[- ]signed|SELF_SIGNED)/i);
 });
 
-test("package bin `selfhosted-mcp` is the build output of infra/smoke/cli.ts, which starts with a node shebang", () => {
+test("package bin `selfhosted-mcp` is the build output of smoke/cli.ts, which starts with a node shebang", () => {
   const root = join(import.meta.dirname, "..", "..");
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string>; scripts: Record<string, string>; files: string[] };
-  assert.equal(pkg.bin["selfhosted-mcp"], "dist/infra/smoke/cli.js");
+  assert.equal(pkg.bin["selfhosted-mcp"], "dist/smoke/cli.js");
   const build = JSON.parse(readFileSync(join(root, "tsconfig.build.json"), "utf8")) as { include: string[] };
-  assert.ok(build.include.includes("infra") && build.include.includes("server/src"), "cli.ts and the smoke-example format it imports are compiled");
-  assert.equal(pkg.scripts.smoke, "node infra/smoke/cli.ts");
+  assert.ok(build.include.includes("smoke") && build.include.includes("contract"), "cli.ts and the smoke-example format it imports are compiled");
+  assert.equal(pkg.scripts.smoke, "node smoke/cli.ts");
   assert.match(readFileSync(CLI, "utf8"), /^#!\/usr\/bin\/env node\n/);
-  assert.ok(pkg.files.includes("infra") && pkg.files.includes("server"), "the smoke timer ships these sources to the droplet");
+  assert.ok(pkg.files.includes("smoke") && pkg.files.includes("contract"), "the smoke timer bundles these sources for the droplet");
 });

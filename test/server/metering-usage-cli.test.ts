@@ -1,5 +1,5 @@
 // `selfhosted-mcp usage` on a real ledger: the real server bills calls of two API keys, then the CLI (the package's
-// entry, infra/smoke/cli.ts, as a child process) prints per-credential, per-tool totals
+// entry, smoke/cli.ts, as a child process) prints per-credential, per-tool totals
 //  - from the ledger file (`--file`), as JSON and as a table, for a period with and without the calls;
 //  - over SSH (`--ssh`) from a loopback sshd, the way it reads a droplet: the ledger sits on the `<app>-data` docker
 //    volume of a running container (the local Node base image), and the query runs in it through `docker exec`.
@@ -19,9 +19,9 @@ import { call } from "./mcp-client.ts";
 import { taggedClient } from "./metering-support.ts";
 import { apiKeyId } from "../../server/src/metering/credential-id.ts";
 import { LEDGER_FILE } from "../../contract/usage-ledger.ts";
-import { usageMain, UsageError } from "../../infra/smoke/usage.ts";
+import { usageMain, UsageError } from "../../smoke/usage.ts";
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "infra", "smoke", "cli.ts");
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "smoke", "cli.ts");
 const KEY_A = "usage-cli-key-a-0123456789abcdef";
 const KEY_B = "usage-cli-key-b-0123456789abcdef";
 const EXPECTED = [

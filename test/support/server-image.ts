@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { renderEnvFile } from "../../infra/render/deployment-plan.ts";
 import { fileURLToPath } from "node:url";
-import { dockerBuildArgs } from "../../infra/contract/image-build.ts";
-import { dockerRunArgs, type RunSpec } from "../../infra/contract/run-contract.ts";
+import { dockerBuildArgs } from "../../contract/image-build.ts";
+import { dockerRunArgs, type RunSpec } from "../../contract/run-contract.ts";
 import { ensureBaseImage } from "./base-image.ts";
 import { freePort, run, runOk, sleep } from "./proc.ts";
 

@@ -41,6 +41,8 @@ export interface StartOptions {
   keepDataDir?: boolean;
   /** Max wait for /livez (default 60 s: a start under load average 16 on 2 cores took 10-20 s). */
   timeoutMs?: number;
+  /** The program to run instead of server/src/main.ts (the gateway: test/support/gateway.ts). */
+  main?: string;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function startServer(env: Record<string, string> = {}, opts: StartO
     METRICS_PORT: String(metricsPort),
     DATA_DIR: dataDir,
   };
-  const child = spawn(process.execPath, [MAIN], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [opts.main ?? MAIN], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let stdout = "";
   child.stdout.on("data", (d) => { out += d; stdout += d; });

@@ -5,8 +5,7 @@
 # stdin: the bundle (renderBundle): `<name> <base64>` per staged file, then `end <count>`.
 # Blue/green deploy of IMAGE (pinned by digest) on host HOST_ID: start the idle slot beside the live one, wait for its
 # health endpoint on its unix socket, re-point SOCKET_DIR/live.sock (the address in nginx's upstream include) at it,
-# then stop the old slot and prune older images. nginx is reloaded only when its own files changed: a reload closes
-# every idle client keep-alive connection, and a request that races the close fails on the client. On any failure the
+# then stop the old slot and prune older images. nginx is reloaded only when its own files changed (why: docs/infra.md, "Zero-downtime switch without an nginx reload"). On any failure the
 # old slot keeps serving, the new container's last log lines are printed, and the script exits non-zero.
 # Without a certificate (first deploy on this host) the HTTP-only site serves; the certificate command issues one.
 # This script is the deploy command's create AND update: it never removes the site (teardown is the lifecycle

@@ -4,10 +4,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import { CallToolRequestSchema, type CallToolRequest, type CallToolResult, type RequestId, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "../logger.ts";
+import { fixedFieldsLogger, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Metering } from "../metering/metering.ts";
 import type { Billing } from "../metering/billing.ts";
+import { clientRequestId } from "../client-request-ids.ts";
 
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 type CallHandler = (request: CallToolRequest, extra: Extra) => Promise<CallToolResult>;
@@ -86,6 +87,7 @@ export class ToolCalls {
   #observed(handler: CallHandler): CallHandler {
     return async (request, extra) => {
       const name = request.params.name;
+      const rpcId = clientRequestId(extra.requestId); // the client's own id (the shared stateless server renumbers)
       const tool = this.#known.has(name) ? name : "unknown"; // bounded label values
       const start = process.hrtime.bigint();
       let result: CallToolResult | undefined;
@@ -103,8 +105,8 @@ export class ToolCalls {
       }
       this.#deps.metrics.toolCalls.inc({ tool, status: failed ? "error" : "ok" });
       this.#deps.metrics.toolDuration.observe({ tool }, seconds);
-      this.#deps.logger.info({
-        event: "tool_call", tool, rpc_id: extra.requestId, request_id: extra.requestInfo?.headers["x-request-id"],
+      fixedFieldsLogger(this.#deps.logger).info({ // only these fields, none secret: no redaction pass (logger.ts)
+        event: "tool_call", tool, rpc_id: rpcId, request_id: extra.requestInfo?.headers["x-request-id"],
         session_id: extra.sessionId, client_id: extra.authInfo?.clientId,
         duration_ms: seconds * 1000, outcome: failed ? "error" : "ok", error_type: failed ? type : undefined,
       }, "tool call");

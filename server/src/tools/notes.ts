@@ -3,7 +3,7 @@ import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Store, Note } from "../store.ts";
 import { ToolError, type ToolCalls } from "./instrument.ts";
-import { smokeMeta } from "./smoke-examples.ts";
+import { smokeMeta } from "../../../contract/smoke-example.ts";
 import type { Billing } from "../metering/billing.ts";
 import { principalOf } from "../auth.ts";
 

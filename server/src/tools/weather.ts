@@ -3,7 +3,7 @@ import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { WeatherClient } from "../upstream.ts";
 import type { ToolCalls } from "./instrument.ts";
-import { smokeMeta } from "./smoke-examples.ts";
+import { smokeMeta } from "../../../contract/smoke-example.ts";
 import { progressReporter } from "./progress.ts";
 import type { Billing } from "../metering/billing.ts";
 

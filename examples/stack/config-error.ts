@@ -1,0 +1,60 @@
+// The one error of the example stack's configuration: every issue names the stack key and the `pulumi config set`
+// command that fixes it (with an example value; secrets with --secret). The stack's settings, its secrets and the
+// monitoring keys all report through it.
+
+/** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl",
+  "alertSmtpPassword", "alertWebhookUrl", "alertPagerdutyRoutingKey"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface ConfigIssue { key: string; message: string; fix: string }
+
+export class StackConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super("Invalid stack configuration:\n" + issues.map((i) => `  - ${i.key}: ${i.message}\n      fix: ${i.fix}`).join("\n"));
+    this.name = "StackConfigError";
+    this.issues = issues;
+  }
+}
+
+/** The command that sets a key, with an example value (secrets get --secret). */
+export function fixCommand(key: string): string {
+  const example: Record<string, string> = {
+    "digitalocean:token": "pulumi config set digitalocean:token --secret   # or export DIGITALOCEAN_TOKEN",
+    domain: "pulumi config set domain mcp.example.com",
+    region: "pulumi config set region fra1",
+    sshPublicKey: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"',
+    sshPrivateKey: "pulumi config set sshPrivateKey --secret < ~/.ssh/id_ed25519   (or run an SSH agent: ssh-add)",
+    sshPrivateKeyPassword: "pulumi config set sshPrivateKeyPassword --secret   (the key's passphrase; or use the agent: pulumi config rm sshPrivateKey)",
+    sshKeyFingerprint: "pulumi config set sshKeyFingerprint \"$(ssh-keygen -l -E md5 -f ~/.ssh/id_ed25519.pub | cut -d' ' -f2 | cut -c5-)\"",
+    docrName: "pulumi config set docrName <globally-unique-name>   (or the name of your account's existing registry with createDocr false; or registryServer)",
+    adminCidrs: "pulumi config set --path 'adminCidrs[0]' 203.0.113.7/32   (your public address)",
+    acmeEmail: "pulumi config set acmeEmail ops@example.com",
+    apiKeys: "pulumi config set apiKeys --secret \"$(openssl rand -hex 32)\"",
+    registryPassword: "pulumi config set registryPassword --secret",
+    port: "pulumi config set port 8000",
+    metricsPort: "pulumi config set metricsPort 9090",
+    sshPort: "pulumi config set sshPort 22",
+    env: "pulumi config set --path 'env.LOG_LEVEL' info",
+    dnsZone: "pulumi config set dnsZone example.com",
+    alertEmails: "pulumi config set --path 'alertEmails[0]' ops@example.com",
+    alertSlackChannel: "pulumi config set alertSlackChannel '#ops'",
+    alertSlackWebhookUrl: "pulumi config set alertSlackWebhookUrl --secret <incoming-webhook URL>",
+    alertSmtpPassword: "pulumi config set alertSmtpPassword --secret",
+    alertWebhookUrl: "pulumi config set alertWebhookUrl --secret https://alerts.example.com/hook",
+    alertPagerdutyRoutingKey: "pulumi config set alertPagerdutyRoutingKey --secret <Events API v2 integration key>",
+    authMode: "pulumi config set authMode api-key",
+    nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
+    secretEnv: "pulumi config set --secret --path 'secretEnv.OAUTH_AUDIENCE' <value>",
+    upstreamApiKey: "pulumi config set upstreamApiKey --secret",
+    alertmanager: "pulumi config set alertmanager false   (no on-droplet Prometheus/Alertmanager)",
+    alertSmtpSmarthost: "pulumi config set alertSmtpSmarthost smtp.example.com:587",
+    alertSmtpFrom: "pulumi config set alertSmtpFrom mcp-alerts@example.com",
+    alertSmtpUsername: "pulumi config set alertSmtpUsername mcp-alerts@example.com",
+    alertErrorRatio: "pulumi config set alertErrorRatio 0.05",
+  };
+  if (example[key]) return example[key];
+  if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;
+  return `pulumi config set ${key} <value>   (or: pulumi config rm ${key} for the default)`;
+}

@@ -1,0 +1,78 @@
+// Rules for the stack's secret values, checked at preview (the CLI hands the program the decrypted text; it stays
+// in these functions and never appears in a message): what would otherwise fail only inside the deployment, e.g.
+// a short API key refused by the server 90 s into `pulumi up`, or a line break that would corrupt the env file.
+import { privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
+import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
+import { monitoringSecretsSchema } from "../../infra/monitoring/stack-options.ts";
+import { checkApiKeys } from "../../contract/api-keys.ts";
+import { ENV_NAME_PATTERN, singleLine } from "../../contract/values.ts";
+import { fixCommand, type ConfigIssue, type SecretKey } from "./config-error.ts";
+
+/** "", "{}", "[]" (and absent): a secret key's Pulumi.yaml empty default as the CLI delivers it (plain text). */
+export function isEmptyDefault(v: string | undefined): boolean {
+  return v === undefined || v === "" || /^\s*(\{\s*\}|\[\s*\])\s*$/.test(v);
+}
+
+/**
+ * What the remote commands will authenticate with, checked before anything registers (the plaintext key stays in
+ * this function): a private key — with its passphrase when it is encrypted — or an SSH agent
+ * (@pulumi/command: agentSocketPath, default SSH_AUTH_SOCK).
+ */
+export function sshAuthIssues(privateKey: string | undefined, hasPassphrase: boolean, agentSocket: string | undefined): ConfigIssue[] {
+  const issue = (key: string, message: string) => [{ key, message, fix: fixCommand(key) }];
+  if (isEmptyDefault(privateKey)) {
+    if (hasPassphrase) return issue("sshPrivateKeyPassword", "is set but sshPrivateKey is not: set the key too, or pulumi config rm sshPrivateKeyPassword");
+    return agentSocket ? [] : issue("sshPrivateKey", "no private key is set and no SSH agent is running (SSH_AUTH_SOCK is empty, sshAgentSocket unset): the remote commands could not log in");
+  }
+  if (privateKeyIsEncrypted(privateKey!) && !hasPassphrase) {
+    return issue("sshPrivateKeyPassword", "sshPrivateKey is passphrase-protected: set its passphrase (or leave sshPrivateKey empty and use your SSH agent)");
+  }
+  return [];
+}
+
+/** The receivers' secret keys of the stack → their names in McpMonitoringStack's secrets. */
+export const MONITORING_SECRET_KEYS = { alertSmtpPassword: "smtpPassword", alertSlackWebhookUrl: "slackWebhookUrl", alertWebhookUrl: "webhookUrl",
+  alertPagerdutyRoutingKey: "pagerdutyRoutingKey" } as const;
+
+const ONE_LINE = ["upstreamApiKey", "sshPrivateKeyPassword", "registryPassword"] as const;
+
+/**
+ * Issues with the secret values that are set (plaintext in, never out: messages name the key, not the value).
+ * `secretEnv` arrives as its JSON text.
+ */
+export function secretValueIssues(values: Partial<Record<SecretKey, string>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (key: string, message: string) => issues.push({ key, message, fix: fixCommand(key) });
+  if (values.apiKeys !== undefined) {
+    const { problem } = checkApiKeys(values.apiKeys);
+    if (problem) add("apiKeys", problem);
+  }
+  for (const key of ONE_LINE) {
+    const v = values[key];
+    if (v !== undefined && (/[\r\n]/.test(v) || v.trim() === "")) add(key, "must be a single line of text (it is written to a file line by line)");
+  }
+  if (values.sshPrivateKey !== undefined && !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(values.sshPrivateKey)) {
+    add("sshPrivateKey", "must be a private key file's contents (-----BEGIN ... PRIVATE KEY-----), e.g. ~/.ssh/id_ed25519");
+  }
+  if (values.secretEnv !== undefined) issues.push(...secretEnvIssues(values.secretEnv));
+  for (const [key, name] of Object.entries(MONITORING_SECRET_KEYS) as [keyof typeof MONITORING_SECRET_KEYS, string][]) {
+    const v = values[key];
+    if (v === undefined) continue;
+    const parsed = monitoringSecretsSchema.shape[MONITORING_SECRET_KEYS[key]].safeParse(v);
+    if (!parsed.success) add(key, parsed.error.issues.map((i) => i.message.replace(`${name} `, "")).join("; "));
+  }
+  return issues;
+}
+
+function secretEnvIssues(text: string): ConfigIssue[] {
+  const issue = (message: string) => [{ key: "secretEnv", message, fix: fixCommand("secretEnv") }];
+  let env: unknown;
+  try { env = JSON.parse(text); } catch { return issue("must be an object of NAME: value pairs (set with --path 'secretEnv.NAME')"); }
+  if (typeof env !== "object" || env === null || Array.isArray(env)) return issue("must be an object of NAME: value pairs (set with --path 'secretEnv.NAME')");
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME_PATTERN.test(name)) return issue(`secretEnv.${name}: environment names must be UPPER_SNAKE_CASE`);
+    if (MANAGED_ENV.includes(name)) return issue(`secretEnv.${name} is set by the components (from its own config key); remove it from secretEnv`);
+    if (typeof value !== "string" || !singleLine.safeParse(value).success) return issue(`secretEnv.${name}: values must be single-line strings`);
+  }
+  return [];
+}

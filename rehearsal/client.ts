@@ -1,0 +1,33 @@
+// How the rehearsal reaches the deployed server like a user on the internet would: https://<domain> resolved to
+// 127.0.0.1 and the droplet VM's forwarded 443/80 (test/support/https-client.ts: custom lookup and port map, no
+// /etc/hosts edit) with the chain checked against the local ACME CA's root (pebble), then a real MCP SDK client.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { httpsClient, type HttpsClient } from "../test/support/https-client.ts";
+
+/** A fetch for https://<domain> on this machine (ports mapped to the droplet VM's forwards), trusting only the given root(s). */
+export function publicClient(domain: string, caPem: string, ports?: Record<number, number>): HttpsClient {
+  return httpsClient({ ca: caPem, servername: domain, ports });
+}
+
+export interface McpSession { client: Client; close(): Promise<void> }
+
+/** Connects an MCP SDK client to `${base}/mcp` through the given fetch, with a bearer token when given. */
+export async function connectMcp(base: string, fetchImpl: FetchLike, token?: string): Promise<McpSession> {
+  const transport = new StreamableHTTPClientTransport(new URL("/mcp", base), {
+    fetch: fetchImpl,
+    requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
+  });
+  const client = new Client({ name: "selfhosted-mcp-rehearsal", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, close: () => client.close() };
+}
+
+/** Text of a tool result's first content item (throws on isError with that text). */
+export function toolText(result: unknown): string {
+  const r = result as { isError?: boolean; content?: { type: string; text?: string }[] };
+  const text = r.content?.find((c) => c.type === "text")?.text ?? "";
+  if (r.isError) throw new Error(`tool returned an error: ${text}`);
+  return text;
+}

@@ -1,0 +1,74 @@
+// The gateway's naming rule (gateway/src/names.ts) and configuration (gateway/src/config.ts), as pure functions.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { gatewayName, nameTable, upstreamOf } from "../../gateway/src/names.ts";
+import { loadGatewayConfig } from "../../gateway/src/config.ts";
+
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
+test("a plain name is <server>__<tool>; an over-long or unsafe one is shortened with a hash of the original", () => {
+  assert.equal(gatewayName("notes", "search_notes", 64), "notes__search_notes");
+  const long = "x".repeat(100);
+  const short = gatewayName("notes", long, 64);
+  assert.equal(short.length, 64);
+  assert.match(short, /^notes__x+-[0-9a-f]{8}$/);
+  assert.match(gatewayName("notes", "admin.tools/list", 64), /^notes__admin_tools_list-[0-9a-f]{8}$/, "dots and slashes are replaced, so the hash keeps it distinct from admin_tools_list");
+  assert.notEqual(gatewayName("notes", `${long}a`, 64), gatewayName("notes", `${long}b`, 64));
+});
+
+test("property: names are client-safe, within the limit, map back to their server and never collide across servers", () => {
+  const server = fc.stringMatching(/^[a-z][a-z0-9-]{0,19}$/);
+  fc.assert(fc.property(server, server, fc.string({ minLength: 1, maxLength: 200 }), fc.string({ minLength: 1, maxLength: 200 }), fc.integer({ min: 32, max: 128 }),
+    (s1, s2, t1, t2, max) => {
+      const n1 = gatewayName(s1, t1, max);
+      assert.ok(n1.length <= max && SAFE.test(n1), n1);
+      assert.equal(upstreamOf(n1), s1);
+      if (s1 !== s2) assert.notEqual(n1, gatewayName(s2, t2, max));
+    }));
+});
+
+test("within one server a taken name hides the later item instead of merging the two", () => {
+  const hash = gatewayName("s", "a.b", 64).split("-").pop();
+  const table = nameTable("s", [{ name: `a_b-${hash}` }, { name: "a.b" }, { name: "c" }], 64);
+  assert.deepEqual([...table.byName.keys()], [`s__a_b-${hash}`, "s__c"]);
+  assert.deepEqual(table.hidden, [{ original: "a.b", name: `s__a_b-${hash}` }]);
+});
+
+const base = { UPSTREAMS: "weather,notes", UPSTREAM_WEATHER_URL: "http://127.0.0.1:8001/mcp", UPSTREAM_NOTES_URL: "http://127.0.0.1:8002/mcp", AUTH_MODE: "none" };
+
+test("config: upstreams with their URLs and tokens; API keys with per-upstream grants", () => {
+  const c = loadGatewayConfig({ ...base, AUTH_MODE: "api-key", UPSTREAM_NOTES_TOKEN: "notes-token-0123456789", API_KEYS: "all-upstreams-key-0123456789,notes-only-key-0123456789:notes" });
+  assert.deepEqual(c.upstreams, [{ name: "weather", url: "http://127.0.0.1:8001/mcp" }, { name: "notes", url: "http://127.0.0.1:8002/mcp", token: "notes-token-0123456789" }]);
+  assert.ok(c.auth.mode === "api-key");
+  assert.deepEqual(Object.fromEntries([...c.auth.grants].map(([k, v]) => [k, [...v]])), {
+    "all-upstreams-key-0123456789": ["weather", "notes"], "notes-only-key-0123456789": ["notes"],
+  });
+  assert.equal(c.limits.toolNameMax, 64);
+});
+
+test("config: UPSTREAM_<NAME>_SOCKET reaches an upstream over a unix socket; its URL then defaults to http://localhost/mcp", () => {
+  const c = loadGatewayConfig({ ...base, UPSTREAM_NOTES_URL: "", UPSTREAM_NOTES_SOCKET: "/run/notes/live.sock" });
+  assert.deepEqual(c.upstreams[1], { name: "notes", url: "http://localhost/mcp", socket: "/run/notes/live.sock" });
+});
+
+test("config: every bad value names its variable", () => {
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ UPSTREAMS: "" }, /^UPSTREAMS: invalid value "": required/],
+    [{ UPSTREAMS: "Weather" }, /^UPSTREAMS: "Weather" is not an upstream name/],
+    [{ UPSTREAMS: "my_notes" }, /^UPSTREAMS: "my_notes" is not an upstream name.*no _/],
+    [{ UPSTREAMS: "notes,notes" }, /^UPSTREAMS: "notes" is listed twice/],
+    [{ UPSTREAM_NOTES_URL: "" }, /^UPSTREAM_NOTES_URL: required for upstream "notes"/],
+    [{ UPSTREAM_NOTES_URL: "http://u:p@127.0.0.1/mcp" }, /^UPSTREAM_NOTES_URL: invalid value/],
+    [{ UPSTREAM_NOTES_TOKEN: "has space" }, /^UPSTREAM_NOTES_TOKEN: /],
+    [{ UPSTREAM_NOTES_SOCKET: "relative.sock" }, /^UPSTREAM_NOTES_SOCKET: invalid value "relative.sock": must be an absolute file path/],
+    [{ AUTH_MODE: "api-key" }, /^API_KEYS: AUTH_MODE=api-key needs at least one key/],
+    [{ AUTH_MODE: "api-key", API_KEYS: "a-long-enough-key-0123456:files" }, /^API_KEYS: key 1 grants "files", which is not in UPSTREAMS/],
+    [{ AUTH_MODE: "oauth" }, /^AUTH_MODE: invalid value "oauth"/],
+    [{ TOOL_NAME_MAX: "200" }, /^TOOL_NAME_MAX: invalid value "200": must be an integer from 32 to 128/],
+    [{ UPSTREAM_TIMEOUT_MS: "200000", REQUEST_TIMEOUT_MS: "100000" }, /^UPSTREAM_TIMEOUT_MS: 200000 must be below REQUEST_TIMEOUT_MS/],
+  ];
+  for (const [env, message] of bad) {
+    assert.throws(() => loadGatewayConfig({ ...base, ...env }), (e: Error) => { assert.match(e.message, message, JSON.stringify(env)); return true; });
+  }
+});
