@@ -11,7 +11,11 @@ export const MIN_API_KEY_LENGTH = 16;
 
 /** The keys of a list, or the first problem with it (a sentence without any key in it). */
 export function checkApiKeys(raw: string): { keys: string[]; problem?: undefined } | { keys?: undefined; problem: string } {
-  const keys = splitList(raw);
+  return checkApiKeyEntries(splitList(raw));
+}
+
+/** checkApiKeys for a list already split (contract/list.ts), e.g. the gateway's keys with their grants removed. */
+export function checkApiKeyEntries(keys: string[]): { keys: string[]; problem?: undefined } | { keys?: undefined; problem: string } {
   if (keys.length === 0) return { problem: "no API key is set" };
   if (keys.some((k) => k.length < MIN_API_KEY_LENGTH)) {
     return { problem: `every API key must be at least ${MIN_API_KEY_LENGTH} characters (generate one with: openssl rand -hex 32)` };

@@ -2,7 +2,7 @@
 // names the variable and the fix; main.ts prints it and exits 1.
 import { readFileSync } from "node:fs";
 import * as z from "zod";
-import { checkApiKeys } from "../../contract/api-keys.ts";
+import { checkApiKeyEntries } from "../../contract/api-keys.ts";
 import { splitList } from "../../contract/list.ts";
 import { meteringConfig, type MeteringConfig } from "./metering/config.ts";
 
@@ -175,8 +175,7 @@ export function readKeyEntries(env: { API_KEYS?: string | undefined; API_KEYS_FI
  */
 export function checkApiKeyList(name: string, keys: string[]): string[] {
   if (keys.length === 0) throw new ConfigError(`${name}: AUTH_MODE=api-key needs at least one key in API_KEYS (comma-separated) or API_KEYS_FILE (one per line); set AUTH_MODE=none explicitly to run without auth`);
-  // Entries come from splitList, so they hold no separator: joining and re-splitting is the identity.
-  const checked = checkApiKeys(keys.join(" "));
+  const checked = checkApiKeyEntries(keys);
   if (checked.keys) return checked.keys;
   throw new ConfigError(`${name}: ${checked.problem}`);
 }

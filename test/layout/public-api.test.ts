@@ -22,7 +22,7 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
     source: "contract/index.ts",
     values: ["APP_NAME_PATTERN", "B64TOKEN_SOURCE", "BEARER_HEADER_SOURCE", "CONTAINER_SOCKET_DIR", "DIGEST_REF_PATTERN", "DOMAIN_MESSAGE",
       "DOMAIN_PATTERN", "ENV_NAME_PATTERN", "LEDGER_FILE", "LEDGER_SCHEMA", "MAX_TOTAL_ROWS", "MIN_API_KEY_LENGTH", "RunSpecError", "SERVER_DOCKERFILE",
-      "SMOKE_META_KEY", "SMOKE_METRICS", "SOCKET_NAME", "TOTALS_SQL", "absPath", "appName", "bearerToken", "checkApiKeys", "contractEnv",
+      "SMOKE_META_KEY", "SMOKE_METRICS", "SOCKET_NAME", "TOTALS_SQL", "absPath", "appName", "bearerToken", "checkApiKeyEntries", "checkApiKeys", "contractEnv",
       "digestRef", "dockerBuildArgs", "dockerRunArgs", "dockerRunCommand", "domain", "imageBuildArgs", "isB64Token", "resolveRunSpec",
       "runSpecSchema", "shellCommand", "shellQuote", "singleLine", "smokeMeta", "splitList", "totalsScript"],
     types: ["FieldThreshold", "ImageBuildSpec", "ResolvedRunSpec", "RunSpec", "SmokeExample", "UsageTotal"],
