@@ -47,7 +47,7 @@ export async function ensureHostPrograms(log: (l: string) => void = () => undefi
   if (process.getuid?.() !== 0) {
     throw new Error(`the rehearsal needs these programs: ${missing.join(", ")}\n` +
       `install them as root: apt-get install -y --no-install-recommends ${pkgs.join(" ")}\n` +
-      "(the rehearsal also runs dockerd, sshd, nginx and creates the droplet's deploy user, so it must run as root)");
+      "(the rehearsal also runs dockerd and builds the droplet VM's disk image with mmdebstrap, so it must run as root)");
   }
   log(`installing Debian packages: ${pkgs.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
@@ -59,9 +59,9 @@ export async function ensureHostPrograms(log: (l: string) => void = () => undefi
   if (missing.length) throw new Error(`still missing after installing ${pkgs.join(" ")}: ${missing.join(", ")}`);
 }
 
-/** The rehearsal must be root: it starts sshd/nginx on the host's ports and creates the droplet's users. */
+/** The rehearsal must be root: it runs dockerd, installs missing packages and builds the VM image (mmdebstrap). */
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
-    throw new Error("the rehearsal plays a whole droplet on this machine (sshd, nginx on ports 80/443, a deploy user): run it as root, e.g. `sudo npm run rehearse`");
+    throw new Error("the rehearsal runs dockerd and builds its droplet VM's disk image (mmdebstrap as root): run it as root, e.g. `sudo npm run rehearse`");
   }
 }

@@ -1,14 +1,14 @@
 // How the rehearsal reaches the deployed server like a user on the internet would: https://<domain> resolved to
-// the loopback "droplet" (test/support/https-client.ts: custom lookup, no /etc/hosts edit) with the chain checked
-// against the local ACME CA's root (pebble), then a real MCP SDK client.
+// 127.0.0.1 and the droplet VM's forwarded 443/80 (test/support/https-client.ts: custom lookup and port map, no
+// /etc/hosts edit) with the chain checked against the local ACME CA's root (pebble), then a real MCP SDK client.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { httpsClient, type HttpsClient } from "../test/support/https-client.ts";
 
-/** A fetch for https://<domain> on this machine, trusting only the given root(s). */
-export function publicClient(domain: string, caPem: string): HttpsClient {
-  return httpsClient({ ca: caPem, servername: domain });
+/** A fetch for https://<domain> on this machine (ports mapped to the droplet VM's forwards), trusting only the given root(s). */
+export function publicClient(domain: string, caPem: string, ports?: Record<number, number>): HttpsClient {
+  return httpsClient({ ca: caPem, servername: domain, ports });
 }
 
 export interface McpSession { client: Client; close(): Promise<void> }

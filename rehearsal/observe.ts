@@ -1,16 +1,17 @@
 // What the e2e tests look at while and after the rehearsal deploys: a client that keeps calling a tool over the
-// public HTTPS endpoint (bounded, counting failures), and the server containers as docker sees them.
-import { readFileSync } from "node:fs";
-import { run, runOk, sleep } from "../test/support/proc.ts";
-import { connectMcp, publicClient, toolText, type McpSession } from "./client.ts";
-import { DOMAIN, type RehearsalResult } from "./rehearsal.ts";
+// public HTTPS endpoint (bounded, counting failures), and — inside the droplet VM, over SSH as the deploy user with
+// sudo — the server containers as its docker sees them and its nginx's workers.
+import { runOk, sleep } from "../test/support/proc.ts";
+import { connectMcp, toolText, type McpSession } from "./client.ts";
+import { publicFetch, type RehearsalResult } from "./rehearsal.ts";
 import type { HttpsClient } from "../test/support/https-client.ts";
+import type { DropletVm } from "./vm/droplet-vm.ts";
 
 export interface PublicSession { http: HttpsClient; mcp: McpSession; close(): Promise<void> }
 
 /** An MCP session to https://<domain>/mcp with the rehearsal's token, trusting its ACME root. */
-export async function openPublic(r: Pick<RehearsalResult, "url" | "token" | "services">): Promise<PublicSession> {
-  const http = publicClient(DOMAIN, readFileSync(r.services.acme.rootPemPath, "utf8"));
+export async function openPublic(r: Pick<RehearsalResult, "url" | "token" | "services" | "vm">): Promise<PublicSession> {
+  const http = publicFetch(r.services, r.vm);
   const mcp = await connectMcp(r.url, http.fetch, r.token);
   return { http, mcp, close: async () => { await mcp.close(); await http.close(); } };
 }
@@ -40,20 +41,19 @@ export function callLoop(s: PublicSession, { gapMs = 300, maxMs = 600_000 } = {}
   return { async stop() { running = false; await done; return stats; } };
 }
 
-/** PIDs of nginx's worker processes (children of the master in /run/nginx.pid): a reload replaces all of them. */
-export async function nginxWorkers(): Promise<string[]> {
-  const master = readFileSync("/run/nginx.pid", "utf8").trim();
-  return (await runOk("ps", ["--ppid", master, "-o", "pid=,args="])).stdout.split("\n")
+/** PIDs of the droplet's nginx worker processes (children of the master in /run/nginx.pid): a reload replaces all of them. */
+export async function nginxWorkers(vm: DropletVm): Promise<string[]> {
+  return (await vm.sshOk("ps --ppid \"$(cat /run/nginx.pid)\" -o pid=,args=")).stdout.split("\n")
     .filter((l) => l.includes("worker process")).map((l) => l.trim().split(/\s+/)[0]!).sort();
 }
 
 export interface ServerContainer { id: string; name: string; image: string; slot: string; env: string[]; labels: Record<string, string> }
 
-/** The running server containers of the deployment (the run contract labels them with app and slot). */
-export async function serverContainers(): Promise<ServerContainer[]> {
-  const ids = (await runOk("docker", ["ps", "-q", "--filter", "label=io.selfhosted-mcp.app"])).stdout.split("\n").filter(Boolean);
+/** The running server containers of the deployment in the droplet (the run contract labels them with app and slot). */
+export async function serverContainers(vm: DropletVm): Promise<ServerContainer[]> {
+  const ids = (await vm.sshOk("sudo -n docker ps -q --filter label=io.selfhosted-mcp.app")).stdout.split("\n").filter(Boolean);
   if (ids.length === 0) return [];
-  const info = JSON.parse((await runOk("docker", ["inspect", ...ids])).stdout) as {
+  const info = JSON.parse((await vm.sshOk(`sudo -n docker inspect ${ids.join(" ")}`)).stdout) as {
     Id: string; Name: string; Config: { Image: string; Env: string[]; Labels: Record<string, string> };
   }[];
   return info.map((c) => ({ id: c.Id, name: c.Name.replace(/^\//, ""), image: c.Config.Image, env: c.Config.Env,
@@ -61,19 +61,25 @@ export async function serverContainers(): Promise<ServerContainer[]> {
 }
 
 /** Waits (bounded) until exactly one server container runs — the old slot is retired after the drain. */
-export async function singleServer(timeoutMs = 60_000): Promise<ServerContainer> {
+export async function singleServer(vm: DropletVm, timeoutMs = 60_000): Promise<ServerContainer> {
   const deadline = Date.now() + timeoutMs;
   let last: ServerContainer[] = [];
   while (Date.now() < deadline) {
-    last = await serverContainers();
+    last = await serverContainers(vm);
     if (last.length === 1) return last[0]!;
     await sleep(500);
   }
   throw new Error(`expected one server container, found ${last.map((c) => c.name).join(", ") || "none"}`);
 }
 
-/** Number of times `needle` occurs in the output of a shell pipeline (e.g. `docker save X`), streamed through grep. */
-export async function occurrences(pipeline: string, needle: string): Promise<number> {
-  const r = await run("sh", ["-c", `${pipeline} | grep -a -F -c -e "$NEEDLE" || true`], { env: { ...process.env, NEEDLE: needle }, timeoutMs: 300_000 });
+/**
+ * Number of lines holding `needle` in the output of a shell pipeline run as root in the droplet, or on this machine
+ * with "host" (e.g. `docker save X` of the image the host built and pushed: the same digest, far faster than under
+ * TCG), streamed through grep. The needle goes in on stdin, so it is on no command line.
+ */
+export async function occurrences(where: DropletVm | "host", pipeline: string, needle: string): Promise<number> {
+  const count = `read -r NEEDLE; ${where === "host" ? "sh -c" : "sudo -n sh -c"} '${pipeline.replace(/'/g, `'\\''`)}' | grep -a -F -c -e "$NEEDLE" || true`;
+  const r = where === "host" ? await runOk("sh", ["-c", count], { input: `${needle}\n`, timeoutMs: 300_000 })
+    : await where.sshOk(count, { input: `${needle}\n`, timeoutMs: 300_000 });
   return Number(r.stdout.trim() || "0");
 }

@@ -1,9 +1,12 @@
 // The rehearsal, start to finish, as one function the CLI (rehearse.ts) and the e2e tests share:
-//   services (dockerd, registry, pebble) → stack config from them → record the plan (mocks) → boot the local
-//   droplet with the recorded user-data → build + push the image → re-record with its real digest (what the
-//   engine does once the image's outputs are known) → execute the rest → reach https://<domain> with an MCP client.
+//   services (dockerd, registry, pebble, upstream stand-in) → stack config from them → preview (stops on a failed
+//   provider Check) → record the plan (mocks) →
+//   boot the droplet VM (vm/droplet-vm.ts) with the recorded user-data and the droplet's memory size → build + push
+//   the image → re-record with its real digest (what the engine does once the image's outputs are known) → execute
+//   the rest over SSH into the VM → reach https://<domain> through the VM's forwarded 443 with an MCP client.
 // The only rehearsal-specific inputs are stack config values: ACME server + CA bundle, registry address, base
-// image, and the SSH endpoint/key of the local droplet.
+// image, UPSTREAM_URL, and the SSH endpoint/key of the droplet. Everything an instance makes lives under its state
+// directory (and its VM); two instances with different state directories never touch each other.
 import { randomBytes } from "node:crypto";
 import { readFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -13,8 +16,9 @@ import { ensureBaseImage } from "../test/support/base-image.ts";
 import { recordPlan, type Plan, type PlanRequest } from "./plan.ts";
 import type { StackConfig } from "./engine/config.ts";
 import { executePlan, destroyAll, priorState, CheckError, IMAGE, type Step } from "./execute.ts";
-import { prepareDroplet, bootDroplet, wipeDroplet, type DropletKeys } from "./droplet.ts";
-import { notAppliedSummary } from "./user-data.ts";
+import { DropletVm, requireQemu } from "./vm/droplet-vm.ts";
+import { ensureVmImage } from "./vm/image.ts";
+import { findDropletSize } from "../infra/render/droplet-size.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
 import { publicClient, connectMcp, toolText } from "./client.ts";
@@ -22,6 +26,11 @@ import { splitList } from "../contract/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";
+/**
+ * Where the operator puts the private ACME CA's bundle on the droplet (stack config acmeCaBundle is a path on the
+ * droplet): the rehearsal installs pebble's certificate there after boot, before the deployment runs.
+ */
+export const GUEST_ACME_CA = "/etc/selfhosted-mcp-rehearsal/acme-ca.pem";
 
 export interface RehearsalOptions {
   stateDir: string;
@@ -41,6 +50,8 @@ export interface RehearsalResult {
   plan: Plan;
   steps: Step[];
   services: ServicesInfo;
+  /** The droplet VM (ports, SSH command, ssh() into the guest). */
+  vm: DropletVm;
   /** Milliseconds per phase. */
   timings: Record<string, number>;
   /** What the final MCP check saw: tool names and the called tool's answer. */
@@ -61,46 +72,58 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 }
 
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
-export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, keys: DropletKeys): PlanRequest {
+export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, vm: DropletVm): PlanRequest {
   const secrets = rehearsalSecrets(opts.stateDir);
   const plain: Record<string, string> = {
     domain: DOMAIN,
-    sshPublicKey: keys.publicKey,
-    sshPort: String(keys.sshPort),
+    sshPublicKey: vm.publicKey,
+    // The guest's sshd listens on this port (the user-data's drop-in) and the VM forwards the same host port to it.
+    sshPort: String(vm.ports.ssh),
     acmeEmail: "ops@example.test",
     acmeServer: services.acme.directoryUrl,
-    acmeCaBundle: services.acme.caCertPath,
+    acmeCaBundle: GUEST_ACME_CA,
     registryServer: services.registry,
     createDocr: "false",
     baseImage,
-    swapMb: "0", // the "droplet" is this machine: no swap file from the host-ready command
-    env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, ...opts.env }),
+    // The search tool stops a query after SEARCH_TIMEOUT_MS (default 2 s). Under TCG during a blue/green switch (two
+    // slots starting, dockerd busy) one search in ~200 took longer than 2 s; a real vCPU answers in milliseconds.
+    env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000", ...opts.env }),
+    // The deploy's health gate (default 90 s) bounds a new slot's start. Under TCG on a busy 2-core machine node
+    // alone took over 90 s to listen (seen: "mcp-blue never listened on its unix socket within 90s" at load 15);
+    // a real vCPU starts it in well under a second. Still bounded, and a test may set its own (the unhealthy fixture).
+    healthTimeoutSeconds: "600",
     ...opts.config,
   };
   const secret: Record<string, string> = {
     apiKeys: secrets.apiKey,
     upstreamApiKey: secrets.upstreamApiKey,
-    sshPrivateKey: readFileSync(keys.userKeyPath, "utf8"),
+    sshPrivateKey: readFileSync(vm.keyPath, "utf8"),
     ...opts.secrets,
   };
   // As `pulumi config set` stores them: top-level values are strings; arrays only via `--path` (a tree).
   const config: StackConfig = {
     "digitalocean:token": { value: secrets.doToken, secret: true },
-    adminCidrs: { value: ["127.0.0.1/32"] }, // pulumi config set --path 'adminCidrs[0]' 127.0.0.1/32
-    nginxListenAddresses: { value: ["127.0.0.1"] }, // the "droplet" is this machine: serve loopback only
+    // pulumi config set --path 'adminCidrs[0]' 127.0.0.1/32 (the DigitalOcean firewall is mocked; the VM's sshd sees
+    // the host as qemu's user-network gateway)
+    adminCidrs: { value: ["127.0.0.1/32"] },
   };
   for (const [k, v] of Object.entries(plain)) config[k] = { value: v };
   for (const [k, v] of Object.entries(secret)) config[k] = { value: v, secret: true };
   return { config, mockCloud: { ipv4: "127.0.0.1" } };
 }
 
-function userDataOf(plan: Plan): string {
+/** The droplet as the program registered it: exact user-data, name, and the size's memory and vCPUs. */
+function dropletOf(plan: Plan): { userData: string; name: string; memoryMb: number; vcpus: number } {
   const droplets = plan.resources.filter((r) => r.type === DROPLET_TYPE);
   if (droplets.length !== 1) throw new Error(`expected exactly one ${DROPLET_TYPE} in the plan, found ${droplets.length}`);
-  const ud = droplets[0]!.inputs.userData;
-  if (typeof ud !== "string") throw new Error("the droplet has no userData input");
-  return ud;
+  const i = droplets[0]!.inputs;
+  if (typeof i.userData !== "string") throw new Error("the droplet has no userData input");
+  const size = findDropletSize(String(i.size));
+  if (!size) throw new Error(`the droplet's size ${String(i.size)} is not in infra/render/droplet-size.ts: the rehearsal sizes its VM from that table`);
+  return { userData: i.userData, name: String(i.name ?? "droplet"), memoryMb: size.memoryMb, vcpus: size.vcpus };
 }
+
+const portOf = (url: string) => Number(new URL(url.includes("://") ? url : `http://${url}`).port);
 
 export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
   const log = opts.log ?? (() => undefined);
@@ -109,15 +132,17 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const t = Date.now();
     try { return await f(); } finally { timings[name] = Date.now() - t; }
   };
+  await requireQemu();
   ensureStateDir(opts.stateDir);
   await timed("dockerd", () => ensureDockerd());
   const baseImage = await timed("baseImage", () => ensureBaseImage());
-  const services = await timed("services", () => startServices(opts.stateDir, 80));
-  log(`registry ${services.registry}, ACME ${services.acme.directoryUrl}`);
-  // The droplet's SSH key and port are stack config (the program authorizes the key in the user-data and connects
-  // to the port), so they exist before the program is recorded; the same keys then boot the droplet.
-  const keys = await prepareDroplet(opts.stateDir);
-  const req = stackConfig(opts, services, baseImage, keys);
+  const image = await timed("vmImage", () => ensureVmImage(log, { preseedImage: baseImage }));
+  // The droplet's SSH key and ports are stack config (the program authorizes the key in the user-data and connects
+  // to the port), so they exist before the program is recorded; pebble validates HTTP-01 on the forwarded port 80.
+  const vm = await DropletVm.open(opts.stateDir);
+  const services = await timed("services", () => startServices(opts.stateDir, vm.ports.http));
+  log(`registry ${services.registry}, ACME ${services.acme.directoryUrl}, upstream ${services.upstreamUrl}`);
+  const req = stackConfig(opts, services, baseImage, vm);
   const planFile = join(opts.stateDir, "plan.json");
 
   // `pulumi up` previews first and stops when the preview fails (a provider Check, an unknown where none may be).
@@ -127,8 +152,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   log(`preview: ${changes.length ? changes.map((r) => `${r.step.op} ${r.name}`).join(", ") : "no changes"}`);
   let plan = await timed("record", () => recordPlan({ ...req, prior: priorState(opts.stateDir) }, planFile));
   log(`recorded ${plan.resources.length} resources from ${plan.program}`);
-  const boot = await timed("boot", () => bootDroplet(opts.stateDir, keys, userDataOf(plan)));
-  log(`boot: ${notAppliedSummary(boot)}`);
+  const droplet = dropletOf(plan);
+  const booted = await timed("boot", () => vm.boot({ image, userData: droplet.userData, hostname: droplet.name,
+    memoryMb: droplet.memoryMb, vcpus: droplet.vcpus }));
+  log(`droplet VM ${booted} (${vm.memoryMb} MB, ${vm.vcpus} vCPUs, qemu PID ${vm.qemuPid}): ${vm.sshCommand}`);
+  await timed("tunnel", async () => {
+    await vm.installFile(GUEST_ACME_CA, readFileSync(services.acme.caCertPath, "utf8"));
+    await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl)],
+      `http://${services.registry}/v2/`);
+  });
   const steps: Step[] = [];
   // The engine hands the image's real outputs (repoDigest) to its dependents once it ran; the rehearsal runs the
   // image steps first, then re-records against the new state (the image is "same" now, its digest known).
@@ -138,14 +170,19 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
   const token = (opts.secrets?.apiKeys ? splitList(opts.secrets.apiKeys)[0] : undefined) ?? rehearsalSecrets(opts.stateDir).apiKey;
   const url = `https://${DOMAIN}`;
-  const check = await timed("check", () => checkEndpoint(url, services, token));
+  const check = await timed("check", () => checkEndpoint(url, services, vm, token));
   log(`MCP over ${url}: ${check.tools.length} tools; ${check.called} answered`);
-  return { url, token, plan, steps, services, timings, check };
+  return { url, token, plan, steps, services, vm, timings, check };
+}
+
+/** https://<domain> as the rehearsal's clients see it: the name → 127.0.0.1, ports 443/80 → the VM's forwards. */
+export function publicFetch(services: ServicesInfo, vm: DropletVm) {
+  return publicClient(DOMAIN, readFileSync(services.acme.rootPemPath, "utf8"), { 443: vm.ports.https, 80: vm.ports.http });
 }
 
 /** initialize + tools/list + one tool call over the public HTTPS endpoint. */
-export async function checkEndpoint(url: string, services: ServicesInfo, token: string): Promise<RehearsalResult["check"]> {
-  const pf = publicClient(DOMAIN, readFileSync(services.acme.rootPemPath, "utf8"));
+export async function checkEndpoint(url: string, services: ServicesInfo, vm: DropletVm, token: string): Promise<RehearsalResult["check"]> {
+  const pf = publicFetch(services, vm);
   try {
     const s = await connectMcp(url, pf.fetch, token);
     try {
@@ -157,47 +194,43 @@ export async function checkEndpoint(url: string, services: ServicesInfo, token: 
   } finally { await pf.close(); }
 }
 
-/** `--destroy`: recorded delete scripts (dependents first), then the droplet and the services go away. */
-export async function destroy(opts: { stateDir: string; log?: (l: string) => void }): Promise<string[]> {
+/**
+ * `--destroy`: the recorded delete scripts (dependents first) while the droplet runs, then the droplet VM, the
+ * images this instance built, its services and its state directory go away. Touches nothing of another instance.
+ */
+export async function destroy(opts: { stateDir: string; log?: (l: string) => void }): Promise<void> {
   const log = opts.log ?? (() => undefined);
-  if (!existsSync(opts.stateDir)) return [];
+  if (!existsSync(opts.stateDir)) return;
   const planFile = join(opts.stateDir, "plan.json");
   const planText = existsSync(planFile) ? readFileSync(planFile, "utf8") : "";
-  let removed: string[] = [];
+  const vm = DropletVm.existing(opts.stateDir);
   try {
-    await destroyAll({ stateDir: opts.stateDir, log });
+    if (vm?.running) await destroyAll({ stateDir: opts.stateDir, log });
+    else log("the droplet VM is not running: its delete scripts are skipped (the droplet and its disk are deleted)");
   } finally {
-    // Deleting a droplet takes its containers along; the site's teardown is skipped for just that reason (deletedWith
-    // the droplet), so the host-based "droplet" removes them here, before its volumes.
-    for (const c of await removeContainers(planText)) log(`removed container ${c}`);
-    removed = await wipeDroplet(opts.stateDir, planText);
-    for (const r of removed) log(`removed ${r}`);
+    // Deleting the droplet takes its containers, volumes, nginx and users along (the site's teardown is deletedWith
+    // the droplet for just that reason): the VM and its disk go.
+    await vm?.destroy();
     await removeImages(planText);
     await stopServices(opts.stateDir);
     rmSync(opts.stateDir, { recursive: true, force: true });
   }
-  return removed;
 }
 
-/** Containers of the deployment (label io.selfhosted-mcp.app) whose name the recorded plan mentions: removed. */
-async function removeContainers(planText: string): Promise<string[]> {
-  const ps = await run("docker", ["ps", "-a", "--filter", "label=io.selfhosted-mcp.app", "--format", "{{.Names}}"]);
-  const ours = ps.stdout.split("\n").filter((n) => n && planText.includes(n));
-  if (ours.length) await run("docker", ["rm", "-f", ...ours]);
-  return ours;
-}
-
-/** The images the rehearsal built and pulled (tags in the local registry's namespace the plan names). */
+/**
+ * The images this instance built and pushed: every tag and repo digest in its own registry's namespace, removed by
+ * name. Never by image ID: another instance's build of the same sources has the same ID under its own names, and
+ * `docker rmi -f ID` would untag those too; by name, docker deletes an image only with its last reference.
+ */
 async function removeImages(planText: string): Promise<void> {
   if (!planText) return;
   const plan = JSON.parse(planText) as Plan;
   for (const r of plan.resources.filter((x) => x.type === IMAGE)) {
     const repo = String(r.inputs.imageName ?? "").replace(/:[^:/]+$/, "");
     if (!repo) continue;
-    const ids = await run("docker", ["images", "-q", "--no-trunc", repo]);
+    const tags = await run("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}", repo]);
     const digests = await run("docker", ["images", "--digests", "--format", "{{.Repository}}@{{.Digest}}", repo]);
-    const refs = [...new Set([...ids.stdout.split("\n"), ...digests.stdout.split("\n")].filter((x) => x && !x.endsWith("@<none>")))];
-    if (refs.length) await run("docker", ["rmi", "-f", ...refs]);
+    const refs = [...new Set([...tags.stdout.split("\n"), ...digests.stdout.split("\n")].filter((x) => x && !/[:@]<none>$/.test(x)))];
+    if (refs.length) await run("docker", ["rmi", ...refs]);
   }
 }
-

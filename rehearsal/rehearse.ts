@@ -1,5 +1,5 @@
-// `npm run rehearse` — deploy the example stack to this machine exactly as `pulumi up` would to a droplet, then
-// call it over HTTPS with an MCP client. `npm run rehearse -- --destroy` runs the recorded delete scripts and
+// `npm run rehearse` — deploy the example stack to a local droplet VM exactly as `pulumi up` would to a droplet,
+// then call it over HTTPS with an MCP client. `npm run rehearse -- --destroy` runs the recorded delete scripts and
 // stops everything the rehearsal started. Options: --state-dir DIR (default .rehearsal/).
 import { parseArgs } from "node:util";
 import { rehearse, destroy } from "./rehearsal.ts";
@@ -38,10 +38,11 @@ async function main(): Promise<number> {
   log(`phases (ms): ${Object.entries(r.timings).map(([k, v]) => `${k}=${v}`).join(" ")}`);
   console.log([
     "",
-    `  URL:      ${r.url}/mcp   (resolves to 127.0.0.1 for the rehearsal's client only)`,
+    `  URL:      ${r.url}/mcp   (the rehearsal's client dials 127.0.0.1:${r.vm.ports.https}, the droplet VM's forwarded 443)`,
     `  Token:    ${r.token}   (Authorization: Bearer …; API key from ${stateDir}/secrets.json)`,
     `  CA:       ${r.services.acme.rootPemPath}   (pebble's root; trust it to call the server yourself)`,
-    `  Try:      curl --cacert ${r.services.acme.rootPemPath} --resolve mcp.example.test:443:127.0.0.1 https://mcp.example.test/health`,
+    `  Try:      curl --cacert ${r.services.acme.rootPemPath} --connect-to mcp.example.test:443:127.0.0.1:${r.vm.ports.https} https://mcp.example.test/health`,
+    `  SSH:      ${r.vm.sshCommand}   (the droplet VM, qemu PID ${r.vm.qemuPid})`,
     `  Tools:    ${r.check.tools.join(", ")}`,
     `  Teardown: npm run rehearse -- --destroy${stateDir === DEFAULT_STATE_DIR ? "" : ` --state-dir ${stateDir}`}`,
     `  Took ${((Date.now() - started) / 1000).toFixed(1)} s`,

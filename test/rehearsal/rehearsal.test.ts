@@ -1,17 +1,24 @@
-// End to end: the example stack deployed by the rehearsal to this machine (sshd, dockerd, registry, pebble,
-// Debian's nginx and certbot), proven over https://mcp.example.test with a real MCP client. The tests run in order
-// on one deployment and tear everything down in after(). Needs root (like CI); takes a few minutes.
+// End to end: the example stack deployed by the rehearsal to a droplet VM (qemu TCG, real cloud-init with the
+// recorded user-data; registry, pebble and the upstream stand-in on the host), proven over https://mcp.example.test
+// with a real MCP client. A second, "user" instance is started the way `npm run rehearse` does (its own state dir)
+// at the same time as the tests' own: it keeps answering with its own token, and its --destroy leaves nothing of
+// it behind (issue 11). The tests run in order on one deployment and tear everything down in after(). Needs root
+// (like CI); takes several minutes (TCG).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { statSync, readFileSync, existsSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run, sleep } from "../support/proc.ts";
+import { run, sleep, waitFor } from "../support/proc.ts";
+import { startAgent } from "../../rehearsal/vm/agent.ts";
 import { rehearse, destroy, DOMAIN, DROPLET_TYPE, type RehearsalOptions, type RehearsalResult } from "../../rehearsal/rehearsal.ts";
 import { StepError } from "../../rehearsal/execute.ts";
 import { toolText } from "../../rehearsal/client.ts";
 import { ensureHostPrograms } from "../../rehearsal/bootstrap.ts";
-import { openPublic, callLoop, serverContainers, singleServer, occurrences, nginxWorkers, type PublicSession } from "../../rehearsal/observe.ts";
+import { openPublic, callLoop, singleServer, occurrences, nginxWorkers, type PublicSession } from "../../rehearsal/observe.ts";
+import { footprint, leftovers, type Footprint } from "../../rehearsal/footprint.ts";
+import { userInstance, type UserInstance } from "../../rehearsal/user-instance.ts";
+import { SWAP_FILE } from "../../infra/components/host.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
 const SENTINEL = `sentinel-${process.pid}-e2e-9c1f`;
@@ -19,23 +26,30 @@ const base: RehearsalOptions = { stateDir, secrets: { secretEnv: JSON.stringify(
 const started = Date.now();
 let fresh: RehearsalResult;
 let session: PublicSession;
+let user: UserInstance | undefined;
+let userFootprint: Footprint | undefined;
 
 before(async () => {
   await ensureHostPrograms();
-  fresh = await rehearse(base);
+  // Both instances deploy at once: the user's through the CLI in its own process, the tests' in this one.
+  // `user` is set before anything is awaited, so that after() tears the user's instance down even when before()
+  // fails or times out (its CLI process and VM would otherwise outlive the test).
+  user = userInstance(mkdtempSync(join(tmpdir(), "rehearsal-user-")));
+  const [own, theirs] = await Promise.allSettled([rehearse(base), user.deployed]);
+  if (own.status === "rejected") throw own.reason;
+  if (theirs.status === "rejected") throw theirs.reason;
+  fresh = own.value;
   session = await openPublic(fresh);
-});
+}, { timeout: 1_800_000 }); // two first boots + image pulls under TCG: ~10 min on a quiet 2-core machine, bounded at 30
 
-const nginxConfBefore = readFileSync("/etc/nginx/nginx.conf", "utf8");
-const connlimitBefore = (await run("iptables", ["-w", "-S"])).stdout.includes("SMCP-CONNLIMIT");
 after(async () => {
   await session?.close().catch(() => undefined);
+  const own = footprint(stateDir);
   await destroy({ stateDir });
-  assert.deepEqual(await serverContainers(), [], "destroy removed the server containers");
-  assert.ok(!existsSync("/etc/nginx/conf.d/selfhosted-mcp-mcp.conf"), "destroy removed the nginx site");
-  // host-ready's host limits were applied to this machine (it plays the droplet) and are undone with it.
-  assert.equal(readFileSync("/etc/nginx/nginx.conf", "utf8"), nginxConfBefore, "destroy restored this machine's nginx.conf");
-  assert.equal((await run("iptables", ["-w", "-S"])).stdout.includes("SMCP-CONNLIMIT"), connlimitBefore, "destroy removed the connection-cap chain it added");
+  if (user && !userFootprint) { userFootprint = footprint(user.stateDir); await user.destroy().catch(() => undefined); }
+  rmSync(stateDir, { recursive: true, force: true });
+  assert.deepEqual(await leftovers(own), [], "the tests' instance left nothing behind");
+  if (userFootprint) assert.deepEqual(await leftovers(userFootprint), [], "the user's instance left nothing behind");
   console.log(`# rehearsal e2e total: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
@@ -66,6 +80,78 @@ test("fresh rehearsal: MCP over HTTPS — initialize, list, every tool, idempote
   assert.equal((forecast.days as unknown[]).length, 2, "the weather tool reached the upstream stand-in");
 });
 
+test("two instances at once: the user's `npm run rehearse` (own state dir) answers with its own token; its --destroy leaves nothing behind", async (t) => {
+  const u = user!;
+  const theirs = u.endpoint();
+  const printed = await u.deployed;
+  t.diagnostic(printed.split("\n").filter((l) => /^\s+(URL|SSH|Took):/.test(l)).join(" | "));
+  assert.notEqual(theirs.token, fresh.token, "each instance has its own API key");
+  assert.notDeepEqual(theirs.vm.ports, fresh.vm.ports, "each instance has its own forwarded ports");
+  // The printed SSH line gets a shell on the user's droplet.
+  const sshLine = /SSH:\s+ssh -p (\d+) -i (\S+) (\S+)@127\.0\.0\.1/.exec(printed);
+  assert.ok(sshLine, `npm run rehearse prints how to SSH into the droplet:\n${printed}`);
+  const hostname = await run("ssh", ["-p", sshLine[1]!, "-i", sshLine[2]!, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `${sshLine[3]}@127.0.0.1`, "hostname"]);
+  assert.equal(hostname.code, 0, hostname.stderr);
+  const s = await openPublic(theirs);
+  try {
+    toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "user", limit: 1 } }));
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
+    const foreign = await s.http.fetch(`https://${DOMAIN}/mcp`, { method: "POST", body, headers: {
+      "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${fresh.token}` } });
+    await foreign.body?.cancel();
+    assert.equal(foreign.status, 401, "the tests' token is not valid on the user's instance");
+  } finally { await s.close(); }
+  userFootprint = footprint(u.stateDir);
+  const destroyed = await u.destroy();
+  assert.equal(destroyed.code, 0, `npm run rehearse -- --destroy:\n${destroyed.stdout}\n${destroyed.stderr}`);
+  assert.deepEqual(await leftovers(userFootprint), [], "nothing of the user's instance is left");
+  toolText(await call("search_notes", { query: "rehearsal" }));
+});
+
+test("the droplet as cloud-init left it: status done, swap, docker daemon.json, enabled units, hostname", async (t) => {
+  const vm = fresh.vm;
+  // cloud-init's own record of its stages (epoch seconds) against the kernel's boot time: the first boot's phases.
+  const stages = JSON.parse((await vm.sshOk("cat /var/lib/cloud/data/status.json")).stdout) as { v1: Record<string, { start?: number; finished?: number }> };
+  const btime = Number(/^btime (\d+)$/m.exec((await vm.sshOk("cat /proc/stat")).stdout)?.[1]);
+  t.diagnostic(`first boot (s after the kernel started): ${Object.entries(stages.v1).filter(([, v]) => v?.finished)
+    .map(([k, v]) => `${k} ${(v.finished! - btime).toFixed(0)}`).join(", ")}`);
+  const status = await vm.ssh("cloud-init status --long");
+  assert.equal(status.code, 0, `cloud-init status:\n${status.stdout}${status.stderr}`);
+  assert.match(status.stdout, /^status: done$/m);
+  const result = JSON.parse((await vm.sshOk("cat /run/cloud-init/result.json")).stdout) as { v1: { errors: string[] } };
+  assert.deepEqual(result.v1.errors, [], "cloud-init reported no errors");
+  // As root (sudo): the deploy user's PATH has no /sbin, and without D-Bus (minbase; Ubuntu has it) a non-root
+  // systemctl cannot reach systemd.
+  // host-ready sizes the swap from the droplet's memory (swapMb defaults to the size's value): a swap file is on.
+  assert.equal((await vm.sshOk("sudo -n swapon --show=NAME --noheadings")).stdout.trim(), SWAP_FILE, "host-ready's swap file is on");
+  assert.equal((await vm.sshOk("sudo -n docker info --format '{{.LiveRestoreEnabled}} {{.LoggingDriver}}'")).stdout.trim(), "true local",
+    "dockerd runs with the user-data's daemon.json");
+  const enabled = await vm.ssh("sudo -n systemctl is-enabled docker nginx certbot.timer unattended-upgrades");
+  assert.deepEqual(enabled.stdout.trim().split("\n"), ["enabled", "enabled", "enabled", "enabled"], enabled.stdout + enabled.stderr);
+  assert.equal((await vm.ssh("sudo -n systemctl is-active certbot.timer")).stdout.trim(), "active");
+  const droplet = fresh.plan.resources.find((r) => r.type === DROPLET_TYPE)!;
+  assert.equal((await vm.sshOk("hostname")).stdout.trim(), String(droplet.inputs.name));
+  const memMb = Number((await vm.sshOk("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo")).stdout);
+  assert.ok(memMb > 0.8 * fresh.vm.memoryMb! && memMb <= fresh.vm.memoryMb!, `the VM has the droplet size's memory (${memMb} of ${fresh.vm.memoryMb} MB)`);
+});
+
+test("the rendered sshd hardening is in force: no passwords, no root, and an agent holding 8 keys still logs in", async () => {
+  const vm = fresh.vm;
+  const opts = ["-p", String(vm.ports.ssh), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=15"];
+  const password = await run("ssh", [...opts, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", `${vm.user}@127.0.0.1`, "true"]);
+  assert.notEqual(password.code, 0);
+  assert.match(password.stderr, /Permission denied \(publickey\)/, "the server offers public keys only");
+  const root = await run("ssh", [...opts, "-i", vm.keyPath, "-o", "IdentitiesOnly=yes", "root@127.0.0.1", "true"]);
+  assert.notEqual(root.code, 0, "root cannot log in, even with the deploy key");
+  // An agent whose deploy key comes after 7 others: every key offered and refused counts against MaxAuthTries.
+  const agent = await startAgent(join(stateDir, "agent"), 7, vm.keyPath);
+  try {
+    const r = await run("ssh", [...opts, "-o", "IdentitiesOnly=no", `${vm.user}@127.0.0.1`, "true"], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket } });
+    assert.equal(r.code, 0, `login with an agent holding 8 keys (deploy key last): ${r.stderr}`);
+  } finally { await agent.stop(); }
+});
+
 test("fresh rehearsal: the stack's healthUrl answers 200 over HTTPS", async () => {
   const health = await session.http.fetch(String(fresh.plan.outputs.healthUrl));
   assert.equal(health.status, 200, `GET ${fresh.plan.outputs.healthUrl}`);
@@ -76,11 +162,11 @@ test("fresh rehearsal: /metrics not reachable from outside, http:// redirects, a
   const metrics = await session.http.fetch(`https://${DOMAIN}/metrics`);
   assert.notEqual(metrics.status, 200);
   assert.doesNotMatch(await metrics.text(), /process_cpu|# HELP/, "no metrics through nginx");
-  const listening = (await run("sh", ["-c", "ss -Htln | awk '{print $4}'"])).stdout.split("\n");
+  const listening = (await fresh.vm.sshOk("ss -Htln | awk '{print $4}'")).stdout.split("\n");
   const metricsPort = listening.filter((a) => a.endsWith(":9090"));
-  assert.ok(metricsPort.length > 0 && metricsPort.every((a) => a.startsWith("127.0.0.1:")), `metrics port bound to loopback only: ${metricsPort.join(" ")}`);
+  assert.ok(metricsPort.length > 0 && metricsPort.every((a) => a.startsWith("127.0.0.1:")), `metrics port bound to the droplet's loopback only: ${metricsPort.join(" ")}`);
   const webPorts = listening.filter((a) => /:(80|443)$/.test(a));
-  assert.deepEqual(webPorts.sort(), ["127.0.0.1:443", "127.0.0.1:80"], "nginx serves the rehearsal on loopback only (nginxListenAddresses)");
+  assert.ok(["0.0.0.0:80", "0.0.0.0:443"].every((a) => webPorts.includes(a)), `the droplet's nginx serves 80/443 on every address (the production default): ${webPorts.join(" ")}`);
 
   const redirect = await session.http.fetch(`http://${DOMAIN}/mcp`, { redirect: "manual" });
   assert.equal(redirect.status, 301);
@@ -98,19 +184,21 @@ test("fresh rehearsal: /metrics not reachable from outside, http:// redirects, a
   assert.ok(limited.every((s) => s.retryAfter), "429 carries Retry-After");
 });
 
-test("secrets: the sentinel is in the host's env file (0600) and in no cloud-config, image, label, nginx file or log", async () => {
+test("secrets: the sentinel is in the droplet's env file (0600) and in no cloud-config, image, label, nginx file or log", async () => {
+  const vm = fresh.vm;
   const envFile = "/var/lib/selfhosted-mcp/mcp/env";
-  assert.equal(statSync(envFile).mode & 0o777, 0o600);
-  assert.match(readFileSync(envFile, "utf8"), new RegExp(`REHEARSAL_SENTINEL=${SENTINEL}`));
+  assert.equal((await vm.sshOk(`sudo -n stat -c %a ${envFile}`)).stdout.trim(), "600");
+  assert.equal(await occurrences(vm, `cat ${envFile}`, `REHEARSAL_SENTINEL=${SENTINEL}`), 1, "the env file holds the secret");
   const droplet = fresh.plan.resources.find((r) => r.type === DROPLET_TYPE)!;
   assert.ok(!String(droplet.inputs.userData).includes(SENTINEL), "not in the cloud-config");
-  const server = await singleServer();
-  assert.equal(await occurrences(`docker save ${server.image}`, SENTINEL), 0, "not in the image (docker save)");
-  const inspect = (await run("docker", ["inspect", "--format", "{{json .Config.Labels}}", server.id, server.image])).stdout;
+  assert.equal(await occurrences(vm, "cat /var/lib/cloud/instance/user-data.txt", SENTINEL), 0, "not in the user-data cloud-init read");
+  const server = await singleServer(vm);
+  assert.equal(await occurrences("host", `docker save ${server.image}`, SENTINEL), 0, "not in the image (docker save of the pushed digest)");
+  const inspect = (await vm.sshOk(`sudo -n docker inspect --format '{{json .Config.Labels}}' ${server.id} ${server.image}`)).stdout;
   assert.ok(inspect.includes("io.selfhosted-mcp"), "labels were read");
   assert.ok(!inspect.includes(SENTINEL), "not in docker inspect labels");
-  assert.equal(await occurrences("grep -r -a -h . /etc/nginx", SENTINEL), 0, "not in nginx files");
-  const logs = await run("docker", ["logs", server.id]);
+  assert.equal(await occurrences(vm, "grep -r -a -h . /etc/nginx", SENTINEL), 0, "not in nginx files");
+  const logs = await vm.ssh(`sudo -n docker logs ${server.id}`);
   assert.ok((logs.stdout + logs.stderr).includes("server listening"), "server logs were read");
   assert.ok(!(logs.stdout + logs.stderr).includes(SENTINEL), "not in the server's logs");
   assert.ok(!(logs.stdout + logs.stderr).includes(fresh.token), "the API key is not in the server's logs");
@@ -130,25 +218,25 @@ test("a second run redeploys in place: nothing on the host re-runs", async (t) =
 });
 
 test("redeploy with one changed env value while a client calls a tool: new container serves, zero failures, no nginx reload", async () => {
-  const before = await singleServer();
-  const workers = await nginxWorkers();
+  const before = await singleServer(fresh.vm);
+  const workers = await nginxWorkers(fresh.vm);
   assert.ok(workers.length > 0, "nginx workers found");
   const loop = callLoop(session);
   const r = await rehearse({ ...base, env: { REHEARSAL_REVISION: "2" } });
   const stats = await loop.stop();
   // A reload would close every idle client connection; requests racing that close fail on the client.
-  assert.deepEqual(await nginxWorkers(), workers, "the slot switch re-pointed the socket link: nginx kept its workers and connections");
+  assert.deepEqual(await nginxWorkers(fresh.vm), workers, "the slot switch re-pointed the socket link: nginx kept its workers and connections");
   assert.ok(r.steps.some((s) => s.name.endsWith("deploy") && s.op !== "same"), "the deploy command re-ran");
   assert.deepEqual(stats.failures, [], `failed calls during the redeploy (of ${stats.calls})`);
   assert.ok(stats.calls >= 10, `the loop kept calling (${stats.calls} calls)`);
-  const afterDeploy = await singleServer();
+  const afterDeploy = await singleServer(fresh.vm);
   assert.notEqual(afterDeploy.slot, before.slot, "the other slot serves now");
   assert.ok(afterDeploy.env.includes("REHEARSAL_REVISION=2"), "the new container has the new env value");
   toolText(await call("search_notes", { query: "rehearsal" }));
 });
 
 test("redeploy with an image that never becomes healthy fails with its last log lines; the old one keeps serving", async () => {
-  const serving = await singleServer();
+  const serving = await singleServer(fresh.vm);
   const loop = callLoop(session);
   const broken: RehearsalOptions = { ...base, env: { REHEARSAL_REVISION: "2" },
     config: { dockerfile: "test/rehearsal/fixtures/unhealthy/Dockerfile", healthTimeoutSeconds: "10" } };
@@ -160,7 +248,25 @@ test("redeploy with an image that never becomes healthy fails with its last log 
   assert.match(err.output, /keeps serving/);
   assert.deepEqual(stats.failures, [], `failed calls during the failed redeploy (of ${stats.calls})`);
   assert.ok(stats.calls >= 10, `the loop kept calling (${stats.calls} calls)`);
-  const still = await singleServer();
+  const still = await singleServer(fresh.vm);
   assert.equal(still.id, serving.id, "the old container still serves");
   toolText(await call("search_notes", { query: "rehearsal" }));
+});
+
+// A TCG reboot (firmware, kernel, systemd, dockerd, the container) is bounded at 20 min, the test at 30.
+test("reboot: after `reboot` the droplet serves MCP over HTTPS again, with no deploy step", { timeout: 1_800_000 }, async (t) => {
+  await session.close();
+  const t0 = Date.now();
+  await fresh.vm.reboot();
+  t.diagnostic(`reboot to SSH: ${Date.now() - t0} ms`);
+  session = await waitFor("the server to answer over HTTPS after the reboot", async () => {
+    const s = await openPublic(fresh).catch(() => undefined);
+    if (!s) return undefined;
+    try { toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "rehearsal", limit: 1 } })); return s; }
+    catch { await s.close(); return undefined; }
+  }, { timeoutMs: 600_000, intervalMs: 2_000 });
+  t.diagnostic(`reboot to MCP over HTTPS: ${Date.now() - t0} ms`);
+  assert.match((await fresh.vm.sshOk("cloud-init status")).stdout, /status: done/);
+  assert.equal((await fresh.vm.ssh("sudo -n systemctl is-active docker nginx certbot.timer")).stdout.trim(), "active\nactive\nactive");
+  await singleServer(fresh.vm);
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch } from "undici";
-import { runOk, startDaemon, waitFor, freePort, type Daemon } from "./proc.ts";
+import { runOk, startDaemon, waitFor, freePort, distinctFreePorts, type Daemon } from "./proc.ts";
 
 export { startPrivateNginx, type PrivateNginx } from "./nginx.ts";
 
@@ -98,11 +98,4 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
     await stop();
     throw new Error(`${(e as Error).message}\n${logs}`);
   }
-}
-
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let i = 0; ports.size < n && i < n * 10; i++) ports.add(await freePort());
-  if (ports.size < n) throw new Error(`could not find ${n} distinct free ports`);
-  return [...ports];
 }

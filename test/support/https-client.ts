@@ -2,7 +2,7 @@
 // for pebble) with the real host name as SNI and Host, verified against a given CA (e.g. pebble's root).
 // `fetch` fits the MCP SDK's StreamableHTTPClientTransport `fetch` option.
 import { connect, type PeerCertificate } from "node:tls";
-import { Agent, fetch as undiciFetch } from "undici";
+import { Agent, buildConnector, fetch as undiciFetch } from "undici";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 
 export interface HttpsClient {
@@ -15,8 +15,16 @@ export interface HttpsClient {
 const loopback = (_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) =>
   opts.all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
 
-export function httpsClient(opts: { ca: string; servername: string }): HttpsClient {
-  const agent = new Agent({ connect: { ca: opts.ca, lookup: loopback as never }, keepAliveTimeout: 1000 });
+/**
+ * `ports` maps the URL's port (443/80 when the URL names none) to the loopback port actually dialled, e.g. a VM's
+ * forwarded 443; the URL, SNI and Host stay the real name's.
+ */
+export function httpsClient(opts: { ca: string; servername: string; ports?: Record<number, number> }): HttpsClient {
+  const connector = buildConnector({ ca: opts.ca, lookup: loopback as never });
+  const agent = new Agent({ keepAliveTimeout: 1000, connect: (o, cb) => {
+    const port = Number(o.port || (o.protocol === "https:" ? 443 : 80));
+    connector({ ...o, port: String(opts.ports?.[port] ?? port) }, cb);
+  } });
   return {
     fetch: ((url: string | URL, init?: RequestInit) =>
       undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as FetchLike,
