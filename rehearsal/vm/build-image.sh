@@ -16,9 +16,12 @@ shift
 [ ! -e "$out" ] || { echo "build-image: $out exists" >&2; exit 1; }
 
 # What any cloud image has before user-data runs: init, kernel, cloud-init and its NoCloud seed reader (blkid),
-# sshd, sudo (the user-data's sudo rule), locales (cloud-init's locale module), apparmor (the cloud kernel enables
-# it; dockerd refuses to start containers without apparmor_parser, Ubuntu ships it), iptables (the deploy's
+# sshd, sudo (the user-data's sudo rule), locales (cloud-init's locale module), apparmor (Ubuntu ships it; the guest
+# boots with apparmor=0, droplet-vm.ts says why, and with AppArmor on dockerd needs apparmor_parser), iptables (the deploy's
 # per-address connection limit, nginx/connlimit.ts; its script would apt-install it, and apt has no sources here).
+# Image config that only saves emulated CPU (docs/rehearsal.md, "What differs"): no RSA host key (its generation
+# took 30-55 s under TCG; ed25519 and ecdsa are generated), no grub-dpkg module (30-50 s of debconf for a grub this
+# image does not have).
 # Networking is systemd-networkd with qemu user-net's fixed address (the guest is always 10.0.2.15/24, gateway
 # 10.0.2.2, DNS 10.0.2.3), as Ubuntu's netplan renders it for networkd: no ifupdown, no DHCP client, no
 # `udevadm settle` (ifupdown's networking.service waited ~7 min on it under TCG on a busy machine).
@@ -36,7 +39,8 @@ mmdebstrap --variant=minbase --include="$pkgs" \
   --customize-hook='printf "[Match]\nName=eth0\n\n[Link]\nRequiredFamilyForOnline=ipv4\n\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\nDNS=10.0.2.3\nIPv6AcceptRA=no\n" > "$1/etc/systemd/network/10-eth0.network"' \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
   --customize-hook='sed -i "s/^# *en_US.UTF-8/en_US.UTF-8/" "$1/etc/locale.gen" && chroot "$1" locale-gen >/dev/null && printf "LANG=en_US.UTF-8\n" > "$1/etc/default/locale"' \
-  --customize-hook='printf "datasource_list: [NoCloud, None]\nmanage_etc_hosts: true\nnetwork:\n  config: disabled\napt:\n  preserve_sources_list: true\n" > "$1/etc/cloud/cloud.cfg.d/90-rehearsal.cfg"' \
+  --customize-hook='printf "datasource_list: [NoCloud, None]\nmanage_etc_hosts: true\nnetwork:\n  config: disabled\napt:\n  preserve_sources_list: true\nssh_genkeytypes: [ed25519, ecdsa]\n" > "$1/etc/cloud/cloud.cfg.d/90-rehearsal.cfg"' \
+  --customize-hook='sed -i -E "/^[[:space:]]*-[[:space:]]*grub-dpkg[[:space:]]*$/d" "$1/etc/cloud/cloud.cfg"' \
   --customize-hook='rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*; : > "$1/etc/apt/sources.list"' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*; : > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
   --customize-hook='chroot "$1" dpkg-query -W -f="\${Package} \${Version}\n" > "$1/root/packages.txt"' \

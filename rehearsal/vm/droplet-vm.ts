@@ -55,6 +55,12 @@ export const QEMU = "qemu-system-x86_64";
  * about half as fast; the droplet's memory is what the rehearsal must reproduce, its CPU cannot be anyway.
  */
 const TCG_MIN_VCPUS = 2;
+/**
+ * AppArmor off in the guest: compiling its profiles at every boot (apparmor.service, then dockerd's docker-default)
+ * took 60 s and more of emulated CPU per boot under TCG. The droplet enforces them; nothing the rehearsal proves
+ * depends on them (docs/rehearsal.md, "What differs").
+ */
+const KERNEL_CMDLINE_EXTRA = "apparmor=0";
 
 /** Fails with the install command when qemu (or the seed/overlay tools) is missing. */
 export async function requireQemu(): Promise<void> {
@@ -181,7 +187,7 @@ export class DropletVm {
     const d = startDaemon(QEMU, [
       "-accel", "tcg", "-cpu", "max", "-m", String(spec.memoryMb), "-smp", String(this.rec.vcpus), "-nodefaults",
       "-kernel", spec.image.kernel, "-initrd", spec.image.initrd,
-      "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
+      "-append", `root=/dev/vda rw console=ttyS0 net.ifnames=0 ${KERNEL_CMDLINE_EXTRA}`,
       "-drive", `file=${overlay},format=qcow2,if=virtio`,
       "-drive", `file=${join(this.dir, "seed.iso")},format=raw,if=virtio,readonly=on`,
       "-netdev", `user,id=n0,hostfwd=tcp:127.0.0.1:${ssh}-:${ssh},hostfwd=tcp:127.0.0.1:${http}-:80,hostfwd=tcp:127.0.0.1:${https}-:443`,
