@@ -26,3 +26,13 @@ export function checkApiKeyEntries(keys: string[]): { keys: string[]; problem?: 
   }
   return { keys };
 }
+
+/**
+ * One entry of a gateway's key list: `<key>` (every server) or `<key>:<server>[+<server>…]` (only those). `:` and `+`
+ * after the key are unambiguous: `:` is not a b64token character, and `+` is not allowed in server names. Shared by
+ * the gateway (API_KEYS) and SelfHostedMcp (which hands each server the keys that grant it).
+ */
+export function splitKeyGrant(entry: string): { key: string; servers?: string[] } {
+  const colon = entry.indexOf(":");
+  return colon < 0 ? { key: entry } : { key: entry.slice(0, colon), servers: entry.slice(colon + 1).split("+") };
+}

@@ -3,6 +3,8 @@
 // Build args carry only public metadata: secrets never go into a build.
 
 export const SERVER_DOCKERFILE = "server/Dockerfile";
+/** The gateway's image (docs/gateway.md): same context, build args and stages as the server's. */
+export const GATEWAY_DOCKERFILE = "gateway/Dockerfile";
 
 export interface ImageBuildSpec {
   /** Repo root (the build context; .dockerignore there allows in only what the Dockerfile needs). */

@@ -35,6 +35,13 @@ export const runSpecSchema = z.object({
   /** Host files (e.g. API keys) bind-mounted read-only, for servers that read secrets from files (API_KEYS_FILE). */
   secretFiles: z.array(z.object({ source: mountPath("secretFiles[].source"), target: mountPath("secretFiles[].target") }).strict())
     .default([]),
+  /**
+   * Host directories bind-mounted read-only, e.g. the servers' socket directories a gateway connects through (a
+   * read-only mount is checked by mnt_want_write, which connect(2) on a unix socket does not call: net/unix/af_unix.c
+   * unix_find_bsd checks only path_permission(MAY_WRITE) on the socket file).
+   */
+  readOnlyDirs: z.array(z.object({ source: mountPath("readOnlyDirs[].source"), target: mountPath("readOnlyDirs[].target") }).strict())
+    .default([]),
   labels: z.record(z.string(), z.string()).default({}).superRefine((labels, ctx) => {
     for (const key of Object.keys(labels)) {
       if (!/^[a-z0-9][a-z0-9._-]*$/.test(key)) {
@@ -109,7 +116,7 @@ export function dockerRunArgs(spec: RunSpec): string[] {
     "--env-file", s.envFile,
   ];
   if (s.socketDir) args.push("--mount", `type=bind,source=${s.socketDir},target=${CONTAINER_SOCKET_DIR}`);
-  for (const f of s.secretFiles) args.push("--mount", `type=bind,source=${f.source},target=${f.target},readonly`);
+  for (const f of [...s.secretFiles, ...s.readOnlyDirs]) args.push("--mount", `type=bind,source=${f.source},target=${f.target},readonly`);
   for (const [k, v] of Object.entries(contractEnv(s))) args.push("--env", `${k}=${v}`);
   args.push(
     "--log-driver", "json-file", "--log-opt", `max-size=${s.logMaxSize}`, "--log-opt", `max-file=${s.logMaxFiles}`,

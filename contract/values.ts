@@ -15,6 +15,14 @@ export const domain = z.string().regex(DOMAIN_PATTERN, DOMAIN_MESSAGE);
 export const APP_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 export const appName = z.string().regex(APP_NAME_PATTERN, "must start with a-z and contain only a-z, 0-9 and - (at most 31 characters)");
 
+/**
+ * Name of one of several servers behind a gateway (its tools are `<name>__<tool>`, its route `/<name>/mcp`): an app
+ * name without `_` (the first `__` ends it) and at most 20 characters (room for tool names within 64).
+ */
+export const SERVER_NAME_SOURCE = "[a-z][a-z0-9-]{0,19}";
+export const serverName = z.string().regex(new RegExp(`^${SERVER_NAME_SOURCE}$`),
+  "must start with a-z and contain only a-z, 0-9 and - (at most 20 characters; no _: the gateway's names are <server>__<tool>)");
+
 /** An image reference pinned by digest, `repo@sha256:<64 hex>`: immutable, so every host runs the same bytes. */
 export const DIGEST_REF_PATTERN = /^[a-zA-Z0-9][^\s@]*@sha256:[a-f0-9]{64}$/;
 export const digestRef = z.string().regex(DIGEST_REF_PATTERN, "must be an image pinned by digest (repo@sha256:<64 hex>)");

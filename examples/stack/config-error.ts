@@ -3,7 +3,7 @@
 // monitoring keys all report through it.
 
 /** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
-export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "alertSlackWebhookUrl",
+export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "serverSecretEnv", "alertSlackWebhookUrl",
   "alertSmtpPassword", "alertWebhookUrl", "alertPagerdutyRoutingKey"] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -47,6 +47,8 @@ export function fixCommand(key: string): string {
     authMode: "pulumi config set authMode api-key",
     nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
     secretEnv: "pulumi config set --secret --path 'secretEnv.OAUTH_AUDIENCE' <value>",
+    serverSecretEnv: "pulumi config set --secret --path 'serverSecretEnv.weather.UPSTREAM_API_KEY' <value>   (servers[].name, then the variable)",
+    servers: "pulumi config set --path 'servers[0].name' weather   (pulumi config set --path 'servers[0].image' repo@sha256:..., ...)",
     upstreamApiKey: "pulumi config set upstreamApiKey --secret",
     alertmanager: "pulumi config set alertmanager false   (no on-droplet Prometheus/Alertmanager)",
     alertSmtpSmarthost: "pulumi config set alertSmtpSmarthost smtp.example.com:587",

@@ -6,7 +6,8 @@ import * as z from "zod";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
-import { absPath, digestRef } from "../../contract/values.ts";
+import { absPath, digestRef, serverName } from "../../contract/values.ts";
+import { serversIssues } from "../../infra/components/servers-args.ts";
 import { DOCR_REGIONS } from "../../infra/components/image.ts";
 import { HOST_FIELDS, worldOpenCidrs, inZone } from "../../infra/components/host-args.ts";
 import { MCP_FIELDS } from "../../infra/components/selfhosted-mcp-args.ts";
@@ -77,6 +78,17 @@ export const StackSettingsSchema = z.object({
   latencySlaSeconds: z.number().int().min(1, "must be at least 1 (seconds)").max(600).default(10),
   smokeTimer: z.boolean().default(false),
   smokeTextfileDir: absPath.optional(),
+  /**
+   * Several servers behind the gateway (docs/infra.md "Several servers behind one gateway"), e.g.
+   * `pulumi config set --path 'servers[0].name' weather`; each builds buildContext/dockerfile (default: the reference
+   * server) unless it names a prebuilt image. Empty: the single server of the keys above.
+   */
+  servers: z.array(z.object({
+    name: serverName, image: digestRef.optional(),
+    buildContext: z.string().min(1).optional(), dockerfile: z.string().min(1).optional(),
+    imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
+    memoryMb: H.memoryMb.optional(), healthPath: M.healthPath.optional(), env: M.env.optional(),
+  }).strict()).default([]),
 });
 
 export type StackSettings = z.infer<typeof StackSettingsSchema>;
@@ -89,6 +101,8 @@ export interface StackSecrets {
   sshPrivateKeyPassword?: pulumi.Output<string>;
   registryPassword?: pulumi.Output<string>;
   secretEnv?: pulumi.Output<Record<string, string>>;
+  /** Secret environment per server of `servers`: { <server name>: { NAME: value } }. */
+  serverSecretEnv?: pulumi.Output<Record<string, Record<string, string>>>;
   alertSlackWebhookUrl?: pulumi.Output<string>;
   /** The on-droplet monitoring stack's receivers (examples/stack/monitoring-config.ts reads them again as its secrets). */
   alertSmtpPassword?: pulumi.Output<string>;
@@ -128,6 +142,11 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
   }
   if (has("alertSlackWebhookUrl") !== (s.alertSlackChannel !== undefined)) {
     add(s.alertSlackChannel === undefined ? "alertSlackChannel" : "alertSlackWebhookUrl", "alertSlackWebhookUrl and alertSlackChannel go together: set both (or neither)");
+  }
+  if (s.servers.length > 0) {
+    if (s.image) add("image", "image is the single server's: with servers, give each server its own (servers[N].image); pulumi config rm image");
+    serversIssues({ ...s, auth: { mode: s.authMode }, servers: s.servers, ...(s.registryServer ? { registry: s.registryServer } : {}), ...(s.docrName ? { docr: s.docrName } : {}) },
+      (path, message) => add(path[0] === "servers" ? "servers" : String(path.join(".")) === "auth.mode" ? "authMode" : String(path[0]), `${path.join(".")}: ${message}`));
   }
   if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
@@ -200,6 +219,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
       plainSecrets.push({ key, message: "is stored in plain text in the stack file; it must be a secret", fix: fixCommand(key) });
     }
     if (key === "secretEnv") secrets.secretEnv = config.requireSecretObject<Record<string, string>>(key);
+    else if (key === "serverSecretEnv") secrets.serverSecretEnv = config.requireSecretObject<Record<string, Record<string, string>>>(key);
     else secrets[key] = config.requireSecret(key);
   }
   const token = pulumi.runtime.getConfig("digitalocean:token") || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;

@@ -27,10 +27,20 @@ const mcp = new SelfHostedMcp("mcp", {
   adminCidrs: s.adminCidrs, allowSshFromAnywhere: s.allowSshFromAnywhere,
   ...(s.dnsZone ? { dnsZone: s.dnsZone } : {}),
   reservedIp: s.reservedIp,
-  server: s.image
-    ? { image: s.image }
-    : { build: { context: s.buildContext, dockerfile: s.dockerfile, baseImage: s.baseImage, platform: s.platform }, repository: s.imageRepository,
-      ...(s.imageTag ? { tag: s.imageTag } : {}) },
+  ...(s.servers.length > 0 ? {
+    // Several servers: each its image or build (in the stack's repository), env, secrets (serverSecretEnv.<name>), memory.
+    servers: s.servers.map((v) => ({
+      name: v.name, ...(v.image ? { image: v.image } : { build: { context: v.buildContext ?? s.buildContext, dockerfile: v.dockerfile ?? s.dockerfile, baseImage: s.baseImage, platform: s.platform } }),
+      ...(v.imageTag ? { tag: v.imageTag } : {}), ...(v.memoryMb ? { memoryMb: v.memoryMb } : {}), ...(v.healthPath ? { healthPath: v.healthPath } : {}),
+      ...(v.env ? { env: v.env } : {}),
+      ...(secrets.serverSecretEnv ? { secrets: secrets.serverSecretEnv.apply((all) => all[v.name] ?? {}) } : {}),
+    })),
+  } : {
+    server: s.image
+      ? { image: s.image }
+      : { build: { context: s.buildContext, dockerfile: s.dockerfile, baseImage: s.baseImage, platform: s.platform }, repository: s.imageRepository,
+        ...(s.imageTag ? { tag: s.imageTag } : {}) },
+  }),
   ...(s.registryServer
     ? { registry: { server: s.registryServer, ...(s.registryUsername ? { username: s.registryUsername } : {}), ...(secrets.registryPassword ? { password: secrets.registryPassword } : {}) } }
     : s.docrName ? { docr: { name: s.docrName, create: s.createDocr, tier: s.docrTier, ...(s.docrRegion ? { region: s.docrRegion } : {}) } } : {}),

@@ -55,6 +55,7 @@ export function secretValueIssues(values: Partial<Record<SecretKey, string>>): C
     add("sshPrivateKey", "must be a private key file's contents (-----BEGIN ... PRIVATE KEY-----), e.g. ~/.ssh/id_ed25519");
   }
   if (values.secretEnv !== undefined) issues.push(...secretEnvIssues(values.secretEnv));
+  if (values.serverSecretEnv !== undefined) issues.push(...serverSecretEnvIssues(values.serverSecretEnv));
   for (const [key, name] of Object.entries(MONITORING_SECRET_KEYS) as [keyof typeof MONITORING_SECRET_KEYS, string][]) {
     const v = values[key];
     if (v === undefined) continue;
@@ -64,15 +65,31 @@ export function secretValueIssues(values: Partial<Record<SecretKey, string>>): C
   return issues;
 }
 
-function secretEnvIssues(text: string): ConfigIssue[] {
-  const issue = (message: string) => [{ key: "secretEnv", message, fix: fixCommand("secretEnv") }];
-  let env: unknown;
-  try { env = JSON.parse(text); } catch { return issue("must be an object of NAME: value pairs (set with --path 'secretEnv.NAME')"); }
-  if (typeof env !== "object" || env === null || Array.isArray(env)) return issue("must be an object of NAME: value pairs (set with --path 'secretEnv.NAME')");
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `env` (a parsed secret object) against the env rules; `at` is its key path in messages, e.g. secretEnv. */
+function envObjectIssues(key: SecretKey, at: string, env: unknown): ConfigIssue[] {
+  const issue = (message: string) => [{ key, message, fix: fixCommand(key) }];
+  if (!isObject(env)) return issue(`${at} must be an object of NAME: value pairs (set with --path '${at}.NAME')`);
   for (const [name, value] of Object.entries(env)) {
-    if (!ENV_NAME_PATTERN.test(name)) return issue(`secretEnv.${name}: environment names must be UPPER_SNAKE_CASE`);
-    if (MANAGED_ENV.includes(name)) return issue(`secretEnv.${name} is set by the components (from its own config key); remove it from secretEnv`);
-    if (typeof value !== "string" || !singleLine.safeParse(value).success) return issue(`secretEnv.${name}: values must be single-line strings`);
+    if (!ENV_NAME_PATTERN.test(name)) return issue(`${at}.${name}: environment names must be UPPER_SNAKE_CASE`);
+    if (MANAGED_ENV.includes(name)) return issue(`${at}.${name} is set by the components (from its own config key); remove it from ${key}`);
+    if (typeof value !== "string" || !singleLine.safeParse(value).success) return issue(`${at}.${name}: values must be single-line strings`);
   }
   return [];
+}
+
+function parsed(text: string): unknown {
+  try { return JSON.parse(text); } catch { return undefined; }
+}
+
+function secretEnvIssues(text: string): ConfigIssue[] {
+  return envObjectIssues("secretEnv", "secretEnv", parsed(text));
+}
+
+/** serverSecretEnv: { <server>: { NAME: value } } (which servers exist is checked with the settings). */
+function serverSecretEnvIssues(text: string): ConfigIssue[] {
+  const all = parsed(text);
+  if (!isObject(all)) return envObjectIssues("serverSecretEnv", "serverSecretEnv", undefined);
+  return Object.entries(all).flatMap(([server, env]) => envObjectIssues("serverSecretEnv", `serverSecretEnv.${server}`, env));
 }

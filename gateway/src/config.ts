@@ -7,6 +7,8 @@ import {
   type ListenerConfig,
 } from "../../server/src/config.ts";
 import { isB64Token } from "../../contract/bearer.ts";
+import { splitKeyGrant } from "../../contract/api-keys.ts";
+import { upstreamVar } from "../../contract/gateway-env.ts";
 import { SERVER_NAME_SOURCE, TOOL_NAME_MAX_LIMIT } from "./names.ts";
 
 export { ConfigError };
@@ -79,8 +81,7 @@ export interface GatewayConfig extends ListenerConfig {
 }
 
 const SERVER_NAME = new RegExp(`^${SERVER_NAME_SOURCE}$`);
-/** UPSTREAM_<NAME>_…: the name upper-cased, `-` → `_` (one-to-one: names have no `_`). */
-export const upstreamVar = (name: string, suffix: string) => `UPSTREAM_${name.toUpperCase().replaceAll("-", "_")}_${suffix}`;
+export { upstreamVar };
 
 function readUpstreams(raw: string, source: NodeJS.ProcessEnv): UpstreamConfig[] {
   const names = list().parse(raw);
@@ -119,9 +120,8 @@ function readGrants(env: { API_KEYS?: string | undefined; API_KEYS_FILE?: string
   const known = new Set(upstreams.map((u) => u.name));
   const grants = new Map<string, ReadonlySet<string>>();
   entries.forEach((entry, i) => {
-    const colon = entry.indexOf(":");
-    const key = colon < 0 ? entry : entry.slice(0, colon);
-    const named = colon < 0 ? [...known] : entry.slice(colon + 1).split("+");
+    const { key, servers } = splitKeyGrant(entry);
+    const named = servers ?? [...known];
     const unknown = named.find((n) => !known.has(n));
     if (unknown !== undefined) throw new ConfigError(`${name}: key ${i + 1} grants ${JSON.stringify(unknown)}, which is not in UPSTREAMS (${[...known].join(", ")}); write <key>:<upstream>[+<upstream>…]`);
     if (grants.has(key)) throw new ConfigError(`${name}: key ${i + 1} is listed twice; give it all its upstreams in one entry`);

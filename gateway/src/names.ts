@@ -14,8 +14,8 @@
 // one listed later by the upstream is hidden and logged (event "name_collision"); names are never silently merged.
 import { createHash } from "node:crypto";
 
-/** Upstream names: a lowercase letter, then up to 19 lowercase letters, digits or `-`. */
-export const SERVER_NAME_SOURCE = "[a-z][a-z0-9-]{0,19}";
+/** Upstream names: a lowercase letter, then up to 19 lowercase letters, digits or `-` (the rule SelfHostedMcp's servers follow too). */
+export { SERVER_NAME_SOURCE } from "../../contract/values.ts";
 /** The spec's upper bound on tool names (MCP 2025-11-25, server/tools "Tool Names"). */
 export const TOOL_NAME_MAX_LIMIT = 128;
 export const SEPARATOR = "__";

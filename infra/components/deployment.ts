@@ -1,7 +1,8 @@
 // McpDeployment: puts one MCP server on a prepared host over SSH with three remote Commands:
 //   <name>-site         lifecycle: create prepares the state directory, delete tears the site down (never replaced)
 //   <name>-deploy       create = update = the blue/green deploy; every file (secrets too) arrives on its stdin
-//   <name>-certificate  issues the certificate once the domain points at the host, then serves TLS
+//   <name>-certificate  issues the certificate once the domain points at the host, then serves TLS (only with a site:
+//                       `site: false` deploys a server another deployment's site routes to, see deployment-plan.ts)
 //
 // ENGINE RULES THIS DESIGN RELIES ON (read from the sources, pinned versions):
 // - @pulumi/command 1.2.1's SDK registers every remote Command and CopyToRemote with
@@ -21,7 +22,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import {
-  renderDeploymentPlan, renderEnvFile, renderBundle, type DeploymentPlan, type DeploymentPlanOptions,
+  renderDeploymentPlan, renderEnvFile, renderBundle, type DeploymentPlan, type SitelessPlan, type DeploymentPlanOptions,
 } from "../render/deployment-plan.ts";
 import { hostIdentity, type Connection } from "./host.ts";
 import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
@@ -51,19 +52,26 @@ export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image" |
    * DNS records move to the host only once it serves — and returns those resources. Default: nothing.
    */
   publish?: (deployed: command.remote.Command) => pulumi.Resource[];
+  /**
+   * Resources the deploy command runs after, e.g. the deploys of the servers a site's `routes` name (their upstream
+   * includes must exist before nginx checks a site that includes them), or the previous server's deploy, so only
+   * one server's two slots overlap at a time (the droplet size counts on it: droplet-size.ts).
+   */
+  deployAfter?: pulumi.Resource[];
 }
 
 export class McpDeployment extends pulumi.ComponentResource {
   readonly site: command.remote.Command;
   readonly deploy: command.remote.Command;
-  readonly certificate: command.remote.Command;
+  /** Absent with `site: false` (the site's owner has the certificate). */
+  readonly certificate?: command.remote.Command;
   /** Resources `publish` registered (reserved IP, DNS records), in order. */
   readonly published: pulumi.Resource[];
   /** The rendered plan (scripts + non-secret files); never contains secrets. */
-  readonly plan: pulumi.Output<DeploymentPlan>;
+  readonly plan: pulumi.Output<DeploymentPlan | SitelessPlan>;
 
   constructor(name: string, args: McpDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, hostId, host, publish, ...planOptions } = args;
+    const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, hostId, host, publish, deployAfter = [], ...planOptions } = args;
     // Validate the options before anything registers (the image and host only fill in names and pins).
     const base = renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
     super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
@@ -78,16 +86,19 @@ export class McpDeployment extends pulumi.ComponentResource {
 
     const envText = pulumi.all([pulumi.output(env), pulumi.output(secretEnv)])
       .apply(([plain, secret]) => renderEnvFile({ ...plain, ...secret } as Record<string, string>));
-    const bundle = pulumi.secret(pulumi.all([plan.files, envText, pullConfig])
-      .apply(([files, e, pull]) => renderBundle({ ...files, env: e, "docker-config.json": pull })));
+    const bundle = pulumi.secret(pulumi.all([plan, envText, pullConfig])
+      .apply(([p, e, pull]) => renderBundle({ ...p.files, env: e, "docker-config.json": pull }, p.staged)));
     this.deploy = new command.remote.Command(`${name}-deploy`, {
       connection, create: plan.deploy, update: plan.deploy, stdin: bundle, addPreviousOutputInEnv: false,
-    }, { ...parent, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.site] });
+    }, { ...parent, ...UPGRADE_FROM_TRIGGERS, dependsOn: [this.site, ...deployAfter] });
 
     this.published = publish ? publish(this.deploy) : [];
-    this.certificate = new command.remote.Command(`${name}-certificate`, {
-      connection, create: plan.certificate, update: plan.certificate, addPreviousOutputInEnv: false,
-    }, { ...parent, dependsOn: [this.deploy, ...this.published] });
+    if (base.certificate !== undefined) {
+      const certificate = plan.apply((p) => p.certificate!);
+      this.certificate = new command.remote.Command(`${name}-certificate`, {
+        connection, create: certificate, update: certificate, addPreviousOutputInEnv: false,
+      }, { ...parent, dependsOn: [this.deploy, ...this.published] });
+    }
 
     this.registerOutputs({});
   }

@@ -51,7 +51,7 @@ const F = HOST_FIELDS;
 /** The arguments' shape without the cross-argument rules (SelfHostedMcp picks its host arguments from it). */
 export const hostArgsObject = z.object({
   region: F.region, size: F.size.optional(), resizeDisk: F.resizeDisk.optional(), dropletImage: F.dropletImage.optional(),
-  memoryBudget: z.object({ containerMemoryMb: F.memoryMb, containerCpus: F.cpus }).partial().optional(),
+  memoryBudget: z.object({ containerMemoryMb: F.memoryMb, containerCpus: F.cpus, otherContainersMemoryMb: z.number().int().min(0).max(1 << 20) }).partial().optional(),
   sshPublicKey: F.sshPublicKey, sshKeys: z.array(F.sshKey).optional(), sshAgentSocket: F.sshAgentSocket.optional(),
   sshUser: F.sshUser.optional(), sshPort: F.sshPort.optional(), adminCidrs: F.adminCidrs, allowSshFromAnywhere: F.allowSshFromAnywhere.optional(),
   reservedIp: F.reservedIp.optional(), swapMb: F.swapMb.optional(),

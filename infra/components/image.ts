@@ -89,6 +89,11 @@ export class McpImage extends pulumi.ComponentResource {
   readonly pullConfig: pulumi.Output<string>;
   readonly image?: docker.Image;
   readonly registry?: digitalocean.ContainerRegistry;
+  /**
+   * The registry with this image's push credentials (secret), for more images into the same registry (SelfHostedMcp's
+   * servers: one DOCR registry, which a stack can create only once). Absent for a public prebuilt image.
+   */
+  readonly pushRegistry?: ExternalRegistry;
 
   constructor(name: string, args: McpImageArgs, opts?: pulumi.ComponentResourceOptions) {
     validateImageArgs(args);
@@ -107,6 +112,7 @@ export class McpImage extends pulumi.ComponentResource {
       const username = args.registry.username === undefined ? undefined : pulumi.output(args.registry.username);
       const password = args.registry.password === undefined ? undefined : pulumi.secret(args.registry.password);
       push = { server: server.apply(registryHost), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+      this.pushRegistry = args.registry;
       this.pullConfig = pulumi.secret(pulumi.all([server, username, password]).apply(([s, u, p]) => renderDockerConfig(s, u, p)));
     } else {
       const docr = args.docr!;
@@ -127,6 +133,7 @@ export class McpImage extends pulumi.ComponentResource {
       const pushAuth = pulumi.secret(pulumi.all([writeCreds.dockerCredentials, server]).apply(([c, s]) => credentialsFromDockerConfig(c, s)));
       push = { server: server.apply(registryHost), username: pushAuth.apply((a) => a.username), password: pulumi.secret(pushAuth.apply((a) => a.password)) };
       this.pullConfig = pulumi.secret(readCreds.dockerCredentials);
+      this.pushRegistry = { server, ...(push.username ? { username: push.username } : {}), ...(push.password ? { password: push.password } : {}) };
     }
     this.registryServer = server;
 

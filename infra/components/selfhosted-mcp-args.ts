@@ -9,6 +9,7 @@ import { listenAddressSchema } from "../../nginx/index.ts";
 import { drainSecondsSchema } from "../render/deployment-plan.ts";
 import { parseArgs } from "../args-error.ts";
 import { HOST_FIELDS, hostArgsObject, inZone, tcpPort } from "./host-args.ts";
+import { gatewaySchema, serverSchema, serversIssues } from "./servers-args.ts";
 import type { SelfHostedMcpArgs } from "./selfhosted-mcp.ts";
 
 /**
@@ -46,22 +47,30 @@ export const MCP_FIELDS = {
 } as const;
 
 const F = MCP_FIELDS;
+const rateLimit = z.union([z.literal(false), z.object({ perSecond: F.rateLimitPerSecond, burst: F.rateLimitBurst.optional() })]);
+const server = serverSchema({ ...F, rateLimit });
 export const selfHostedMcpArgsSchema = z.object({
   domain: F.domain, region: HOST_FIELDS.region.optional(), dropletImage: HOST_FIELDS.dropletImage.optional(), dnsZone: domain.optional(),
   app: F.app.optional(), port: F.port.optional(), metricsPort: F.metricsPort.optional(), healthPath: F.healthPath.optional(),
   healthTimeoutSeconds: F.healthTimeoutSeconds.optional(), drainSeconds: F.drainSeconds.optional(),
   env: z.record(z.string(), z.unknown()).optional(),
   auth: z.object({ mode: F.authMode }).loose().optional(),
-  rateLimit: z.union([z.literal(false), z.object({ perSecond: F.rateLimitPerSecond, burst: F.rateLimitBurst.optional() })]).optional(),
+  rateLimit: rateLimit.optional(),
+  servers: z.array(server).optional(), gateway: gatewaySchema.optional(),
   maxBodySize: F.maxBodySize.optional(), listenAddresses: F.listenAddresses.optional(),
   resources: z.object({ memoryMb: HOST_FIELDS.memoryMb.optional(), cpus: HOST_FIELDS.cpus.optional() }).optional(),
   acme: z.object({ email: F.acmeEmail, server: F.acmeServer.optional(), caBundle: F.acmeCaBundle.optional(), certbotConfigDir: F.certbotConfigDir.optional() }),
   ...hostArgsObject.pick({ size: true, resizeDisk: true, swapMb: true, sshPublicKey: true, sshKeys: true, sshAgentSocket: true, sshUser: true,
     sshPort: true, adminCidrs: true, allowSshFromAnywhere: true, reservedIp: true }).shape,
 }).loose().superRefine((a, ctx) => {
-  const plain = Object.fromEntries(Object.entries(a.env ?? {}).filter(([, v]) => typeof v === "string"));
-  const env = F.env.safeParse(plain);
-  if (!env.success) for (const i of env.error.issues) ctx.addIssue({ ...i, path: ["env", ...i.path] } as never);
+  const envIssues = (env: Record<string, unknown> | undefined, at: (string | number)[]) => {
+    const plain = Object.fromEntries(Object.entries(env ?? {}).filter(([, v]) => typeof v === "string"));
+    const r = F.env.safeParse(plain);
+    if (!r.success) for (const i of r.error.issues) ctx.addIssue({ ...i, path: [...at, "env", ...i.path] } as never);
+  };
+  envIssues(a.env, []);
+  a.servers?.forEach((s, i) => envIssues(s.env, ["servers", i]));
+  serversIssues(a, (path, message) => ctx.addIssue({ code: "custom", path, message }));
   if (a.dnsZone && !inZone(a.domain, a.dnsZone)) ctx.addIssue({ code: "custom", path: ["dnsZone"], message: `domain ${a.domain} is not inside zone ${a.dnsZone}` });
 });
 

@@ -3,7 +3,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { McpHost, type McpHostArgs } from "./host.ts";
 import { McpImage, docrRegionFor, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
-import { McpDeployment } from "./deployment.ts";
+import { McpDeployment, type McpDeploymentArgs } from "./deployment.ts";
+import { deployServers, serverLimits, type DeployedServer, type McpServerArgs, type McpGatewayArgs } from "./servers.ts";
+import { gatewayMounts, gatewayUpstreamEnv, gatewayUpstreamTokens } from "../render/servers.ts";
+import { packagePath, packageVersion } from "../package-files.ts";
+import { GATEWAY_DOCKERFILE } from "../../contract/image-build.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
@@ -12,7 +16,7 @@ import { publicHealthPath } from "../../nginx/index.ts";
 import { validateSelfHostedMcpArgs, MANAGED_ENV } from "./selfhosted-mcp-args.ts";
 import { DEFAULTS } from "../defaults.ts";
 
-export { MANAGED_ENV };
+export { MANAGED_ENV, type McpServerArgs, type McpGatewayArgs };
 
 /** Host settings passed through to McpHost (see McpHostArgs); size defaults to the smallest that fits `resources`. */
 type HostPassThrough = "connectionLimit" | "size" | "resizeDisk" | "swapMb" | "sshPublicKey" | "sshKeys" | "sshPrivateKey" | "sshPrivateKeyPassword"
@@ -28,6 +32,16 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   dnsZone?: string;
   /** The server: a build context (default: this package's server/) or a prebuilt image pinned by digest. */
   server?: { build?: McpImageBuild; image?: string; repository?: string; tag?: string };
+  /**
+   * Several servers instead of `server` (docs/infra.md "Several servers behind one gateway"): each in its own
+   * containers at `https://<domain>/<name>/mcp`, all behind the gateway at `https://<domain>/mcp`. `env`, `secrets`,
+   * `port`, `metricsPort`, `healthPath` and `app` then belong to the gateway; `resources`, `rateLimit` and
+   * `maxBodySize` are every server's defaults. `auth` covers both: API key entries `<key>:<server>+<server>` grant only
+   * those servers. OAuth is not supported with `servers` (the gateway has none yet).
+   */
+  servers?: McpServerArgs[];
+  /** The gateway in front of `servers` (ignored without them). */
+  gateway?: McpGatewayArgs;
   /** Any registry. */
   registry?: ExternalRegistry;
   /**
@@ -74,7 +88,10 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
 export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly host: McpHost;
   readonly image: McpImage;
+  /** The deployment behind `https://<domain>/mcp`: the server's, or the gateway's with `servers`. */
   readonly deployment: McpDeployment;
+  /** With `servers`: each server's image and deployment, in order. */
+  readonly servers: DeployedServer[] = [];
   readonly url: pulumi.Output<string>;
   readonly healthUrl: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
@@ -97,8 +114,10 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
     const memoryMb = args.resources?.memoryMb ?? DEFAULTS.memoryMb;
     const cpus = args.resources?.cpus ?? DEFAULTS.cpus;
+    const multi = args.servers !== undefined;
+    const gatewayMemoryMb = args.gateway?.memoryMb ?? GATEWAY_MEMORY_MB;
     const hostArgs: McpHostArgs = {
-      region: args.region ?? DEFAULTS.region, memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
+      region: args.region ?? DEFAULTS.region, memoryBudget: multi ? multiBudget(args, memoryMb, cpus, gatewayMemoryMb) : { containerMemoryMb: memoryMb, containerCpus: cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
@@ -106,39 +125,65 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       ...(args.dnsZone ? { dns: { zone: args.dnsZone, domain: args.domain } } : {}),
     };
     this.host = new McpHost(`${name}-host`, hostArgs, { parent: this });
+    // The image behind /mcp (the server's, or the gateway's); it carries the stack's registry.
+    const image = multi ? gatewayImage(args.gateway ?? {}, args.server?.repository) : args.server ?? {};
     this.image = new McpImage(`${name}-image`, {
-      ...(args.server?.build ? { build: args.server.build } : {}),
-      ...(args.server?.image ? { image: args.server.image } : {}),
-      ...(args.server?.repository ? { repository: args.server.repository } : {}),
-      ...(args.server?.tag ? { tag: args.server.tag } : {}),
+      ...(image.build ? { build: image.build } : {}),
+      ...(image.image ? { image: image.image } : {}),
+      ...(image.repository ? { repository: image.repository } : {}),
+      ...(image.tag ? { tag: image.tag } : {}),
       ...(args.registry ? { registry: args.registry } : {}),
       ...(!args.registry && args.docr ? { docr: { ...args.docr, ...docrRegion(args.docr, hostArgs.region) } } : {}),
     }, { parent: this });
 
     const authMode = args.auth?.mode ?? DEFAULTS.authMode;
     const publicUrl = `https://${args.domain}`;
-    const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), args.auth?.apiKeys ?? ""])
-      .apply(([s, keys]) => ({ ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}) }) as Record<string, string>));
     const host = this.host;
+    const limits: McpDeploymentArgs["limits"] = {
+      perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? DEFAULTS.rateLimitPerSecond}r/s`, burst: args.rateLimit?.burst ?? DEFAULTS.rateLimitBurst },
+      ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
+    };
+    const shared = {
+      connection: host.connection, hostReady: host.ready, hostId: host.dropletId, host: host.droplet, domain: args.domain,
+      acmeEmail: args.acme.email, ...pick(args, ["drainSeconds"]),
+    };
+    if (multi) {
+      this.servers = deployServers({
+        parent: this, name, shared, repository: args.server?.repository ?? DEFAULTS.imageRepository, pullConfig: this.image.pullConfig,
+        ...(this.image.pushRegistry ? { pushRegistry: this.image.pushRegistry } : {}),
+        authMode: authMode === "none" ? "none" : "api-key", ...(args.auth?.apiKeys ? { keyEntries: args.auth.apiKeys } : {}),
+        defaults: { memoryMb, cpus, limits },
+      }, args.servers!);
+    }
+    const names = this.servers.map((s) => s.name);
+    const apiKeys = args.auth?.apiKeys ?? "";
+    // Single server: its keys as given. Gateway: the entries with their grants, and a token per server (render/servers.ts).
+    const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), apiKeys])
+      .apply(([s, keys]) => ({
+        ...s, ...(keys ? { API_KEYS: splitList(keys).join(",") } : {}),
+        ...(keys && multi && authMode !== "none" ? gatewayUpstreamTokens(splitList(keys), names) : {}),
+      }) as Record<string, string>));
     this.deployment = new McpDeployment(`${name}-deploy`, {
-      connection: host.connection, hostReady: host.ready, hostId: host.dropletId, host: host.droplet,
+      ...shared,
       // The reserved IP and DNS records move to a (new) droplet only after it deployed; then the certificate.
       publish: (deployed) => host.publish([deployed]),
       image: this.image.digest, pullConfig: this.image.pullConfig,
-      app, domain: args.domain, port, metricsPort,
-      memoryMb, cpus, healthPath: args.healthPath ?? DEFAULTS.healthPath,
-      ...pick(args, ["healthTimeoutSeconds", "drainSeconds"]),
-      acmeEmail: args.acme.email,
+      app, port, metricsPort,
+      memoryMb: multi ? gatewayMemoryMb : memoryMb, cpus: multi ? args.gateway?.cpus ?? cpus : cpus, healthPath: args.healthPath ?? DEFAULTS.healthPath,
+      ...pick(args, ["healthTimeoutSeconds"]),
       ...(args.acme.server ? { acmeServer: args.acme.server } : {}),
       ...(args.acme.caBundle ? { acmeCaBundle: args.acme.caBundle } : {}),
       ...(args.acme.certbotConfigDir ? { certbotConfigDir: args.acme.certbotConfigDir } : {}),
-      limits: {
-        perIp: args.rateLimit === false ? false : { rate: `${args.rateLimit?.perSecond ?? DEFAULTS.rateLimitPerSecond}r/s`, burst: args.rateLimit?.burst ?? DEFAULTS.rateLimitBurst },
-        ...(args.maxBodySize ? { maxBodySize: args.maxBodySize } : {}),
-      },
+      limits,
       ...(args.listenAddresses?.length ? { nginx: { listenAddresses: args.listenAddresses } } : {}),
-      env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode },
+      env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode, ...(multi ? gatewayUpstreamEnv(names) : {}) },
       secretEnv,
+      ...(multi ? {
+        routes: args.servers!.map((s) => ({ name: s.name, healthPath: s.healthPath ?? DEFAULTS.healthPath, limits: serverLimits(s, limits) })),
+        readOnlyDirs: gatewayMounts(names),
+        // Its site includes every server's upstream include, and its slots mount their socket directories.
+        deployAfter: this.servers.map((s) => s.deployment.deploy),
+      } : {}),
     }, { parent: this });
 
     this.ipv4 = this.host.ipv4;
@@ -161,11 +206,34 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       const textfileDir = args.smokeTimer.textfileDir ?? this.alertStack?.textfileDir;
       this.smokeTimer = new McpSmokeTimer(`${name}-smoke`, {
         ...args.smokeTimer, ...(textfileDir ? { textfileDir } : {}), connection: host.connection, hostId: host.dropletId, app, url: publicUrl,
-        dependsOn: [this.deployment.deploy, this.deployment.certificate],
+        dependsOn: [this.deployment.deploy, this.deployment.certificate!],
       }, { parent: this, deletedWith: host.droplet });
     }
     this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, ipv4: this.ipv4, imageDigest: this.imageDigest, dropletId: this.dropletId });
   }
+}
+
+/** The gateway's default container memory limit, MB (docs/gateway.md "Measured": 80-116 MiB RSS, three servers). */
+export const GATEWAY_MEMORY_MB = 192;
+
+/** The gateway image: this package's gateway (gateway/Dockerfile) unless a build or image is given. */
+function gatewayImage(g: McpGatewayArgs, repository: string | undefined): NonNullable<SelfHostedMcpArgs["server"]> {
+  if (g.image !== undefined) return { image: g.image };
+  const build = g.build ?? { context: packagePath(".").replace(/\/+$/, ""), dockerfile: packagePath(GATEWAY_DOCKERFILE) };
+  return { build, tag: g.tag ?? `gateway-v${packageVersion()}`, ...(repository ? { repository } : {}) };
+}
+
+/**
+ * The droplet's memory budget with `servers`: every container at its limit, plus a second slot of the largest one
+ * (deploys run one after the other, so at most one pair overlaps; infra/render/droplet-size.ts).
+ */
+function multiBudget(args: SelfHostedMcpArgs, memoryMb: number, cpus: number, gatewayMemoryMb: number) {
+  const limits = [gatewayMemoryMb, ...args.servers!.map((s) => s.memoryMb ?? memoryMb)];
+  const largest = Math.max(...limits);
+  return {
+    containerMemoryMb: largest, otherContainersMemoryMb: limits.reduce((a, b) => a + b, 0) - largest,
+    containerCpus: Math.max(cpus, args.gateway?.cpus ?? cpus, ...args.servers!.map((s) => s.cpus ?? cpus)),
+  };
 }
 
 /** The droplet's region for the registry unless one is given, and only where DOCR stores data (else DO picks). */

@@ -13,6 +13,13 @@ import {
 import { remoteScript } from "./remote-script.ts";
 
 type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
+const routeSchema = z.object({
+  /** The other deployment's app name: its upstream include `<name>.upstream.conf` and public path `/<name>/mcp`. */
+  name: appName,
+  healthPath: z.string().startsWith("/").default("/health"),
+  limits: z.custom<Limits>().optional(),
+});
+const bindSchema = z.object({ source: absPath, target: absPath });
 
 /** How long nginx reuses one upstream connection (keepalive_time/keepalive_timeout): a slot switch reaches cached connections within it. */
 export const UPSTREAM_REUSE_SECONDS = 1;
@@ -51,6 +58,16 @@ export const DeploymentPlanSchema = z.object({
   limits: z.custom<Limits>().optional(),
   /** Extra nginx site options (listen addresses, ports, HSTS, ...), passed through to renderNginxConfig. */
   nginx: z.custom<Partial<Omit<SiteOptionsInput, "domain" | "phase" | "servers">>>().optional(),
+  /**
+   * Whether this deployment owns the domain's nginx site and certificate (default true). false: it installs only its
+   * upstream include (`<app>.upstream.conf`, the live slot) and serves through a site another deployment owns — the
+   * servers behind SelfHostedMcp's gateway; that deployment lists them in `routes`.
+   */
+  site: z.boolean().default(true),
+  /** Other deployments (site: false) this site also routes to, at `/<name>/mcp` and `/<name><healthPath>`; this one then serves `/mcp`. */
+  routes: z.array(routeSchema).default([]),
+  /** Host directories mounted read-only into both slots (the run contract's readOnlyDirs), e.g. the routes' socket directories. */
+  readOnlyDirs: z.array(bindSchema).default([]),
   stateDir: absPath.optional(),
   /** Where the slots' socket directories and the `live.sock` symlink live; default `<parent of stateDir>/<app>.sockets`. */
   socketDir: absPath.optional(),
@@ -67,6 +84,7 @@ export const DeploymentPlanSchema = z.object({
   if (o.limits?.keepaliveTimeSeconds !== undefined) {
     ctx.addIssue({ code: "custom", path: ["limits", "keepaliveTimeSeconds"], message: `must be left unset: the deployment sets it to ${UPSTREAM_REUSE_SECONDS} s, so cached upstream connections follow a slot switch before the old slot stops` });
   }
+  if (!o.site && o.routes.length > 0) ctx.addIssue({ code: "custom", path: ["routes"], message: "routes need a site: a deployment with site false serves through another one's" });
   const used = [o.port, o.port + 1, o.metricsPort, o.metricsPort + 1];
   if (new Set(used).size !== used.length) {
     ctx.addIssue({ code: "custom", path: ["metricsPort"], message: `port ${o.port} and metricsPort ${o.metricsPort} clash: the green slot uses port+1 and metricsPort+1, keep them at least 2 apart` });
@@ -79,6 +97,13 @@ export const PLAIN_FILES = ["run-spec.sh", "nginx-http.conf", "nginx-tls.conf", 
   "issue-certificate.sh", "certbot-deploy-hook"] as const;
 export const SECRET_FILES = ["env", "docker-config.json"] as const;
 export type StagedFile = (typeof PLAIN_FILES)[number] | (typeof SECRET_FILES)[number];
+/** The non-secret files of a deployment without a site (site: false): no nginx site, no certificate. */
+export const SITELESS_FILES = ["run-spec.sh", "upstream.conf"] as const satisfies readonly StagedFile[];
+
+/** Where a deployment keeps its state on the host unless `stateDir` says otherwise: `<root>/<app>`. */
+export const STATE_ROOT = "/var/lib/selfhosted-mcp";
+/** The default socket directory of `app` (slots' sockets and `live.sock`), beside its state directory. */
+export const defaultSocketDir = (app: string) => `${STATE_ROOT}/${app}.sockets`;
 
 export const SLOTS = ["blue", "green"] as const;
 export type Slot = (typeof SLOTS)[number];
@@ -94,6 +119,8 @@ export interface DeploymentPlan {
   containers: Record<Slot, string>;
   /** Contents of the non-secret files (the deploy command receives them with the secret ones, renderBundle). */
   files: Record<(typeof PLAIN_FILES)[number], string>;
+  /** The names the deploy command's bundle holds (renderBundle's `names`): plain files, then SECRET_FILES. */
+  staged: StagedFile[];
   /**
    * The site's lifecycle command, never replaced: create prepares the state directory (idempotent, re-run when the
    * host changes); delete tears the server down. Its strings depend on names and paths only, never on the image.
@@ -105,17 +132,30 @@ export interface DeploymentPlan {
   certificate: string;
 }
 
+/** The plan of a deployment without a site (`site: false`): its run spec and upstream include, no certificate. */
+export type SitelessPlan = Omit<DeploymentPlan, "files" | "certificate"> & {
+  files: Record<(typeof SITELESS_FILES)[number], string>;
+  certificate?: undefined;
+};
+
+
 export function slotPortsOf(o: { port: number; metricsPort: number }): Record<Slot, { port: number; metricsPort: number }> {
   return { blue: { port: o.port, metricsPort: o.metricsPort }, green: { port: o.port + 1, metricsPort: o.metricsPort + 1 } };
 }
 
-export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan {
+/** Options of a deployment that owns its site (`site` absent or true): its plan is a DeploymentPlan. */
+export type SiteDeploymentOptions = DeploymentPlanOptions & { site?: true };
+
+export function renderDeploymentPlan(options: SiteDeploymentOptions): DeploymentPlan;
+export function renderDeploymentPlan(options: DeploymentPlanOptions & { site: false }): SitelessPlan;
+export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan | SitelessPlan;
+export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan | SitelessPlan {
   const parsed = DeploymentPlanSchema.safeParse(options);
   if (!parsed.success) {
     throw new Error(`invalid McpDeployment options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`).join("; ")}`);
   }
   const o = parsed.data;
-  const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
+  const stateDir = o.stateDir ?? `${STATE_ROOT}/${o.app}`;
   const envFile = `${stateDir}/env`;
   const siteFile = o.siteFile ?? `/etc/nginx/conf.d/selfhosted-mcp-${o.app}.conf`;
   const upstreamDir = o.nginx?.upstreamIncludeDir ?? DEFAULT_UPSTREAM_INCLUDE_DIR;
@@ -131,21 +171,27 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
     socketDir: `${socketDir}/${slot}`,
     memory: `${o.memoryMb}m`, cpus: String(o.cpus),
     labels: { "io.selfhosted-mcp.app": o.app, "io.selfhosted-mcp.slot": slot },
+    ...(o.readOnlyDirs.length ? { readOnlyDirs: o.readOnlyDirs } : {}),
   });
   const site = (phase: "http-only" | "tls") => renderNginxConfig({
     ...o.nginx, domain: o.domain, phase, certbotConfigDir: o.certbotConfigDir, upstreamIncludeDir: upstreamDir,
-    servers: [{ name: o.app, healthPath: o.healthPath, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } }],
+    servers: [
+      { name: o.app, ...(o.routes.length ? { path: "/mcp" } : {}), healthPath: o.healthPath, limits: { ...o.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } },
+      ...o.routes.map((r) => ({ name: r.name, healthPath: r.healthPath, limits: { ...r.limits, keepaliveTimeSeconds: UPSTREAM_REUSE_SECONDS } })),
+    ],
   });
-  const files: DeploymentPlan["files"] = {
-    "run-spec.sh": [
-      "# shellcheck shell=bash",
-      `# selfhosted-mcp run spec for ${o.app}: one function per slot, rendered from the run contract.`,
-      ...SLOTS.map((slot) => `run_slot_${slot}() {\n  ${dockerRunCommand(runSpec(slot))}\n}`),
-      "",
-    ].join("\n"),
+  const runSpecFile = [
+    "# shellcheck shell=bash",
+    `# selfhosted-mcp run spec for ${o.app}: one function per slot, rendered from the run contract.`,
+    ...SLOTS.map((slot) => `run_slot_${slot}() {\n  ${dockerRunCommand(runSpec(slot))}\n}`),
+    "",
+  ].join("\n");
+  const upstreamConf = renderUpstreamInclude({ socket: `${socketDir}/live.sock`, comment: `${o.app}: live.sock -> blue/ or green/${SOCKET_NAME}` });
+  const files: DeploymentPlan["files"] | SitelessPlan["files"] = !o.site ? { "run-spec.sh": runSpecFile, "upstream.conf": upstreamConf } : {
+    "run-spec.sh": runSpecFile,
     "nginx-http.conf": site("http-only"),
     "nginx-tls.conf": site("tls"),
-    "upstream.conf": renderUpstreamInclude({ socket: `${socketDir}/live.sock`, comment: `${o.app}: live.sock -> blue/ or green/${SOCKET_NAME}` }),
+    "upstream.conf": upstreamConf,
     "issue-certificate.sh": renderCertbotIssueScript({
       domain: o.domain, email: o.acmeEmail, certbotConfigDir: o.certbotConfigDir, certbotPath: o.certbotPath, acmeWebroot,
       deployHookPath: o.deployHookPath, ...(o.acmeServer ? { acmeServer: o.acmeServer } : {}),
@@ -153,37 +199,41 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
     // `nginx -s reload` works with and without systemd (it signals the master from its pid file).
     "certbot-deploy-hook": renderDeployHook({ reloadCommand: ["nginx", "-s", "reload"] }),
   };
-  const nginxFiles = { SITE_FILE: siteFile, UPSTREAM_FILE: upstreamFile, NGINX_PID_FILE: o.nginxPidFile };
+  // Without a site the deploy touches only its upstream include (SITE_FILE empty: docs/infra.md, "Several servers").
+  const nginxFiles = { SITE_FILE: o.site ? siteFile : "", UPSTREAM_FILE: upstreamFile, NGINX_PID_FILE: o.nginxPidFile };
+  const staged: StagedFile[] = [...(o.site ? PLAIN_FILES : SITELESS_FILES), ...SECRET_FILES];
   const slotInputs = { BLUE_CONTAINER: containers.blue, GREEN_CONTAINER: containers.green, SOCKET_DIR: socketDir };
   const certFile = `${o.certbotConfigDir}/live/${o.domain}/fullchain.pem`;
   const hostId = { HOST_ID: o.hostId };
   return {
-    stateDir, envFile, siteFile, upstreamFile, socketDir, volume, containers, files,
+    stateDir, envFile, siteFile, upstreamFile, socketDir, volume, containers, files, staged,
     site: {
       create: remoteScript("prepare", { ...hostId, STATE_DIR: stateDir, UPSTREAM_DIR: upstreamDir, ACME_WEBROOT: acmeWebroot }),
       delete: remoteScript("teardown", { STATE_DIR: stateDir, ...nginxFiles, ...slotInputs, VOLUME: volume }),
     },
     deploy: remoteScript("deploy", {
       ...hostId, APP: o.app, IMAGE: o.image, STATE_DIR: stateDir, ENV_FILE: envFile, ...nginxFiles, CERT_FILE: certFile,
-      DEPLOY_HOOK_PATH: o.deployHookPath, STAGED_FILES: [...PLAIN_FILES, ...SECRET_FILES].join(" "),
+      DEPLOY_HOOK_PATH: o.deployHookPath, STAGED_FILES: staged.join(" "),
       HEALTH_PATH: o.healthPath, HEALTH_TIMEOUT_SECONDS: o.healthTimeoutSeconds, DRAIN_SECONDS: o.drainSeconds,
       PULL_ATTEMPTS: 3, LOG_LINES: 50, ...slotInputs, SOCKET_NAME,
     }),
-    certificate: remoteScript("certificate", {
-      ...hostId, DOMAIN: o.domain, STATE_DIR: stateDir, SITE_FILE: siteFile, NGINX_PID_FILE: o.nginxPidFile, CERT_FILE: certFile, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
-    }),
-  };
+    ...(o.site ? {
+      certificate: remoteScript("certificate", {
+        ...hostId, DOMAIN: o.domain, STATE_DIR: stateDir, SITE_FILE: siteFile, NGINX_PID_FILE: o.nginxPidFile, CERT_FILE: certFile, ACME_CA_BUNDLE: o.acmeCaBundle ?? "",
+      }),
+    } : {}),
+  } as DeploymentPlan | SitelessPlan;
 }
 
 /** Largest bundle the deploy command accepts on stdin (bytes): far above the rendered files (tens of KB). */
 export const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 
 /**
- * The deploy command's stdin: one line `<name> <base64 of the content>` per staged file (PLAIN_FILES, then
- * SECRET_FILES), then `end <count>`. The deploy script refuses a bundle that is incomplete or lists another name.
+ * The deploy command's stdin: one line `<name> <base64 of the content>` per staged file (`names`: the plan's `staged`,
+ * default PLAIN_FILES then SECRET_FILES), then `end <count>`. The deploy script refuses a bundle that is incomplete or
+ * lists another name.
  */
-export function renderBundle(files: Record<StagedFile, string>): string {
-  const names = [...PLAIN_FILES, ...SECRET_FILES];
+export function renderBundle(files: Partial<Record<StagedFile, string>>, names: readonly StagedFile[] = [...PLAIN_FILES, ...SECRET_FILES]): string {
   const lines = names.map((n) => {
     if (typeof files[n] !== "string") throw new Error(`deploy bundle: ${n} is missing`);
     return `${n} ${Buffer.from(files[n]).toString("base64")}`;

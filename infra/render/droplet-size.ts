@@ -17,11 +17,16 @@ export const DROPLET_SIZES: readonly DropletSize[] = [
 /** Memory the host itself needs next to the containers (Ubuntu, dockerd, nginx, sshd, unattended-upgrades). */
 export const HOST_OVERHEAD_MB = 400;
 
-export interface MemoryBudget { containerMemoryMb: number; containerCpus: number }
+/**
+ * What runs on the droplet. `containerMemoryMb`: the largest container's limit (MB), the one whose two slots overlap
+ * during its deploy. `otherContainersMemoryMb` (default 0): the limits of every other container, which run beside it
+ * (several servers + the gateway; SelfHostedMcp deploys them one after the other, so only one pair overlaps).
+ */
+export interface MemoryBudget { containerMemoryMb: number; containerCpus: number; otherContainersMemoryMb?: number }
 
-/** The memory a size must have for this budget: host overhead + both slots running during a switch. */
+/** The memory a size must have for this budget: host overhead + the other containers + both slots running during a switch. */
 export function requiredMemoryMb(b: MemoryBudget): number {
-  return HOST_OVERHEAD_MB + 2 * b.containerMemoryMb;
+  return HOST_OVERHEAD_MB + (b.otherContainersMemoryMb ?? 0) + 2 * b.containerMemoryMb;
 }
 
 /** Smallest size that fits the budget; throws naming the config keys when nothing fits. */
@@ -29,7 +34,8 @@ export function pickDropletSize(b: MemoryBudget): DropletSize {
   const need = requiredMemoryMb(b);
   const size = DROPLET_SIZES.find((s) => s.memoryMb >= need && s.vcpus >= b.containerCpus);
   if (!size) {
-    throw new Error(`containerMemoryMb=${b.containerMemoryMb} / containerCpus=${b.containerCpus} need ${need} MB and ${b.containerCpus} vCPUs: ` +
+    const others = b.otherContainersMemoryMb ? ` (+ ${b.otherContainersMemoryMb} MB of other containers)` : "";
+    throw new Error(`containerMemoryMb=${b.containerMemoryMb}${others} / containerCpus=${b.containerCpus} need ${need} MB and ${b.containerCpus} vCPUs: ` +
       `no Basic droplet is that large; lower containerMemoryMb/containerCpus or set dropletSize explicitly`);
   }
   return size;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, mkdirSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderDeploymentPlan, renderBundle, renderEnvFile, type DeploymentPlanOptions } from "../../infra/render/deployment-plan.ts";
+import { renderDeploymentPlan, renderBundle, renderEnvFile, type DeploymentPlanOptions, type SiteDeploymentOptions } from "../../infra/render/deployment-plan.ts";
 import { renderDockerConfig } from "../../infra/render/docker-config.ts";
 import { run } from "../support/proc.ts";
 
@@ -29,7 +29,7 @@ export function inner(command: string): string {
   return lines.slice(start + 1, end).join("\n") + "\n";
 }
 
-export function planOptions(dir: string, over: Partial<DeploymentPlanOptions> = {}): DeploymentPlanOptions {
+export function planOptions(dir: string, over: Partial<SiteDeploymentOptions> = {}): SiteDeploymentOptions {
   return {
     app: "mcp", domain: "mcp.example.test", image: DIGEST("a"), port: 18000, metricsPort: 19090,
     acmeEmail: "ops@example.test", acmeServer: "https://127.0.0.1:14000/dir",
@@ -113,6 +113,6 @@ export const sh = (command: string, env: NodeJS.ProcessEnv, input = "") => run("
 /** What McpDeployment's deploy command does: its script, with every file (secrets too) in the bundle on stdin. */
 export function deploy(host: Host, options: DeploymentPlanOptions, env: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}) {
   const plan = renderDeploymentPlan(options);
-  const bundle = renderBundle({ ...plan.files, env: renderEnvFile(env), "docker-config.json": renderDockerConfig("127.0.0.1:5000") });
+  const bundle = renderBundle({ ...plan.files, env: renderEnvFile(env), "docker-config.json": renderDockerConfig("127.0.0.1:5000") }, plan.staged);
   return sh(plan.deploy, { ...host.env, ...extraEnv }, bundle);
 }

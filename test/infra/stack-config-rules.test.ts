@@ -106,6 +106,11 @@ const CASES: Case[] = [
   c("alertErrorRatio", "2", "between 0 and 1"),
   c("prometheusRetention", "15 days", "a duration"),
   c("prometheusRetentionSize", "1TB", "MB or GB"),
+  c("servers", '[{"name":"Weather"}]', "server names [a-z][a-z0-9-]{0,19}"),
+  c("servers", '[{"name":"notes"},{"name":"notes"}]', "unique names"),
+  c("authMode", "oauth", "no OAuth with servers (the gateway has none)", { servers: '[{"name":"weather"}]' }),
+  c("image", `x/y@sha256:${"a".repeat(64)}`, "the single server's image, not with servers", { servers: '[{"name":"weather"}]' }),
+  s("serverSecretEnv", '{"weather":{"API_KEYS":"x"}}', "no name the components set"),
 ];
 // alertSmtpUsername's case needs the password set as a secret.
 const smtpUser = CASES.find((x) => x.key === "alertSmtpUsername")!;

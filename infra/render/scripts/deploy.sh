@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Inputs: HOST_ID, APP, IMAGE, STATE_DIR, ENV_FILE, SITE_FILE, UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE, DEPLOY_HOOK_PATH,
+# Inputs: HOST_ID, APP, IMAGE, STATE_DIR, ENV_FILE, SITE_FILE (empty: no site of its own), UPSTREAM_FILE, NGINX_PID_FILE, CERT_FILE, DEPLOY_HOOK_PATH,
 #         STAGED_FILES (space-separated names the bundle must hold), HEALTH_PATH, HEALTH_TIMEOUT_SECONDS, DRAIN_SECONDS,
 #         PULL_ATTEMPTS, LOG_LINES, BLUE_CONTAINER, GREEN_CONTAINER, SOCKET_DIR, SOCKET_NAME.
 # stdin: the bundle (renderBundle): `<name> <base64>` per staged file, then `end <count>`.
@@ -8,6 +8,8 @@
 # then stop the old slot and prune older images. nginx is reloaded only when its own files changed (why: docs/infra.md, "Zero-downtime switch without an nginx reload"). On any failure the
 # old slot keeps serving, the new container's last log lines are printed, and the script exits non-zero.
 # Without a certificate (first deploy on this host) the HTTP-only site serves; the certificate command issues one.
+# With SITE_FILE empty the deployment has no site (a server behind SelfHostedMcp's gateway): it installs only its
+# upstream include, and the deployment that owns the domain's site routes to it.
 # This script is the deploy command's create AND update: it never removes the site (teardown is the lifecycle
 # command's delete), so every step the engine can take on it leaves the site serving.
 
@@ -40,8 +42,9 @@ read_bundle() {
   die "deploy bundle on stdin ended after ${count} of ${#want[@]} files (no end line)"
 }
 read_bundle
-# install_bundled NAME DEST MODE: a file of the bundle -> its place, owned by root.
+# install_bundled NAME DEST MODE: a file of the bundle -> its place, owned by root (skipped when the bundle has no NAME).
 install_bundled() {
+  [ -f "${bundle_dir}/$1" ] || return 0
   mkdir -p "$(dirname "$2")"
   install -m "$3" -o root -g root "${bundle_dir}/$1" "$2"
 }
@@ -96,12 +99,14 @@ point_live() {
 }
 
 # Restores the previous nginx files (if any) after a failed switch.
-for f in "${SITE_FILE}" "${UPSTREAM_FILE}"; do
+nginx_files=("${UPSTREAM_FILE}")
+if [ -n "${SITE_FILE}" ]; then nginx_files+=("${SITE_FILE}"); fi
+for f in "${nginx_files[@]}"; do
   if [ -f "$f" ]; then cp -p "$f" "${backup_dir}/$(basename "$f")"; fi
 done
 restore_nginx() {
   local f
-  for f in "${SITE_FILE}" "${UPSTREAM_FILE}"; do
+  for f in "${nginx_files[@]}"; do
     if [ -f "${backup_dir}/$(basename "$f")" ]; then cp -p "${backup_dir}/$(basename "$f")" "$f"; else rm -f "$f"; fi
   done
   if nginx_master_alive; then nginx_apply || log "previous nginx configuration no longer validates"; fi
@@ -150,15 +155,19 @@ stage_nginx() {
 rollback() { restore_nginx; point_live "$active"; fail_new "$1"; }
 point_live "$new"
 stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
-if [ -f "${CERT_FILE}" ]; then
+site_phase=none
+if [ -z "${SITE_FILE}" ]; then
+  log "no site of its own: routed by the deployment that owns the domain's site"
+elif [ -f "${CERT_FILE}" ]; then
   site_phase=tls
 else
   site_phase=http
   log "no certificate at ${CERT_FILE} yet: HTTP-only site (the certificate command issues one)"
 fi
-stage_nginx "${STATE_DIR}/nginx-${site_phase}.conf" "${SITE_FILE}"
+if [ "${site_phase}" != none ]; then stage_nginx "${STATE_DIR}/nginx-${site_phase}.conf" "${SITE_FILE}"; fi
 if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
-  nginx_apply || rollback "the ${site_phase} nginx site does not validate"
+  if [ "${site_phase}" = none ]; then what="the nginx configuration with ${UPSTREAM_FILE}"; else what="the ${site_phase} nginx site"; fi
+  nginx_apply || rollback "${what} does not validate"
 else
   log "nginx configuration unchanged: no reload (client connections stay open)"
 fi
@@ -178,11 +187,14 @@ if [ -n "$active" ]; then
 fi
 
 # 7. Prune: images of IMAGE's repository other than the new one and the one just retired (kept for a manual
-#    rollback) are removed, so repeated deploys do not fill the disk. Best effort: never fails a deploy.
+#    rollback) are removed, so repeated deploys do not fill the disk. Best effort: never fails a deploy. Several
+#    deployments on one host may share a repository (one DOCR starter repository, a tag per server): each records
+#    the images it keeps in STATE_DIR/kept-images, and no deployment removes another's.
 prune_images() {
   local repo=${IMAGE%@*} current id keep
   current=$(docker image inspect -f '{{.Id}}' "${IMAGE}" 2>/dev/null) || return 0
-  keep=" ${current} ${old_image} "
+  printf '%s\n' "${current}" "${old_image}" | write_file_atomic "${STATE_DIR}/kept-images" 0644
+  keep=" $(cat "$(dirname "${STATE_DIR}")"/*/kept-images 2>/dev/null | tr '\n' ' ') "
   for id in $(docker image ls --no-trunc --quiet "${repo}" 2>/dev/null | sort -u); do
     case "$keep" in *" ${id} "*) continue ;; esac
     if docker image rm "$id" >/dev/null 2>&1; then log "removed old image ${id}"; fi
