@@ -11,3 +11,4 @@ export * from "./values.ts";
 export * from "./smoke-example.ts";
 export * from "./smoke-metrics.ts";
 export * from "./usage-ledger.ts";
+export * from "./args-error.ts";

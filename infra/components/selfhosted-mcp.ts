@@ -98,7 +98,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const memoryMb = args.resources?.memoryMb ?? DEFAULTS.memoryMb;
     const cpus = args.resources?.cpus ?? DEFAULTS.cpus;
     const hostArgs: McpHostArgs = {
-      region: args.region ?? DEFAULTS.region, memoryBudget: { containerMemoryMb: memoryMb, containerCpus: cpus },
+      region: args.region ?? DEFAULTS.region, resources: { memoryMb, cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),

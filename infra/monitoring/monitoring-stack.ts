@@ -17,7 +17,8 @@ import * as command from "@pulumi/command";
 import { remoteCommand, onHost } from "../render/remote-script.ts";
 import { hostIdentity, type Connection } from "../components/host.ts";
 import { renderMonitoringPlan, monitoringStdin, type MonitoringPlan } from "./monitoring-plan.ts";
-import { requiredSecrets, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
+import { type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
+import { validateMonitoringStackArgs } from "./monitoring-args.ts";
 
 export interface McpMonitoringStackArgs extends MonitoringOptions {
   /** SSH connection to the host (McpHost.connection). */
@@ -33,15 +34,13 @@ export interface McpMonitoringStackArgs extends MonitoringOptions {
 }
 
 /**
- * The stack's plan from its options, after checking that every configured receiver has its secret (values may be
- * unknown Outputs; only presence is checked). Throws MonitoringOptionsError naming the option or the missing secret.
- * SelfHostedMcp calls it before it registers anything.
+ * The stack's plan from its options, after checking them and that every configured receiver has its secret (values
+ * may be unknown Outputs; only presence is checked). Throws InvalidArgsError ("McpMonitoringStack <arg>: ...") naming
+ * the option or the missing secret. SelfHostedMcp calls it before it registers anything.
  */
 export function planMonitoringStack(options: MonitoringOptions, secrets: McpMonitoringStackArgs["secrets"] = {}): MonitoringPlan {
-  const plan = renderMonitoringPlan(options);
-  const missing = requiredSecrets(plan.options).filter((k) => secrets[k] === undefined);
-  if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
-  return plan;
+  validateMonitoringStackArgs({ ...options, secrets });
+  return renderMonitoringPlan(options);
 }
 
 export class McpMonitoringStack extends pulumi.ComponentResource {
@@ -55,7 +54,8 @@ export class McpMonitoringStack extends pulumi.ComponentResource {
   constructor(name: string, args: McpMonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { connection, secrets = {}, dependsOn, hostId, host, ...options } = args;
     // Validation first: a bad option or a receiver without its secret fails before any resource registers.
-    const plan = planMonitoringStack(options, secrets);
+    validateMonitoringStackArgs(args);
+    const plan = renderMonitoringPlan(options);
     super("selfhosted-mcp:index:McpMonitoringStack", name, {}, opts);
     this.urls = plan.urls;
     this.textfileDir = plan.options.textfileDir;

@@ -1,5 +1,7 @@
 // Droplet size selection: the smallest Basic droplet whose memory holds the OS, Docker and nginx plus TWO copies
 // of the container (blue/green overlap during a deploy), and whose vCPUs cover the container's CPU limit.
+import * as z from "zod";
+import { InvalidArgsError, argIssue } from "../../contract/args-error.ts";
 
 export interface DropletSize { slug: string; memoryMb: number; vcpus: number; priceMonthlyUsd: number }
 
@@ -17,21 +19,40 @@ export const DROPLET_SIZES: readonly DropletSize[] = [
 /** Memory the host itself needs next to the containers (Ubuntu, dockerd, nginx, sshd, unattended-upgrades). */
 export const HOST_OVERHEAD_MB = 400;
 
-export interface MemoryBudget { containerMemoryMb: number; containerCpus: number }
+/**
+ * What one server container may use. The two values keep these names from SelfHostedMcp's `resources` through
+ * McpHost's `resources` (droplet sizing) and McpDeployment's `memoryMb`/`cpus` to the run contract, whose renderer
+ * alone turns them into docker's `--memory <memoryMb>m` and `--cpus` (contract/run-contract.ts).
+ */
+export interface ContainerResources { memoryMb: number; cpus: number }
 
-/** The memory a size must have for this budget: host overhead + both slots running during a switch. */
-export function requiredMemoryMb(b: MemoryBudget): number {
-  return HOST_OVERHEAD_MB + 2 * b.containerMemoryMb;
+/** The rule of each container resource (the components' and the example stack's: containerMemoryMb, containerCpus). */
+export const CONTAINER_RESOURCES = {
+  memoryMb: z.number().int("must be a whole number of MB").min(128, "must be at least 128 (MB)").max(65536, "must be at most 65536 (MB)"),
+  cpus: z.number().positive("must be a positive number of CPUs such as 0.5 or 1").max(32, "must be at most 32 CPUs"),
+} as const;
+
+/** The memory a size must have for these resources: host overhead + both slots running during a switch. */
+export function requiredMemoryMb(r: ContainerResources): number {
+  return HOST_OVERHEAD_MB + 2 * r.memoryMb;
 }
 
-/** Smallest size that fits the budget; throws naming the config keys when nothing fits. */
-export function pickDropletSize(b: MemoryBudget): DropletSize {
-  const need = requiredMemoryMb(b);
-  const size = DROPLET_SIZES.find((s) => s.memoryMb >= need && s.vcpus >= b.containerCpus);
-  if (!size) {
-    throw new Error(`containerMemoryMb=${b.containerMemoryMb} / containerCpus=${b.containerCpus} need ${need} MB and ${b.containerCpus} vCPUs: ` +
-      `no Basic droplet is that large; lower containerMemoryMb/containerCpus or set dropletSize explicitly`);
-  }
+/** Smallest size that fits, or undefined when no Basic droplet is that large. */
+export function fittingDropletSize(r: ContainerResources): DropletSize | undefined {
+  const need = requiredMemoryMb(r);
+  return DROPLET_SIZES.find((s) => s.memoryMb >= need && s.vcpus >= r.cpus);
+}
+
+/** Why nothing fits, and the fix (McpHost reports it at `resources.memoryMb`, the example stack at containerMemoryMb). */
+export function noFittingSizeMessage(r: ContainerResources): string {
+  return `${r.memoryMb} MB and ${r.cpus} CPUs per container need ${requiredMemoryMb(r)} MB and ${Math.ceil(r.cpus)} vCPUs: no Basic droplet ` +
+    "is that large; lower the container's memory or CPUs, or name the droplet size yourself";
+}
+
+/** Smallest size that fits; throws InvalidArgsError naming memoryMb when nothing fits. */
+export function pickDropletSize(r: ContainerResources): DropletSize {
+  const size = fittingDropletSize(r);
+  if (!size) throw new InvalidArgsError("droplet size", [argIssue(["memoryMb"], noFittingSizeMessage(r))]);
   return size;
 }
 

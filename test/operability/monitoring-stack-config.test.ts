@@ -37,5 +37,5 @@ test("bad values and missing companions name the key and the fix", () => {
   assert.throws(() => validateMonitoringSettings({ alertSmtpSmarthost: "smtp.example.com:587", alertSmtpFrom: "a@example.com" }, none, { ...ctx, alertEmails: [] }),
     /alertEmails: alertSmtpSmarthost is set but no recipient/);
   assert.throws(() => validateMonitoringSettings({}, new Set(["alertWebhookUrl"] as const), { ...ctx, metricsPort: 9189 }),
-    /alertmanager: monitoring: prometheusPort: prometheusPort 9190 clashes with metricsPort\+1/);
+    /alertmanager: monitoring prometheusPort: prometheusPort 9190 clashes with metricsPort\+1/);
 });
