@@ -1,9 +1,7 @@
 // McpMonitoringStack: Prometheus + Alertmanager + node_exporter on the droplet (renderMonitoringPlan), over SSH.
-// Two remote Commands, shaped like McpDeployment's by @pulumi/command 1.2.1's rules (components/deployment.ts has the
-// sources): only `triggers` is replace-on-change (provider/pkg/provider/common/inputs.go; the SDK adds
-// replaceOnChanges ["triggers[*]"]) — `connection`, create/update/delete and stdin have no such tag
-// (provider/pkg/provider/remote/command.go), so changing them is an in-place Update that runs `update` (else `create`);
-// a replace would run the OLD resource's `delete` after the new `create`. Neither command has triggers:
+// Two remote Commands without triggers, shaped by the engine rules McpDeployment's are (components/deployment.ts
+// states them with their sources: a changed input other than `triggers` is an in-place update; a replace would run the
+// OLD resource's `delete` after the new `create`):
 //   <name>-teardown  create: a no-op marked with the host id; delete: the uninstall script. Its delete never changes
 //                    (paths only); a new droplet changes its create and connection, which is an update on the new
 //                    host (no delete runs). deletedWith the droplet: when the droplet goes too, no SSH to a gone host.
