@@ -15,9 +15,13 @@ export const SLOT_ENV = Object.keys(contractEnv(resolveRunSpec({
   image: "x", name: "x", envFile: "/x", port: 1, metricsPort: 2, volume: "x", socketDir: "/x",
 })));
 
-/** `rule` when the input is a plain value; an Output passes (its value is unknown until the deployment). */
-function ifPlain(rule: z.ZodType) {
-  return z.unknown().superRefine((v, ctx) => {
+/**
+ * `rule` when the input is a plain value; an Output passes (its value is unknown until the deployment). Optional,
+ * unless `required` says what to pass.
+ */
+function ifPlain(rule: z.ZodType, required?: string) {
+  return z.unknown().optional().superRefine((v, ctx) => {
+    if (v === undefined && required) ctx.addIssue({ code: "custom", message: `is required (${required})` });
     if (v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v) && !isPlainObject(v))) return;
     const r = rule.safeParse(v);
     if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: "custom", path: i.path, message: i.message });
@@ -41,12 +45,12 @@ const envNames = z.record(z.string(), z.unknown()).superRefine((o, ctx) => {
 
 export const deploymentArgsSchema = deploymentPlanObject.omit({ image: true, hostId: true }).extend({
   connection: z.custom((v) => v !== undefined, "is required (the SSH connection, e.g. McpHost.connection)"),
-  image: ifPlain(digestRef).refine((v) => v !== undefined, "is required (an image pinned by digest, e.g. McpImage.digest)"),
+  image: ifPlain(digestRef, "an image pinned by digest, e.g. McpImage.digest"),
   pullConfig: z.custom((v) => v !== undefined, "is required (docker config.json with pull credentials, e.g. McpImage.pullConfig)"),
   env: envNames.optional(),
-  secretEnv: ifPlain(envNames).optional(),
+  secretEnv: ifPlain(envNames),
   hostReady: z.unknown().optional(),
-  hostId: ifPlain(deploymentPlanObject.shape.hostId.unwrap()).optional(),
+  hostId: ifPlain(deploymentPlanObject.shape.hostId.unwrap()),
   host: z.unknown().optional(),
   publish: z.function().optional(),
 }).superRefine(checkDeploymentPlan);

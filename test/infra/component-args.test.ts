@@ -60,6 +60,7 @@ test("McpImage: each rule names its argument", () => {
 const deploymentCases: [string, Partial<DeploymentArgs> & Record<string, unknown>, string, RegExp][] = [
   ["connection: required", { connection: undefined as never }, "connection", /is required/],
   ["pullConfig: required", { pullConfig: undefined as never }, "pullConfig", /is required/],
+  ["image: required", { image: undefined as never }, "image", /is required \(an image pinned by digest/],
   ["image: a plain image is pinned by digest", { image: "ghcr.io/acme/mcp:latest" }, "image", /pinned by digest/],
   ["env: upper snake case names", { env: { logLevel: "info" } }, "env.logLevel", /UPPER_SNAKE_CASE/],
   ["env: not a name the run contract sets per slot", { env: { PORT: "1" } }, "env.PORT", /set per slot by the run contract/],
