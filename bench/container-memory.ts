@@ -1,5 +1,5 @@
 // Memory of the server as deployed: the image under the run contract with the deployment's memory limit
-// (containerMemoryMb, default 256), loaded by wrk with tools/call search_notes + tools/list for --duration seconds.
+// (the deployment's memoryMb, default 256; --memory takes docker's sizes in MB), loaded by wrk with tools/call search_notes + tools/list for --duration seconds.
 // Reports the server's peak RSS (VmHWM of PID 1), the container's peak cgroup charge, throughput, and whether it was
 // OOM-killed or restarted. V8 sizes its heap from the container's limit (Node reads the cgroup), not from the host's
 // RAM as in `npm run bench`, whose RSS column is therefore no guide to a container's memory.
@@ -19,8 +19,8 @@ const { values } = parseArgs({ options: {
 } });
 const limits = values.memory.split(",");
 const [durationS, connections] = [Number(values.duration), Number(values.connections)];
-if (!limits.every((m) => /^[1-9][0-9]*[mg]$/.test(m)) || !(durationS >= 1 && durationS <= 3600) || !(connections >= 1 && connections <= 1000)) {
-  throw new Error('--memory takes sizes like "256m,512m"; --duration 1-3600 s; --connections 1-1000');
+if (!limits.every((m) => /^[1-9][0-9]*m$/.test(m)) || !(durationS >= 1 && durationS <= 3600) || !(connections >= 1 && connections <= 1000)) {
+  throw new Error('--memory takes sizes in MB like "256m,512m"; --duration 1-3600 s; --connections 1-1000');
 }
 
 const KEY = `bench-memory-key-${process.pid}-0123456789`;
@@ -45,7 +45,7 @@ const rows: Record<string, unknown>[] = [];
 try {
   for (const memory of limits) {
     const name = uniqueName("bench-memory");
-    const c = await startContainer(image, { dir: work, name, env: { AUTH_MODE: "api-key", API_KEYS: KEY, LOG_LEVEL: "warn" }, spec: { memory } });
+    const c = await startContainer(image, { dir: work, name, env: { AUTH_MODE: "api-key", API_KEYS: KEY, LOG_LEVEL: "warn" }, spec: { memoryMb: Number(memory.slice(0, -1)) } });
     try {
       const auth = { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${KEY}` };
       for (let i = 0; i < 20; i++) {

@@ -12,3 +12,4 @@ export * from "./smoke-example.ts";
 export * from "./smoke-metrics.ts";
 export * from "./usage-ledger.ts";
 export * from "./gateway-env.ts";
+export * from "./args-error.ts";

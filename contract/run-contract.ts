@@ -2,6 +2,7 @@
 // the deployment scripts (blue/green slots on the droplet) both render their command from dockerRunArgs().
 import * as z from "zod";
 import { shellCommand } from "./shell.ts";
+import { parseArgs } from "./args-error.ts";
 
 const dockerName = (what: string) => z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/,
   `${what} must be 1-128 characters of letters, digits, "_", "." or "-", starting with a letter or digit`);
@@ -49,8 +50,10 @@ export const runSpecSchema = z.object({
       }
     }
   }),
-  memory: size.default("512m"),
-  cpus: z.string().regex(/^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$/, 'cpus must be a positive number like "0.5" or "1"').default("1"),
+  /** Memory limit in MB, swap included (`--memory` = `--memory-swap`: no swap); docker's minimum is 6 MB. */
+  memoryMb: z.number().int("must be a whole number of MB").min(6, "must be at least 6 (docker's minimum, MB)").max(1_048_576).default(512),
+  /** CPU limit in CPUs (`--cpus`), e.g. 0.5 or 1. */
+  cpus: z.number().positive("must be a positive number of CPUs such as 0.5 or 1").max(1024).default(1),
   pidsLimit: z.number().int().min(16).max(65536).default(256),
   tmpfsSize: size.default("64m"),
   /** Seconds docker waits after SIGTERM before SIGKILL; the server drains within SHUTDOWN_TIMEOUT_MS (< this). */
@@ -79,16 +82,9 @@ export type ResolvedRunSpec = z.output<typeof runSpecSchema>;
 export const CONTAINER_SOCKET_DIR = "/run/selfhosted-mcp";
 export const SOCKET_NAME = "mcp.sock";
 
-export class RunSpecError extends Error {}
-
-/** Validates a spec; throws RunSpecError naming the offending key. */
+/** Validates a spec; throws InvalidArgsError ("RunSpec <key>: ...") naming each offending key. */
 export function resolveRunSpec(spec: RunSpec): ResolvedRunSpec {
-  const parsed = runSpecSchema.safeParse(spec);
-  if (!parsed.success) {
-    const msgs = parsed.error.issues.map((i) => `RunSpec.${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new RunSpecError(msgs.join("; "));
-  }
-  return parsed.data;
+  return parseArgs("RunSpec", runSpecSchema, spec);
 }
 
 /**
@@ -110,7 +106,7 @@ export function dockerRunArgs(spec: RunSpec): string[] {
     "--network", "host",
     "--read-only", "--tmpfs", `/tmp:rw,noexec,nosuid,nodev,size=${s.tmpfsSize}`,
     "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-    "--memory", s.memory, "--memory-swap", s.memory, "--cpus", s.cpus, "--pids-limit", String(s.pidsLimit),
+    "--memory", `${s.memoryMb}m`, "--memory-swap", `${s.memoryMb}m`, "--cpus", String(s.cpus), "--pids-limit", String(s.pidsLimit),
     "--restart", s.restart, "--stop-timeout", String(s.stopTimeoutSeconds),
     "--mount", `type=volume,source=${s.volume},target=${s.dataDir}`,
     "--env-file", s.envFile,

@@ -18,3 +18,4 @@ export { renderDeploymentPlan, type DeploymentPlan, type SitelessPlan, type Depl
 export { renderAlertRules, type AlertRuleOptions } from "./monitoring/alert-rules.ts";
 export { renderNginxConfig, type SiteOptionsInput } from "../nginx/index.ts";
 export { dockerRunArgs, type RunSpec } from "../contract/run-contract.ts";
+export { InvalidArgsError, type ArgIssue } from "../contract/args-error.ts";

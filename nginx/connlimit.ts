@@ -7,6 +7,7 @@
 // flushed and refilled) and a oneshot systemd unit that applies it at boot, before nginx.
 import * as z from "zod";
 import { parseOptions } from "./options.ts";
+import { InvalidArgsError, argIssue } from "../contract/args-error.ts";
 
 export const CONNLIMIT_CHAIN = "SMCP-CONNLIMIT";
 export const CONNLIMIT_UNIT = "selfhosted-mcp-connlimit";
@@ -51,7 +52,9 @@ export function renderConnlimitScript(options: ConnlimitOptionsInput = {}): stri
 
 /** A oneshot unit that runs the script at boot, before nginx accepts connections. */
 export function renderConnlimitUnit(scriptPath: string = DEFAULT_CONNLIMIT_SCRIPT_PATH): string {
-  if (!/^\/[A-Za-z0-9._\/-]+$/.test(scriptPath)) throw new Error(`scriptPath: must be an absolute path of letters, digits and . _ / - (got ${JSON.stringify(scriptPath)})`);
+  if (!/^\/[A-Za-z0-9._\/-]+$/.test(scriptPath)) {
+    throw new InvalidArgsError("connection limit unit", [argIssue(["scriptPath"], `must be an absolute path of letters, digits and . _ / - (got ${JSON.stringify(scriptPath)})`)]);
+  }
   return [
     "[Unit]",
     "Description=selfhosted-mcp: per-address connection limit in front of nginx",

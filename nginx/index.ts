@@ -3,7 +3,7 @@
 export { renderNginxConfig, TLS_CIPHERS, ACME_CHALLENGE_PATH } from "./site.ts";
 export { renderUpstreamInclude, upstreamIncludePath, type UpstreamIncludeOptions } from "./upstream.ts";
 export {
-  siteOptionsSchema, listenAddressSchema, NginxOptionsError, publicHealthPath, ACME_DIRECTORIES, DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT,
+  siteOptionsSchema, listenAddressSchema, publicHealthPath, ACME_DIRECTORIES, DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT,
   DEFAULT_CERTBOT_CONFIG_DIR, type SiteOptionsInput, type SiteOptions,
 } from "./options.ts";
 export {

@@ -2,6 +2,7 @@
 // (its path, e.g. `servers[1].limits.perIp.rate`) and says what a valid value looks like.
 import * as z from "zod";
 import { domain, absPath, appName } from "../contract/values.ts";
+import { parseArgs } from "../contract/args-error.ts";
 
 /** Let's Encrypt's ACME directories; any other ACME server is selected by its directory URL. */
 export const ACME_DIRECTORIES = {
@@ -150,28 +151,9 @@ export function publicHealthPath(mcpPath: string, healthPath = "/health"): strin
   return `${mcpPath.replace(/\/mcp$/, "")}${healthPath}`;
 }
 
-/** Thrown for invalid renderer options; the message names the option and the fix. */
-export class NginxOptionsError extends Error {
-  override name = "NginxOptionsError";
-}
-
-/** Validates with `schema`, turning the first problems into one message naming each option. */
+/** Validates renderer options with `schema`; throws InvalidArgsError naming each option, with the value it got. */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const lines = r.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}${received(input, i.path)}`);
-  throw new NginxOptionsError(`invalid ${what} options:\n  ${lines.join("\n  ")}`);
-}
-
-function formatPath(path: PropertyKey[]): string {
-  if (path.length === 0) return "(options)";
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
-}
-
-function received(input: unknown, path: PropertyKey[]): string {
-  let v: unknown = input;
-  for (const p of path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v === undefined || typeof v === "object" ? "" : ` (got ${JSON.stringify(v)})`;
+  return parseArgs(what, schema, input, { echo: true });
 }
 
 /** siteId default: the domain with every non-alphanumeric character replaced by `_`, truncated. */

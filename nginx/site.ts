@@ -16,7 +16,7 @@ export const TLS_CIPHERS = [
 
 export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
 
-/** Renders the site configuration (validated options; throws NginxOptionsError naming the bad option). */
+/** Renders the site configuration (validated options; throws InvalidArgsError naming the bad option). */
 export function renderNginxConfig(options: SiteOptionsInput): string {
   const o = parseOptions(siteOptionsSchema, options, "nginx site");
   const n = names(o);

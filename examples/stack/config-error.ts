@@ -1,6 +1,8 @@
 // The one error of the example stack's configuration: every issue names the stack key and the `pulumi config set`
 // command that fixes it (with an example value; secrets with --secret). The stack's settings, its secrets and the
-// monitoring keys all report through it.
+// monitoring keys all report through it. It is the edge's translation of the components' InvalidArgsError
+// (contract/args-error.ts): an argument's path becomes the stack key it came from (stackConfigErrorOf).
+import type { InvalidArgsError } from "../../contract/args-error.ts";
 
 /** Secret keys: read with requireSecret/getSecret; never unwrapped by this module. */
 export const SECRET_KEYS = ["apiKeys", "upstreamApiKey", "sshPrivateKey", "sshPrivateKeyPassword", "registryPassword", "secretEnv", "serverSecretEnv", "alertSlackWebhookUrl",
@@ -16,6 +18,19 @@ export class StackConfigError extends Error {
     this.name = "StackConfigError";
     this.issues = issues;
   }
+}
+
+/**
+ * A component's InvalidArgsError as stack keys: each issue goes to the key `keyOf` maps its argument path to (the
+ * longest matching prefix of the table), else to `fallback`; the message keeps the component and the argument.
+ */
+export function stackConfigErrorOf(e: InvalidArgsError, keyOf: Readonly<Record<string, string>>, fallback: string): StackConfigError {
+  const prefixes = Object.keys(keyOf).sort((a, b) => b.length - a.length);
+  return new StackConfigError(e.issues.map((i) => {
+    const hit = prefixes.find((p) => i.path === p || i.path.startsWith(`${p}.`) || i.path.startsWith(`${p}[`));
+    const key = hit ? keyOf[hit]! : fallback;
+    return { key, message: `${e.component} ${i.path}: ${i.message}`, fix: fixCommand(key) };
+  }));
 }
 
 /** The command that sets a key, with an example value (secrets get --secret). */

@@ -6,9 +6,10 @@ import * as z from "zod";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
+import { fittingDropletSize, noFittingSizeMessage } from "../../infra/render/droplet-size.ts";
 import { absPath, digestRef, serverName } from "../../contract/values.ts";
 import { serversIssues } from "../../infra/components/servers-args.ts";
-import { DOCR_REGIONS } from "../../infra/components/image.ts";
+import { IMAGE_FIELDS } from "../../infra/components/image-args.ts";
 import { HOST_FIELDS, worldOpenCidrs, inZone } from "../../infra/components/host-args.ts";
 import { MCP_FIELDS } from "../../infra/components/selfhosted-mcp-args.ts";
 import { DEFAULTS } from "../../infra/defaults.ts";
@@ -19,6 +20,7 @@ export { StackConfigError, fixCommand, SECRET_KEYS, type ConfigIssue, type Secre
 
 const H = HOST_FIELDS;
 const M = MCP_FIELDS;
+const I = IMAGE_FIELDS;
 const D = DEFAULTS;
 
 /**
@@ -50,17 +52,17 @@ export const StackSettingsSchema = z.object({
   reservedIp: H.reservedIp.default(D.reservedIp),
   registryServer: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, "must be a registry address such as ghcr.io/me or 127.0.0.1:5000").optional(),
   registryUsername: z.string().regex(/^\S+$/, "must be a user name without spaces").optional(),
-  docrName: z.string().regex(/^[a-z0-9-]{3,63}$/, "must be 3-63 lowercase letters, digits or dashes").optional(),
-  docrTier: z.enum(["starter", "basic", "professional"]).default(D.docrTier),
+  docrName: I.docrName.optional(),
+  docrTier: I.docrTier.default(D.docrTier),
   createDocr: z.boolean().default(D.createDocr),
-  docrRegion: z.enum(DOCR_REGIONS, { error: `must be a region with a container registry: ${DOCR_REGIONS.join(", ")}` }).optional(),
-  image: digestRef.optional(),
-  imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
-  imageRepository: z.string().regex(/^[a-z0-9._/-]+$/, "must be a lowercase repository name").default(D.imageRepository),
+  docrRegion: I.docrRegion.optional(),
+  image: I.image.optional(),
+  imageTag: I.tag.optional(),
+  imageRepository: I.repository.default(D.imageRepository),
   buildContext: z.string().min(1).default("."),
   dockerfile: z.string().min(1).default("server/Dockerfile"),
-  baseImage: z.string().regex(/^[a-zA-Z0-9][^\s]*$/, "must be an image reference such as node:24-bookworm-slim (no spaces)").default(D.baseImage),
-  platform: z.string().regex(/^linux\/[a-z0-9]+$/, "must be a linux platform such as linux/amd64").default(D.platform),
+  baseImage: I.baseImage.default(D.baseImage),
+  platform: I.platform.default(D.platform),
   port: M.port.default(D.port),
   metricsPort: M.metricsPort.default(D.metricsPort),
   healthPath: M.healthPath.default(D.healthPath),
@@ -133,6 +135,8 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
       used.set(n, label);
     }
   }
+  const resources = { memoryMb: s.containerMemoryMb, cpus: s.containerCpus };
+  if (!s.dropletSize && !fittingDropletSize(resources)) add("containerMemoryMb", `${noFittingSizeMessage(resources)} (dropletSize)`);
   if (s.dnsZone && !inZone(s.domain, s.dnsZone)) {
     add("dnsZone", `domain ${s.domain} is not inside zone ${s.dnsZone}`);
   }

@@ -5,11 +5,12 @@
 // webhook and PagerDuty receivers. On by default as soon as a receiver is configured; `alertmanager: false` opts out.
 import * as pulumi from "@pulumi/pulumi";
 import * as z from "zod";
-import { StackConfigError, fixCommand, type ConfigIssue } from "./config-error.ts";
+import { StackConfigError, fixCommand, stackConfigErrorOf, type ConfigIssue } from "./config-error.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 import { isEmptyDefault, MONITORING_SECRET_KEYS } from "./secret-rules.ts";
 
 export { MONITORING_SECRET_KEYS };
-import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
+import { resolveMonitoringOptions, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
 
 type SecretKey = keyof typeof MONITORING_SECRET_KEYS;
 
@@ -26,6 +27,13 @@ export const MonitoringSettingsSchema = z.object({
 export type MonitoringSettings = z.infer<typeof MonitoringSettingsSchema>;
 
 const fix = fixCommand;
+
+/** The stack key each monitoring option comes from (the rest, e.g. the stack's own ports, report as alertmanager). */
+const OPTION_KEYS: Record<string, string> = {
+  "thresholds.errorRatio": "alertErrorRatio", "thresholds.latencySlaSeconds": "latencySlaSeconds", retentionTime: "prometheusRetention",
+  retentionSize: "prometheusRetentionSize", "receivers.email.to": "alertEmails", "receivers.email.from": "alertSmtpFrom",
+  "receivers.email.smarthost": "alertSmtpSmarthost", "receivers.email.username": "alertSmtpUsername", "receivers.slack.channel": "alertSlackChannel",
+};
 
 /** What the rest of the stack config already says (examples/stack/config.ts settings). */
 export interface StackContext { app: string; port: number; metricsPort: number; latencySlaSeconds: number; alertEmails: string[]; alertSlackChannel?: string | undefined }
@@ -65,7 +73,7 @@ export function validateMonitoringSettings(raw: Record<string, unknown>, present
     thresholds: { latencySlaSeconds: ctx.latencySlaSeconds, errorRatio: s.alertErrorRatio }, receivers,
   };
   try { resolveMonitoringOptions(options); } catch (e) {
-    if (e instanceof MonitoringOptionsError) throw new StackConfigError([issue("alertmanager", e.message)]);
+    if (e instanceof InvalidArgsError) throw stackConfigErrorOf(e, OPTION_KEYS, "alertmanager");
     throw e;
   }
   return options;

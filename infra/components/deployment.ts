@@ -26,6 +26,7 @@ import {
 } from "../render/deployment-plan.ts";
 import { hostIdentity, type Connection } from "./host.ts";
 import { UPGRADE_FROM_TRIGGERS } from "./upgrades.ts";
+import { validateDeploymentArgs } from "./deployment-args.ts";
 
 export interface McpDeploymentArgs extends Omit<DeploymentPlanOptions, "image" | "hostId"> {
   /** SSH connection to the host (McpHost.connection, or your own). */
@@ -71,8 +72,9 @@ export class McpDeployment extends pulumi.ComponentResource {
   readonly plan: pulumi.Output<DeploymentPlan | SitelessPlan>;
 
   constructor(name: string, args: McpDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateDeploymentArgs(args);
     const { connection, image, pullConfig, env = {}, secretEnv = {}, hostReady, hostId, host, publish, deployAfter = [], ...planOptions } = args;
-    // Validate the options before anything registers (the image and host only fill in names and pins).
+    // The plan without the image and host (they only fill in names and pins): the site's delete is rendered from it.
     const base = renderDeploymentPlan({ ...planOptions, image: `validate@sha256:${"0".repeat(64)}` });
     super("selfhosted-mcp:index:McpDeployment", name, {}, opts);
     const identity = hostIdentity(hostId, connection);

@@ -3,8 +3,10 @@
 // value and a component argument are accepted or refused by the same rule. Defaults: infra/defaults.ts.
 import * as z from "zod";
 import { DO_SSH_KEY_REF } from "../render/ssh-keys.ts";
+import { CONTAINER_RESOURCES, fittingDropletSize, noFittingSizeMessage } from "../render/droplet-size.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { domain } from "../../contract/values.ts";
-import { parseArgs } from "../args-error.ts";
+import { parseArgs } from "../../contract/args-error.ts";
 import type { McpHostArgs } from "./host.ts";
 
 const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
@@ -22,8 +24,8 @@ export const HOST_FIELDS = {
   resizeDisk: z.boolean(),
   swapMb: z.number().int("must be a whole number of MB").min(0, "must be 0 (no swap) or more MB").max(65536),
   dropletImage: z.string().regex(/^[a-z0-9.-]+$/, "must be an image slug such as ubuntu-24-04-x64"),
-  memoryMb: z.number().int().min(128, "must be at least 128").max(65536),
-  cpus: z.number().int().min(1).max(32),
+  memoryMb: CONTAINER_RESOURCES.memoryMb,
+  cpus: CONTAINER_RESOURCES.cpus,
   sshPublicKey: z.string().trim().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+=*( .*)?$/,
     "must be an OpenSSH public key line (the contents of ~/.ssh/id_ed25519.pub)"),
   sshKey: z.string().toLowerCase().regex(DO_SSH_KEY_REF,
@@ -51,7 +53,7 @@ const F = HOST_FIELDS;
 /** The arguments' shape without the cross-argument rules (SelfHostedMcp picks its host arguments from it). */
 export const hostArgsObject = z.object({
   region: F.region, size: F.size.optional(), resizeDisk: F.resizeDisk.optional(), dropletImage: F.dropletImage.optional(),
-  memoryBudget: z.object({ containerMemoryMb: F.memoryMb, containerCpus: F.cpus, otherContainersMemoryMb: z.number().int().min(0).max(1 << 20) }).partial().optional(),
+  resources: z.object({ memoryMb: F.memoryMb, cpus: F.cpus, otherContainersMemoryMb: z.number().int().min(0).max(1 << 20) }).partial().optional(),
   sshPublicKey: F.sshPublicKey, sshKeys: z.array(F.sshKey).optional(), sshAgentSocket: F.sshAgentSocket.optional(),
   sshUser: F.sshUser.optional(), sshPort: F.sshPort.optional(), adminCidrs: F.adminCidrs, allowSshFromAnywhere: F.allowSshFromAnywhere.optional(),
   reservedIp: F.reservedIp.optional(), swapMb: F.swapMb.optional(),
@@ -63,6 +65,8 @@ export const hostArgsSchema = hostArgsObject.superRefine((a, ctx) => {
   const world = worldOpenCidrs(a.adminCidrs, a.allowSshFromAnywhere);
   if (world.length > 0) ctx.addIssue({ code: "custom", path: ["adminCidrs"], message: `${world.join(", ")} opens SSH to everyone; pass allowSshFromAnywhere: true to mean it` });
   if (a.dns && !inZone(a.dns.domain, a.dns.zone)) ctx.addIssue({ code: "custom", path: ["dns"], message: `domain ${a.dns.domain} is not inside zone ${a.dns.zone}` });
+  const resources = { memoryMb: DEFAULTS.memoryMb, cpus: DEFAULTS.cpus, ...a.resources };
+  if (a.size === undefined && !fittingDropletSize(resources)) ctx.addIssue({ code: "custom", path: ["resources", "memoryMb"], message: noFittingSizeMessage(resources) });
 });
 
 /** Checks McpHost's plain arguments; throws InvalidArgsError ("McpHost <arg>: ...") naming each bad one. */

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
 import { renderCloudInit } from "../render/cloud-init.ts";
-import { pickDropletSize, findDropletSize, swapMbFor, type MemoryBudget } from "../render/droplet-size.ts";
+import { pickDropletSize, findDropletSize, swapMbFor, type ContainerResources } from "../render/droplet-size.ts";
 import { renderHostReady } from "../render/host-ready.ts";
 import { renderConnlimitScript, type ConnlimitOptionsInput } from "../../nginx/index.ts";
 import { validateHostArgs, ANY_ADDRESS } from "./host-args.ts";
@@ -25,15 +25,15 @@ export function hostIdentity(hostId: pulumi.Input<string> | undefined, connectio
 export interface McpHostArgs {
   /** DigitalOcean region slug, e.g. fra1 (ForceNew: a change replaces the droplet). */
   region: string;
-  /** Droplet size slug; default: the smallest Basic size that fits memoryBudget. A change resizes in place. */
+  /** Droplet size slug; default: the smallest Basic size that fits `resources`. A change resizes in place. */
   size?: string;
   /**
    * Grow the disk with a resize (default false). The provider's default is true, but a grown disk can never shrink:
    * with false only CPU/RAM change and a later downsize stays possible (terraform-provider-digitalocean resize_disk).
    */
   resizeDisk?: boolean;
-  /** What the containers need; two slots run side by side during a deploy. Default 256 MB, 1 vCPU. */
-  memoryBudget?: Partial<MemoryBudget>;
+  /** What one server container may use (McpDeployment's memoryMb/cpus); two slots run side by side during a deploy. Default 256 MB, 1 CPU. */
+  resources?: Partial<ContainerResources>;
   /** Droplet image slug (default: Ubuntu 24.04 LTS; ForceNew). */
   dropletImage?: string;
   /** OpenSSH public key line authorized for the deploy user (in the user-data: a change replaces the droplet). */
@@ -132,8 +132,7 @@ export class McpHost extends pulumi.ComponentResource {
     this.#name = name;
     const user = args.sshUser ?? DEFAULTS.sshUser;
     const sshPort = args.sshPort ?? DEFAULTS.sshPort;
-    const budget: MemoryBudget = { containerMemoryMb: DEFAULTS.memoryMb, containerCpus: DEFAULTS.cpus, ...args.memoryBudget };
-    this.sizeSlug = args.size ?? pickDropletSize(budget).slug;
+    this.sizeSlug = args.size ?? pickDropletSize({ memoryMb: DEFAULTS.memoryMb, cpus: DEFAULTS.cpus, ...args.resources }).slug;
     const memoryMb = findDropletSize(this.sizeSlug)?.memoryMb ?? 4096;
     this.userData = renderCloudInit({ user, sshAuthorizedKeys: [args.sshPublicKey], sshPort });
     const parent = { parent: this };

@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import { packagePath, packageVersion } from "../package-files.ts";
 import { renderDockerConfig, credentialsFromDockerConfig, registryHost } from "../render/docker-config.ts";
 import { imageBuildArgs, SERVER_DOCKERFILE } from "../../contract/image-build.ts";
-import { DIGEST_REF_PATTERN } from "../../contract/values.ts";
+import { validateImageArgs, DOCR_REGIONS } from "./image-args.ts";
 
 export interface McpImageBuild {
   /**
@@ -49,18 +49,10 @@ export interface DocrRegistry {
   region?: string;
 }
 
-/**
- * Regions DigitalOcean Container Registry can store data in (API reference, POST /v2/registries `region`). Droplet
- * regions such as lon1, tor1 or nyc1 have no registry: use docrRegionFor() to pick only a valid one.
- */
-export const DOCR_REGIONS = ["nyc3", "sfo3", "sfo2", "ams3", "sgp1", "fra1", "blr1", "syd1"] as const;
-
 /** The droplet's region when DOCR stores data there, else undefined (DigitalOcean then picks one). */
 export function docrRegionFor(dropletRegion: string): string | undefined {
   return (DOCR_REGIONS as readonly string[]).includes(dropletRegion) ? dropletRegion : undefined;
 }
-
-const DOCR_NAME = /^[a-z0-9-]{1,63}$/;
 
 export interface McpImageArgs {
   /** Build this context; ignored when `image` is given. */
@@ -103,7 +95,7 @@ export class McpImage extends pulumi.ComponentResource {
     let server: pulumi.Output<string>;
     let push: { server: pulumi.Output<string>; username?: pulumi.Output<string>; password?: pulumi.Output<string> };
     if (!args.registry && !args.docr) {
-      // A public prebuilt image (validateImageArgs allows nothing else): anonymous pulls.
+      // A public prebuilt image (image-args.ts allows nothing else): anonymous pulls.
       server = pulumi.output(args.image!.split("/")[0]!);
       push = { server };
       this.pullConfig = pulumi.secret(server.apply((s) => renderDockerConfig(s)));
@@ -163,24 +155,5 @@ export class McpImage extends pulumi.ComponentResource {
       this.digest = this.image.repoDigest;
     }
     this.registerOutputs({ digest: this.digest, registryServer: this.registryServer });
-  }
-}
-
-/** Construction-time checks: each names the argument and the fix. */
-export function validateImageArgs(args: McpImageArgs): void {
-  if (args.image !== undefined && !DIGEST_REF_PATTERN.test(args.image)) {
-    throw new Error(`McpImage image: ${JSON.stringify(args.image)} must be pinned by digest (repo@sha256:<64 hex>)`);
-  }
-  if (args.image === undefined && !args.registry && !args.docr) {
-    throw new Error("McpImage: a build needs a registry to push to: pass registry, or docr with a globally unique name");
-  }
-  if (args.docr) {
-    if (!DOCR_NAME.test(args.docr.name)) throw new Error(`McpImage docr.name: ${JSON.stringify(args.docr.name)} must be 1-63 lowercase letters, digits or dashes`);
-    if (args.docr.region !== undefined && !(DOCR_REGIONS as readonly string[]).includes(args.docr.region)) {
-      throw new Error(`McpImage docr.region: ${args.docr.region} has no container registry; use one of ${DOCR_REGIONS.join(", ")} (or leave it unset)`);
-    }
-  }
-  if (args.tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag)) {
-    throw new Error(`McpImage tag: ${JSON.stringify(args.tag)} is not a valid image tag (letters, digits, _ . -; at most 128)`);
   }
 }

@@ -7,7 +7,7 @@ import * as z from "zod";
 import { absPath, domain, appName, ENV_NAME_PATTERN, singleLine } from "../../contract/values.ts";
 import { listenAddressSchema } from "../../nginx/index.ts";
 import { drainSecondsSchema } from "../render/deployment-plan.ts";
-import { parseArgs } from "../args-error.ts";
+import { parseArgs } from "../../contract/args-error.ts";
 import { HOST_FIELDS, hostArgsObject, inZone, tcpPort } from "./host-args.ts";
 import { gatewaySchema, serverSchema, serversIssues } from "./servers-args.ts";
 import type { SelfHostedMcpArgs } from "./selfhosted-mcp.ts";

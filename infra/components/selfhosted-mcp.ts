@@ -117,7 +117,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const multi = args.servers !== undefined;
     const gatewayMemoryMb = args.gateway?.memoryMb ?? GATEWAY_MEMORY_MB;
     const hostArgs: McpHostArgs = {
-      region: args.region ?? DEFAULTS.region, memoryBudget: multi ? multiBudget(args, memoryMb, cpus, gatewayMemoryMb) : { containerMemoryMb: memoryMb, containerCpus: cpus },
+      region: args.region ?? DEFAULTS.region, resources: multi ? multiResources(args, memoryMb, cpus, gatewayMemoryMb) : { memoryMb, cpus },
       sshPublicKey: args.sshPublicKey, adminCidrs: args.adminCidrs,
       ...pick(args, ["connectionLimit", "size", "resizeDisk", "swapMb", "sshKeys", "sshPrivateKey", "sshPrivateKeyPassword", "sshAgentSocket", "sshUser", "sshPort",
         "allowSshFromAnywhere", "reservedIp"]),
@@ -227,12 +227,12 @@ function gatewayImage(g: McpGatewayArgs, repository: string | undefined): NonNul
  * The droplet's memory budget with `servers`: every container at its limit, plus a second slot of the largest one
  * (deploys run one after the other, so at most one pair overlaps; infra/render/droplet-size.ts).
  */
-function multiBudget(args: SelfHostedMcpArgs, memoryMb: number, cpus: number, gatewayMemoryMb: number) {
+function multiResources(args: SelfHostedMcpArgs, memoryMb: number, cpus: number, gatewayMemoryMb: number) {
   const limits = [gatewayMemoryMb, ...args.servers!.map((s) => s.memoryMb ?? memoryMb)];
   const largest = Math.max(...limits);
   return {
-    containerMemoryMb: largest, otherContainersMemoryMb: limits.reduce((a, b) => a + b, 0) - largest,
-    containerCpus: Math.max(cpus, args.gateway?.cpus ?? cpus, ...args.servers!.map((s) => s.cpus ?? cpus)),
+    memoryMb: largest, otherContainersMemoryMb: limits.reduce((a, b) => a + b, 0) - largest,
+    cpus: Math.max(cpus, args.gateway?.cpus ?? cpus, ...args.servers!.map((s) => s.cpus ?? cpus)),
   };
 }
 

@@ -4,6 +4,7 @@
 import * as z from "zod";
 import { stringify } from "yaml";
 import { SMOKE_METRICS } from "../../contract/smoke-metrics.ts";
+import { parseArgs } from "../../contract/args-error.ts";
 
 /** A Prometheus duration (https://prometheus.io/docs/prometheus/latest/querying/basics/#time-durations), one unit. */
 const DURATION = /^[1-9][0-9]*(s|m|h|d)$/;
@@ -16,7 +17,7 @@ export function durationWords(d: string): string {
   return `${n} ${UNIT_WORDS[d.slice(-1)]}${n === 1 ? "" : "s"}`;
 }
 
-const optionsSchema = z.object({
+export const alertRuleOptionsSchema = z.object({
   /** p95 tool latency above this many seconds (over 5 minutes) alerts. */
   latencySlaSeconds: z.number().positive("latencySlaSeconds must be > 0, e.g. 10").default(10),
   /** Share of tool calls ending in error (over 5 minutes) above which to alert, 0..1. */
@@ -42,9 +43,7 @@ const optionsSchema = z.object({
   job: z.string().regex(/^[^"\\]+$/, "job must not contain quotes or backslashes").default("selfhosted-mcp"),
 }).strict();
 
-export type AlertRuleOptions = z.input<typeof optionsSchema>;
-
-export class AlertRuleOptionsError extends Error {}
+export type AlertRuleOptions = z.input<typeof alertRuleOptionsSchema>;
 
 export interface AlertRule {
   alert: string;
@@ -54,12 +53,9 @@ export interface AlertRule {
   annotations: { summary: string; description: string };
 }
 
-export function resolveAlertRuleOptions(opts: AlertRuleOptions = {}): z.output<typeof optionsSchema> {
-  const parsed = optionsSchema.safeParse(opts);
-  if (!parsed.success) {
-    throw new AlertRuleOptionsError(parsed.error.issues.map((i) => `alert rules: ${i.path.join(".") || "(options)"}: ${i.message}`).join("; "));
-  }
-  return parsed.data;
+/** Validates the options; throws InvalidArgsError ("alert rules <option>: ...") naming each bad one. */
+export function resolveAlertRuleOptions(opts: AlertRuleOptions = {}): z.output<typeof alertRuleOptionsSchema> {
+  return parseArgs("alert rules", alertRuleOptionsSchema, opts);
 }
 
 export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {

@@ -2,6 +2,7 @@
 // with which thresholds. Validated with zod so a bad value fails naming the option before any resource exists.
 // Wire values are the DigitalOcean provider's (snake_case uptime types/comparisons, CamelCase monitor compares).
 import * as z from "zod";
+import { parseArgs } from "../../contract/args-error.ts";
 
 export const UPTIME_REGIONS = ["us_east", "us_west", "eu_west", "se_asia"] as const;
 const UPTIME_PERIODS = ["2m", "3m", "5m", "10m", "15m", "30m", "1h"] as const;
@@ -32,24 +33,22 @@ export const monitoringSettingsSchema = z.object({
 export type McpMonitoringSettings = z.input<typeof monitoringSettingsSchema>;
 export type ResolvedMonitoringSettings = z.output<typeof monitoringSettingsSchema>;
 
-export class MonitoringSettingsError extends Error {}
-
 export interface UptimeAlertPlan { key: string; type: "down" | "latency" | "ssl_expiry"; threshold?: number; comparison?: "greater_than" | "less_than"; period?: string }
 export interface MonitorAlertPlan { key: string; type: string; compare: "GreaterThan"; value: number; window: string; description: string }
 
+/** Who is notified: Slack needs its channel and its webhook URL together, and someone must be notified. */
+export function checkNotified(s: { emails?: readonly string[] | undefined; slackChannel?: string | undefined }, hasSlackWebhook: boolean, ctx: z.RefinementCtx): void {
+  if (hasSlackWebhook !== (s.slackChannel !== undefined)) {
+    ctx.addIssue({ code: "custom", path: [hasSlackWebhook ? "slackChannel" : "slackWebhookUrl"], message: "slackWebhookUrl and slackChannel go together: set both (or neither)" });
+  }
+  if (!s.emails?.length && !hasSlackWebhook) {
+    ctx.addIssue({ code: "custom", path: ["emails"], message: 'no one to notify: set emails (e.g. ["ops@example.com"]) and/or slackWebhookUrl + slackChannel' });
+  }
+}
+
+/** The settings with their defaults; throws InvalidArgsError ("McpMonitoring <setting>: ...") naming each bad one. */
 export function resolveMonitoringSettings(s: McpMonitoringSettings, hasSlackWebhook: boolean): ResolvedMonitoringSettings {
-  const parsed = monitoringSettingsSchema.safeParse(s);
-  if (!parsed.success) {
-    throw new MonitoringSettingsError(parsed.error.issues.map((i) => `McpMonitoring: ${i.path.join(".") || "(args)"}: ${i.message}`).join("; "));
-  }
-  const r = parsed.data;
-  if (hasSlackWebhook !== (r.slackChannel !== undefined)) {
-    throw new MonitoringSettingsError("McpMonitoring: slackWebhookUrl and slackChannel go together: set both (or neither)");
-  }
-  if (r.emails.length === 0 && !hasSlackWebhook) {
-    throw new MonitoringSettingsError("McpMonitoring: no one to notify: set emails (e.g. [\"ops@example.com\"]) and/or slackWebhookUrl + slackChannel");
-  }
-  return r;
+  return parseArgs("McpMonitoring", monitoringSettingsSchema.superRefine((r, ctx) => checkNotified(r, hasSlackWebhook, ctx)), s);
 }
 
 export function uptimeAlertPlan(s: ResolvedMonitoringSettings): UptimeAlertPlan[] {

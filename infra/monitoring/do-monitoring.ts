@@ -3,7 +3,8 @@
 // CPU / memory / disk monitor alerts (the droplet needs `monitoring: true`, which McpHost sets).
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
-import { resolveMonitoringSettings, MonitoringSettingsError, uptimeAlertPlan, monitorAlertPlan, type McpMonitoringSettings } from "./do-alert-plan.ts";
+import { resolveMonitoringSettings, uptimeAlertPlan, monitorAlertPlan, type McpMonitoringSettings } from "./do-alert-plan.ts";
+import { validateMonitoringArgs } from "./monitoring-args.ts";
 
 export interface McpMonitoringArgs extends McpMonitoringSettings {
   /** The deep health URL, e.g. https://mcp.example.com/health (SelfHostedMcp.healthUrl). */
@@ -22,9 +23,9 @@ export class McpMonitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: McpMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything, so bad settings leave no half-built component behind.
+    validateMonitoringArgs(args);
     const { healthUrl, dropletIds, slackWebhookUrl, ...settings } = args;
     const s = resolveMonitoringSettings(settings, slackWebhookUrl !== undefined);
-    if (dropletIds.length === 0) throw new MonitoringSettingsError("McpMonitoring: dropletIds is empty: pass the droplet id(s) to watch (e.g. SelfHostedMcp.dropletId)");
     super("selfhosted-mcp:index:McpMonitoring", name, {}, opts);
     const parent = { parent: this };
     const slacks = slackWebhookUrl !== undefined && s.slackChannel ? [{ channel: s.slackChannel, url: pulumi.secret(slackWebhookUrl) }] : [];

@@ -1,9 +1,7 @@
 // McpMonitoringStack: Prometheus + Alertmanager + node_exporter on the droplet (renderMonitoringPlan), over SSH.
-// Two remote Commands, shaped like McpDeployment's by @pulumi/command 1.2.1's rules (components/deployment.ts has the
-// sources): only `triggers` is replace-on-change (provider/pkg/provider/common/inputs.go; the SDK adds
-// replaceOnChanges ["triggers[*]"]) — `connection`, create/update/delete and stdin have no such tag
-// (provider/pkg/provider/remote/command.go), so changing them is an in-place Update that runs `update` (else `create`);
-// a replace would run the OLD resource's `delete` after the new `create`. Neither command has triggers:
+// Two remote Commands without triggers, shaped by the engine rules McpDeployment's are (components/deployment.ts
+// states them with their sources: a changed input other than `triggers` is an in-place update; a replace would run the
+// OLD resource's `delete` after the new `create`):
 //   <name>-teardown  create: a no-op marked with the host id; delete: the uninstall script. Its delete never changes
 //                    (paths only); a new droplet changes its create and connection, which is an update on the new
 //                    host (no delete runs). deletedWith the droplet: when the droplet goes too, no SSH to a gone host.
@@ -17,7 +15,8 @@ import * as command from "@pulumi/command";
 import { remoteCommand, onHost } from "../render/remote-script.ts";
 import { hostIdentity, type Connection } from "../components/host.ts";
 import { renderMonitoringPlan, monitoringStdin, type MonitoringPlan } from "./monitoring-plan.ts";
-import { requiredSecrets, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
+import { type MonitoringOptions, type MonitoringSecrets } from "./stack-options.ts";
+import { validateMonitoringStackArgs } from "./monitoring-args.ts";
 
 export interface McpMonitoringStackArgs extends MonitoringOptions {
   /** SSH connection to the host (McpHost.connection). */
@@ -33,15 +32,13 @@ export interface McpMonitoringStackArgs extends MonitoringOptions {
 }
 
 /**
- * The stack's plan from its options, after checking that every configured receiver has its secret (values may be
- * unknown Outputs; only presence is checked). Throws MonitoringOptionsError naming the option or the missing secret.
- * SelfHostedMcp calls it before it registers anything.
+ * The stack's plan from its options, after checking them and that every configured receiver has its secret (values
+ * may be unknown Outputs; only presence is checked). Throws InvalidArgsError ("McpMonitoringStack <arg>: ...") naming
+ * the option or the missing secret. SelfHostedMcp calls it before it registers anything.
  */
 export function planMonitoringStack(options: MonitoringOptions, secrets: McpMonitoringStackArgs["secrets"] = {}): MonitoringPlan {
-  const plan = renderMonitoringPlan(options);
-  const missing = requiredSecrets(plan.options).filter((k) => secrets[k] === undefined);
-  if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
-  return plan;
+  validateMonitoringStackArgs({ ...options, secrets });
+  return renderMonitoringPlan(options);
 }
 
 export class McpMonitoringStack extends pulumi.ComponentResource {
@@ -55,7 +52,8 @@ export class McpMonitoringStack extends pulumi.ComponentResource {
   constructor(name: string, args: McpMonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
     const { connection, secrets = {}, dependsOn, hostId, host, ...options } = args;
     // Validation first: a bad option or a receiver without its secret fails before any resource registers.
-    const plan = planMonitoringStack(options, secrets);
+    validateMonitoringStackArgs(args);
+    const plan = renderMonitoringPlan(options);
     super("selfhosted-mcp:index:McpMonitoringStack", name, {}, opts);
     this.urls = plan.urls;
     this.textfileDir = plan.options.textfileDir;

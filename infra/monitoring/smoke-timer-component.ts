@@ -10,6 +10,7 @@ import { hostIdentity, type Connection } from "../components/host.ts";
 import { UPGRADE_FROM_TRIGGERS } from "../components/upgrades.ts";
 import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "./smoke-timer.ts";
 import { bundleSmokeCli } from "./smoke-bundle.ts";
+import { validateSmokeTimerArgs } from "./monitoring-args.ts";
 
 export interface McpSmokeTimerArgs extends Omit<SmokeTimerOptions, "withToken"> {
   /** SSH connection to the host (McpHost.connection). */
@@ -27,6 +28,7 @@ export class McpSmokeTimer extends pulumi.ComponentResource {
   readonly install: command.remote.Command;
 
   constructor(name: string, args: McpSmokeTimerArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateSmokeTimerArgs(args);
     const { connection, token, dependsOn, hostId, ...options } = args;
     const t = renderSmokeTimer({ ...options, withToken: token !== undefined });
     super("selfhosted-mcp:index:McpSmokeTimer", name, {}, opts);

@@ -6,11 +6,10 @@
 // Docker.
 import { gzipSync } from "node:zlib";
 import * as z from "zod";
-import { appName } from "../../contract/values.ts";
+import { appName, absPath } from "../../contract/values.ts";
+import { parseArgs, InvalidArgsError, argIssue } from "../../contract/args-error.ts";
 import { readPackageFile } from "../package-files.ts";
 import { renderScript } from "../render/remote-script.ts";
-
-const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path (letters, digits, . _ / -)");
 
 export const smokeTimerSchema = z.object({
   /** The server's short name on the host (McpDeployment `app`): the live container is `<app>-<active slot>`. */
@@ -52,18 +51,12 @@ const RUN_SCRIPT = "infra/monitoring/smoke-run.sh";
 
 /** What the install script expects on stdin: the token line (when withToken), then the gzipped bundle in base64. */
 export function smokeTimerStdin(bundle: string, token?: string): string {
-  if (token !== undefined && (token === "" || /[\r\n]/.test(token))) throw new SmokeTimerOptionsError("smoke timer: token must be one non-empty line");
+  if (token !== undefined && (token === "" || /[\r\n]/.test(token))) throw new InvalidArgsError("McpSmokeTimer", [argIssue(["token"], "must be one non-empty line (an API key of the server)")]);
   return `${token !== undefined ? `${token}\n` : ""}${gzipSync(bundle).toString("base64")}\n`;
 }
 
-export class SmokeTimerOptionsError extends Error {}
-
 export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
-  const parsed = smokeTimerSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new SmokeTimerOptionsError(parsed.error.issues.map((i) => `smoke timer: ${i.path.join(".") || "(options)"}: ${i.message}`).join("; "));
-  }
-  const o = parsed.data;
+  const o = parseArgs("smoke timer", smokeTimerSchema, options);
   const stateDir = o.stateDir ?? `/var/lib/selfhosted-mcp/${o.app}`;
   const smokeDir = `${stateDir}/smoke`;
   const unit = `selfhosted-mcp-smoke-${o.app}`;

@@ -4,11 +4,11 @@
 // and webhook URLs, PagerDuty routing key) are not options: they travel separately (MonitoringSecrets) and only ever
 // reach the Alertmanager config file on the host (mode 0600).
 import * as z from "zod";
-import { appName } from "../../contract/values.ts";
-import { resolveAlertRuleOptions, type AlertRuleOptions } from "./alert-rules.ts";
+import { appName, absPath } from "../../contract/values.ts";
+import { parseArgs, InvalidArgsError, argIssue } from "../../contract/args-error.ts";
+import { alertRuleOptionsSchema } from "./alert-rules.ts";
 
 const port = z.number().int().min(1).max(65535);
-const absPath = z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path (letters, digits, . _ / -)");
 /** Prometheus durations with one unit (https://prometheus.io/docs/prometheus/latest/configuration/configuration/#duration). */
 const duration = (key: string, dflt: string) => z.string().regex(/^[1-9][0-9]*(ms|s|m|h|d)$/, `${key} must be a duration like "15s", "5m" or "4h"`).default(dflt);
 const severity = z.enum(["warning", "critical"]).default("warning");
@@ -37,7 +37,8 @@ export const receiversSchema = z.object({
   }).strict().optional(),
 }).strict();
 
-export const monitoringOptionsSchema = z.object({
+/** The options without their cross-option rules (McpMonitoringStack extends it with its own arguments). */
+export const monitoringOptionsObject = z.object({
   /** The server's short name on the host (McpDeployment `app`): a label on every series and alert. */
   app: appName,
   /** The server's port of the blue slot; green uses port+1 (slotPortsOf in infra/render/deployment-plan.ts). */
@@ -68,9 +69,12 @@ export const monitoringOptionsSchema = z.object({
   groupInterval: duration("groupInterval", "5m"),
   repeatInterval: duration("repeatInterval", "4h"),
   /** Alert thresholds and windows (renderAlertRules options): latencySlaSeconds, errorRatio, ... */
-  thresholds: z.custom<AlertRuleOptions>().default({}),
+  thresholds: alertRuleOptionsSchema.default(alertRuleOptionsSchema.parse({})),
   receivers: receiversSchema.default({}),
-}).strict().superRefine((o, ctx) => {
+}).strict();
+
+/** The rules across options: no port clash on the host, at least one receiver. */
+export function checkMonitoringOptions(o: z.output<typeof monitoringOptionsObject>, ctx: z.RefinementCtx): void {
   const used = new Map<number, string>([[o.port, "port (blue slot)"], [o.port + 1, "port+1 (green slot)"],
     [o.metricsPort, "metricsPort (blue slot)"], [o.metricsPort + 1, "metricsPort+1 (green slot)"], [22, "SSH"], [80, "HTTP"], [443, "HTTPS"]]);
   for (const key of ["prometheusPort", "alertmanagerPort", "nodeExporterPort"] as const) {
@@ -82,10 +86,12 @@ export const monitoringOptionsSchema = z.object({
   if (Object.values(o.receivers).every((r) => r === undefined)) {
     ctx.addIssue({ code: "custom", path: ["receivers"], message: "no alert receiver: configure at least one of email, slack, webhook, pagerduty" });
   }
-});
+}
+
+export const monitoringOptionsSchema = monitoringOptionsObject.superRefine(checkMonitoringOptions);
 
 export type MonitoringOptions = z.input<typeof monitoringOptionsSchema>;
-export type ResolvedMonitoringOptions = Omit<z.output<typeof monitoringOptionsSchema>, "thresholds"> & { thresholds: AlertRuleOptions };
+export type ResolvedMonitoringOptions = z.output<typeof monitoringOptionsSchema>;
 
 /** The secret half of the receivers: required exactly for the receivers that use them. */
 export interface MonitoringSecrets {
@@ -95,19 +101,9 @@ export interface MonitoringSecrets {
   pagerdutyRoutingKey?: string;
 }
 
-export class MonitoringOptionsError extends Error {}
-
-const issuesText = (issues: z.core.$ZodIssue[]) =>
-  issues.map((i) => `monitoring: ${i.path.join(".") || "(options)"}: ${i.message}`).join("; ");
-
-/** Validates options (and the thresholds, through the alert-rule schema); throws MonitoringOptionsError naming the key. */
+/** Validates options (the thresholds too: the alert rules' schema); throws InvalidArgsError ("monitoring <option>: ..."). */
 export function resolveMonitoringOptions(options: MonitoringOptions): ResolvedMonitoringOptions {
-  const parsed = monitoringOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new MonitoringOptionsError(issuesText(parsed.error.issues));
-  try { resolveAlertRuleOptions(parsed.data.thresholds); } catch (e) {
-    throw new MonitoringOptionsError(`monitoring: thresholds: ${(e as Error).message}`);
-  }
-  return parsed.data;
+  return parseArgs("monitoring", monitoringOptionsSchema, options);
 }
 
 /** Which secret each configured receiver needs (`email` only when it authenticates). */
@@ -130,10 +126,16 @@ export const monitoringSecretsSchema = z.object({
   pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{1,64}$/, "pagerdutyRoutingKey must be the 32-character integration key").optional(),
 }).strict();
 
+/** The receivers' secrets that are missing (`present` tells whether one is given; values may be unknown Outputs). */
+export function missingSecretIssues(o: Pick<ResolvedMonitoringOptions, "receivers">, present: (k: keyof MonitoringSecrets) => boolean) {
+  const receiver = { smtpPassword: "email (it has a username)", slackWebhookUrl: "slack", webhookUrl: "webhook", pagerdutyRoutingKey: "pagerduty" };
+  return requiredSecrets(o).filter((k) => !present(k))
+    .map((k) => argIssue(["secrets", k], `is missing: receivers.${receiver[k]} needs it (pass it as a secret)`));
+}
+
 /** Checks the secrets against the receivers; messages never include a secret's value. */
 export function checkMonitoringSecrets(o: Pick<ResolvedMonitoringOptions, "receivers">, secrets: MonitoringSecrets): void {
-  const missing = requiredSecrets(o).filter((k) => !secrets[k]);
-  if (missing.length) throw new MonitoringOptionsError(`monitoring: missing secrets for the configured receivers: ${missing.join(", ")}`);
-  const parsed = monitoringSecretsSchema.safeParse(secrets);
-  if (!parsed.success) throw new MonitoringOptionsError(parsed.error.issues.map((i) => `monitoring: ${i.path.join(".")}: ${i.message}`).join("; "));
+  const missing = missingSecretIssues(o, (k) => Boolean(secrets[k]));
+  if (missing.length) throw new InvalidArgsError("monitoring", missing);
+  parseArgs("monitoring", z.object({ secrets: monitoringSecretsSchema }), { secrets });
 }

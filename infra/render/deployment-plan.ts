@@ -5,12 +5,15 @@ import * as z from "zod";
 import { dirname } from "node:path";
 import { dockerRunCommand, SOCKET_NAME, type RunSpec } from "../../contract/run-contract.ts";
 import { appName, digestRef, domain, absPath } from "../../contract/values.ts";
+import { parseArgs } from "../../contract/args-error.ts";
 import {
   renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   DEFAULT_UPSTREAM_INCLUDE_DIR, DEFAULT_ACME_WEBROOT, DEFAULT_CERTBOT_CONFIG_DIR, DEFAULT_DEPLOY_HOOK_PATH,
   type SiteOptionsInput,
 } from "../../nginx/index.ts";
 import { remoteScript } from "./remote-script.ts";
+import { CONTAINER_RESOURCES } from "./droplet-size.ts";
+import { DEFAULTS } from "../defaults.ts";
 
 type Limits = NonNullable<SiteOptionsInput["servers"][number]["limits"]>;
 const routeSchema = z.object({
@@ -33,7 +36,8 @@ export const drainSecondsSchema = z.number().int().min(UPSTREAM_REUSE_SECONDS + 
   .max(300).default(5);
 
 
-export const DeploymentPlanSchema = z.object({
+/** The options without their cross-option rules (McpDeployment's args schema extends it: deployment-args.ts). */
+export const deploymentPlanObject = z.object({
   /** Short name of this server on the host: containers `<app>-blue|green`, volume `<app>-data`, nginx names. */
   app: appName,
   domain,
@@ -42,8 +46,9 @@ export const DeploymentPlanSchema = z.object({
   /** Blue slot ports; the green slot uses port+1 and metricsPort+1. */
   port: z.number().int().min(1).max(65534),
   metricsPort: z.number().int().min(1).max(65534),
-  memoryMb: z.number().int().min(64).default(256),
-  cpus: z.number().positive().default(1),
+  /** The container's limits (ContainerResources; the run contract renders them as --memory / --cpus). */
+  memoryMb: CONTAINER_RESOURCES.memoryMb.default(DEFAULTS.memoryMb),
+  cpus: CONTAINER_RESOURCES.cpus.default(DEFAULTS.cpus),
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
   drainSeconds: drainSecondsSchema,
@@ -80,7 +85,10 @@ export const DeploymentPlanSchema = z.object({
    * when the content changed" would leave a replaced droplet without them).
    */
   hostId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "hostId must be 1-128 letters, digits or . _ : -").default("host"),
-}).superRefine((o, ctx) => {
+});
+
+/** The rules across options: the nginx keep-alive is the deployment's, and the slots' ports do not clash. */
+export function checkDeploymentPlan(o: Pick<z.output<typeof deploymentPlanObject>, "limits" | "port" | "metricsPort" | "site" | "routes">, ctx: z.RefinementCtx): void {
   if (o.limits?.keepaliveTimeSeconds !== undefined) {
     ctx.addIssue({ code: "custom", path: ["limits", "keepaliveTimeSeconds"], message: `must be left unset: the deployment sets it to ${UPSTREAM_REUSE_SECONDS} s, so cached upstream connections follow a slot switch before the old slot stops` });
   }
@@ -89,7 +97,9 @@ export const DeploymentPlanSchema = z.object({
   if (new Set(used).size !== used.length) {
     ctx.addIssue({ code: "custom", path: ["metricsPort"], message: `port ${o.port} and metricsPort ${o.metricsPort} clash: the green slot uses port+1 and metricsPort+1, keep them at least 2 apart` });
   }
-});
+}
+
+export const DeploymentPlanSchema = deploymentPlanObject.superRefine(checkDeploymentPlan);
 export type DeploymentPlanOptions = z.input<typeof DeploymentPlanSchema>;
 
 /** Names of the non-secret files the deploy command receives (the secret ones: env, docker-config.json). */
@@ -150,11 +160,7 @@ export function renderDeploymentPlan(options: SiteDeploymentOptions): Deployment
 export function renderDeploymentPlan(options: DeploymentPlanOptions & { site: false }): SitelessPlan;
 export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan | SitelessPlan;
 export function renderDeploymentPlan(options: DeploymentPlanOptions): DeploymentPlan | SitelessPlan {
-  const parsed = DeploymentPlanSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new Error(`invalid McpDeployment options: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`).join("; ")}`);
-  }
-  const o = parsed.data;
+  const o = parseArgs("McpDeployment", DeploymentPlanSchema, options);
   const stateDir = o.stateDir ?? `${STATE_ROOT}/${o.app}`;
   const envFile = `${stateDir}/env`;
   const siteFile = o.siteFile ?? `/etc/nginx/conf.d/selfhosted-mcp-${o.app}.conf`;
@@ -169,7 +175,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
   const runSpec = (slot: Slot): RunSpec => ({
     image: o.image, name: containers[slot], envFile, port: ports[slot].port, metricsPort: ports[slot].metricsPort, volume,
     socketDir: `${socketDir}/${slot}`,
-    memory: `${o.memoryMb}m`, cpus: String(o.cpus),
+    memoryMb: o.memoryMb, cpus: o.cpus,
     labels: { "io.selfhosted-mcp.app": o.app, "io.selfhosted-mcp.slot": slot },
     ...(o.readOnlyDirs.length ? { readOnlyDirs: o.readOnlyDirs } : {}),
   });

@@ -1,5 +1,7 @@
 // Droplet size selection: the smallest Basic droplet whose memory holds the OS, Docker and nginx plus TWO copies
 // of the container (blue/green overlap during a deploy), and whose vCPUs cover the container's CPU limit.
+import * as z from "zod";
+import { InvalidArgsError, argIssue } from "../../contract/args-error.ts";
 
 export interface DropletSize { slug: string; memoryMb: number; vcpus: number; priceMonthlyUsd: number }
 
@@ -18,26 +20,48 @@ export const DROPLET_SIZES: readonly DropletSize[] = [
 export const HOST_OVERHEAD_MB = 400;
 
 /**
- * What runs on the droplet. `containerMemoryMb`: the largest container's limit (MB), the one whose two slots overlap
- * during its deploy. `otherContainersMemoryMb` (default 0): the limits of every other container, which run beside it
- * (several servers + the gateway; SelfHostedMcp deploys them one after the other, so only one pair overlaps).
+ * What one server container may use. The two values keep these names from SelfHostedMcp's `resources` through
+ * McpHost's `resources` (droplet sizing) and McpDeployment's `memoryMb`/`cpus` to the run contract, whose renderer
+ * alone turns them into docker's `--memory <memoryMb>m` and `--cpus` (contract/run-contract.ts).
  */
-export interface MemoryBudget { containerMemoryMb: number; containerCpus: number; otherContainersMemoryMb?: number }
-
-/** The memory a size must have for this budget: host overhead + the other containers + both slots running during a switch. */
-export function requiredMemoryMb(b: MemoryBudget): number {
-  return HOST_OVERHEAD_MB + (b.otherContainersMemoryMb ?? 0) + 2 * b.containerMemoryMb;
+export interface ContainerResources {
+  memoryMb: number;
+  cpus: number;
+  /**
+   * MB, default 0: the limits of every other container beside the largest one (several servers + the gateway;
+   * SelfHostedMcp deploys them one after the other, so only one pair of slots overlaps).
+   */
+  otherContainersMemoryMb?: number;
 }
 
-/** Smallest size that fits the budget; throws naming the config keys when nothing fits. */
-export function pickDropletSize(b: MemoryBudget): DropletSize {
-  const need = requiredMemoryMb(b);
-  const size = DROPLET_SIZES.find((s) => s.memoryMb >= need && s.vcpus >= b.containerCpus);
-  if (!size) {
-    const others = b.otherContainersMemoryMb ? ` (+ ${b.otherContainersMemoryMb} MB of other containers)` : "";
-    throw new Error(`containerMemoryMb=${b.containerMemoryMb}${others} / containerCpus=${b.containerCpus} need ${need} MB and ${b.containerCpus} vCPUs: ` +
-      `no Basic droplet is that large; lower containerMemoryMb/containerCpus or set dropletSize explicitly`);
-  }
+/** The rule of each container resource (the components' and the example stack's: containerMemoryMb, containerCpus). */
+export const CONTAINER_RESOURCES = {
+  memoryMb: z.number().int("must be a whole number of MB").min(128, "must be at least 128 (MB)").max(65536, "must be at most 65536 (MB)"),
+  cpus: z.number().positive("must be a positive number of CPUs such as 0.5 or 1").max(32, "must be at most 32 CPUs"),
+} as const;
+
+/** The memory a size must have: host overhead + the other containers + both slots running during a switch. */
+export function requiredMemoryMb(r: ContainerResources): number {
+  return HOST_OVERHEAD_MB + (r.otherContainersMemoryMb ?? 0) + 2 * r.memoryMb;
+}
+
+/** Smallest size that fits, or undefined when no Basic droplet is that large. */
+export function fittingDropletSize(r: ContainerResources): DropletSize | undefined {
+  const need = requiredMemoryMb(r);
+  return DROPLET_SIZES.find((s) => s.memoryMb >= need && s.vcpus >= r.cpus);
+}
+
+/** Why nothing fits, and the fix (McpHost reports it at `resources.memoryMb`, the example stack at containerMemoryMb). */
+export function noFittingSizeMessage(r: ContainerResources): string {
+  const others = r.otherContainersMemoryMb ? ` (+ ${r.otherContainersMemoryMb} MB of other containers)` : "";
+  return `${r.memoryMb} MB and ${r.cpus} CPUs per container${others} need ${requiredMemoryMb(r)} MB and ${Math.ceil(r.cpus)} vCPUs: no Basic droplet ` +
+    "is that large; lower the container's memory or CPUs, or name the droplet size yourself";
+}
+
+/** Smallest size that fits; throws InvalidArgsError naming memoryMb when nothing fits. */
+export function pickDropletSize(r: ContainerResources): DropletSize {
+  const size = fittingDropletSize(r);
+  if (!size) throw new InvalidArgsError("droplet size", [argIssue(["memoryMb"], noFittingSizeMessage(r))]);
   return size;
 }
 

@@ -4,8 +4,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  dockerRunArgs, dockerRunCommand, resolveRunSpec, RunSpecError, type RunSpec,
+  dockerRunArgs, dockerRunCommand, resolveRunSpec, type RunSpec,
 } from "../../contract/run-contract.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 import { shellCommand, shellQuote } from "../../contract/shell.ts";
 import { spawnSync } from "node:child_process";
 
@@ -52,9 +53,9 @@ describe("run contract", () => {
   });
 
   it("applies overrides", () => {
-    const args = dockerRunArgs({ ...spec, memory: "1g", cpus: "0.5", stopTimeoutSeconds: 20, healthInterval: "1s",
+    const args = dockerRunArgs({ ...spec, memoryMb: 1024, cpus: 0.5, stopTimeoutSeconds: 20, healthInterval: "1s",
       healthStartInterval: "500ms", restart: "no", dataDir: "/var/lib/mcp", host: "::1" });
-    assert.deepEqual(values(args, "--memory"), ["1g"]);
+    assert.deepEqual(values(args, "--memory"), ["1024m"]);
     assert.deepEqual(values(args, "--cpus"), ["0.5"]);
     assert.deepEqual(values(args, "--stop-timeout"), ["20"]);
     assert.deepEqual(values(args, "--health-interval"), ["1s"]);
@@ -74,27 +75,27 @@ describe("run contract", () => {
 
   it("rejects bad specs naming the key and the fix", () => {
     const bad: [Partial<RunSpec>, RegExp][] = [
-      [{ name: "bad name" }, /RunSpec\.name: .*letters, digits/],
-      [{ volume: "" }, /RunSpec\.volume/],
-      [{ envFile: "relative.env" }, /RunSpec\.envFile: envFile must be an absolute path/],
-      [{ port: 70000 }, /RunSpec\.port/],
-      [{ metricsPort: 8001 }, /RunSpec\.metricsPort: metricsPort must differ from port/],
-      [{ memory: "lots" }, /RunSpec\.memory: must be a size like "512m"/],
-      [{ cpus: "0" }, /RunSpec\.cpus: cpus must be a positive number/],
-      [{ host: "0.0.0.0" as "127.0.0.1" }, /RunSpec\.host/],
-      [{ labels: { "Bad Key": "x" } }, /RunSpec\.labels\.Bad Key: label keys must be lower-case/],
-      [{ healthInterval: "soon" }, /RunSpec\.healthInterval: must be a duration/],
+      [{ name: "bad name" }, /RunSpec name: .*letters, digits/],
+      [{ volume: "" }, /RunSpec volume/],
+      [{ envFile: "relative.env" }, /RunSpec envFile: envFile must be an absolute path/],
+      [{ port: 70000 }, /RunSpec port/],
+      [{ metricsPort: 8001 }, /RunSpec metricsPort: metricsPort must differ from port/],
+      [{ memoryMb: 4 }, /RunSpec memoryMb: must be at least 6 \(docker's minimum, MB\)/],
+      [{ cpus: 0 }, /RunSpec cpus: must be a positive number of CPUs/],
+      [{ host: "0.0.0.0" as "127.0.0.1" }, /RunSpec host/],
+      [{ labels: { "Bad Key": "x" } }, /RunSpec labels\.Bad Key: label keys must be lower-case/],
+      [{ healthInterval: "soon" }, /RunSpec healthInterval: must be a duration/],
       // would otherwise be read by docker as an option, or smuggle options into --mount
-      [{ image: "--privileged" }, /RunSpec\.image: image must be an image reference/],
-      [{ dataDir: "/data,readonly=false" }, /RunSpec\.dataDir: dataDir must be an absolute path/],
-      [{ socketDir: "/run/x,readonly" }, /RunSpec\.socketDir: socketDir must be an absolute path/],
-      [{ secretFiles: [{ source: "keys", target: "/run/secrets/keys" }] }, /RunSpec\.secretFiles\.0\.source: secretFiles\[\]\.source must be an absolute path/],
+      [{ image: "--privileged" }, /RunSpec image: image must be an image reference/],
+      [{ dataDir: "/data,readonly=false" }, /RunSpec dataDir: dataDir must be an absolute path/],
+      [{ socketDir: "/run/x,readonly" }, /RunSpec socketDir: socketDir must be an absolute path/],
+      [{ secretFiles: [{ source: "keys", target: "/run/secrets/keys" }] }, /RunSpec secretFiles\[0\]\.source: secretFiles\[\]\.source must be an absolute path/],
     ];
     for (const [patch, message] of bad) {
-      assert.throws(() => dockerRunArgs({ ...spec, ...patch }), (e: unknown) => e instanceof RunSpecError && message.test(e.message),
+      assert.throws(() => dockerRunArgs({ ...spec, ...patch }), (e: unknown) => e instanceof InvalidArgsError && message.test(e.message),
         JSON.stringify(patch));
     }
-    assert.throws(() => resolveRunSpec({ ...spec, privileged: true } as RunSpec), /RunSpec.*privileged/);
+    assert.throws(() => resolveRunSpec({ ...spec, privileged: true } as RunSpec), /RunSpec privileged: is not a known argument/);
   });
 
   it("quotes words so sh reads them back unchanged", () => {

@@ -23,7 +23,7 @@ test("a minimal config gets production defaults", () => {
   assert.equal(s.authMode, "api-key");
   assert.equal(s.port, 8000);
   assert.deepEqual(slotPortsOf(s), { blue: { port: 8000, metricsPort: 9090 }, green: { port: 8001, metricsPort: 9091 } });
-  assert.equal(pickDropletSize(s).slug, "s-1vcpu-1gb");
+  assert.equal(pickDropletSize({ memoryMb: s.containerMemoryMb, cpus: s.containerCpus }).slug, "s-1vcpu-1gb");
 });
 
 test("missing token names digitalocean:token and the secret set command", () => {
@@ -84,10 +84,10 @@ test("secrets and cross-field rules", () => {
 });
 
 test("droplet size: smallest that fits two slots plus the host", () => {
-  assert.equal(requiredMemoryMb({ containerMemoryMb: 256, containerCpus: 1 }), 912);
-  assert.equal(pickDropletSize({ containerMemoryMb: 512, containerCpus: 1 }).slug, "s-1vcpu-2gb");
-  assert.equal(pickDropletSize({ containerMemoryMb: 512, containerCpus: 2 }).slug, "s-2vcpu-2gb");
-  assert.throws(() => pickDropletSize({ containerMemoryMb: 65536, containerCpus: 1 }), /containerMemoryMb=65536.*dropletSize/);
+  assert.equal(requiredMemoryMb({ memoryMb: 256, cpus: 1 }), 912);
+  assert.equal(pickDropletSize({ memoryMb: 512, cpus: 1 }).slug, "s-1vcpu-2gb");
+  assert.equal(pickDropletSize({ memoryMb: 512, cpus: 2 }).slug, "s-2vcpu-2gb");
+  assert.throws(() => pickDropletSize({ memoryMb: 65536, cpus: 1 }), /droplet size memoryMb: 65536 MB and 1 CPUs per container need 131472 MB.*name the droplet size yourself/);
 });
 
 test("DNS record names relative to the zone; host argument checks", async () => {

@@ -88,9 +88,9 @@ test("env file and docker config", () => {
   assert.throws(() => credentialsFromDockerConfig("{}", "reg.example"), /no auth entry for reg\.example/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), port: 9000, metricsPort: 9001 }), /clash/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), limits: { keepaliveTimeSeconds: 30 } }),
-    /invalid McpDeployment options: limits\.keepaliveTimeSeconds: must be left unset: the deployment sets it to 1 s/);
+    /McpDeployment limits\.keepaliveTimeSeconds: must be left unset: the deployment sets it to 1 s/);
   assert.throws(() => renderDeploymentPlan({ ...planOptions("/x"), drainSeconds: 1 }),
-    /invalid McpDeployment options: drainSeconds: must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
+    /McpDeployment drainSeconds: must be at least 2: nginx reuses a cached connection to the old slot for up to 1 s/);
 });
 
 test("real nginx accepts both sites at the paths the deploy script installs them (upstream include, certificate)", async () => {

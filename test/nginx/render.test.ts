@@ -7,12 +7,13 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook, NginxOptionsError,
+  renderNginxConfig, renderUpstreamInclude, upstreamIncludePath, renderCertbotIssueScript, renderDeployHook,
   type SiteOptionsInput,
 } from "../../nginx/index.ts";
 import { nginxTest, nginxTestInStockConf, startPrivateNginx } from "../support/nginx.ts";
 import { runOk, freePort } from "../support/proc.ts";
 import { bearerToken } from "../../contract/bearer.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 import { renderDeploymentPlan } from "../../infra/render/deployment-plan.ts";
 
 const DOMAIN = "mcp.example.test";
@@ -204,26 +205,26 @@ describe("per-credential rate-limit key (evaluated by a running nginx)", () => {
 
 describe("option errors name the option", () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^\s+domain: must be a DNS name such as mcp\.example\.com \(lower case.*\(got "https:\/\/Example\.com"\)$/m],
+    ["invalid domain", { domain: "https://Example.com", phase: "tls", servers: [{ name: "a" }] }, /^nginx site domain: must be a DNS name such as mcp\.example\.com \(lower case.*\(got "https:\/\/Example\.com"\)$/m],
     ["rate of 0", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { perIp: { rate: "0r/s" } } }] }, /servers\[0\]\.limits\.perIp\.rate: must be a positive request rate.*\(got "0r\/s"\)/],
     ["duplicate path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }, { name: "b", path: "/a/mcp" }] }, /servers\[1\]\.path: "\/a\/mcp" is already used by servers\[0\]/],
     ["reserved path", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", path: "/.well-known/acme-challenge/mcp" }] }, /servers\[0\]\.path: .* is reserved/],
     ["unknown phase", { domain: DOMAIN, phase: "https", servers: [{ name: "a" }] }, /phase: must be "http-only" or "tls"/],
-    ["unknown option", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }], listen: 80 }, /\(options\): Unrecognized key: "listen"/],
+    ["unknown option", { domain: DOMAIN, phase: "tls", servers: [{ name: "a" }], listen: 80 }, /^nginx site listen: is not a known argument/m],
     ["no servers", { domain: DOMAIN, phase: "tls", servers: [] }, /servers: must list at least one MCP server/],
     ["body size", { domain: DOMAIN, phase: "tls", servers: [{ name: "a", limits: { maxBodySize: "1 GB" } }] }, /servers\[0\]\.limits\.maxBodySize: must be a positive size/],
   ];
   for (const [title, input, message] of cases) {
     it(title, () => {
       assert.throws(() => renderNginxConfig(input as SiteOptionsInput), (e: Error) => {
-        assert.ok(e instanceof NginxOptionsError);
+        assert.ok(e instanceof InvalidArgsError);
         assert.match(e.message, message);
         return true;
       });
     });
   }
   it("upstream include and certbot options too", () => {
-    assert.throws(() => renderUpstreamInclude({ port: 0 }), /port: must be 1-65535 \(got 0\)/);
+    assert.throws(() => renderUpstreamInclude({ port: 0 }), /upstream include port: must be 1-65535 \(got 0\)/);
     assert.throws(() => renderCertbotIssueScript({ domain: DOMAIN, acmeServer: "prod" }), /acmeServer: must be "production", "staging" or an ACME directory URL/);
     assert.throws(() => renderDeployHook({ reloadCommand: [] }), /reloadCommand: must be a non-empty argv array/);
   });

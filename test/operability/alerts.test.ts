@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { run } from "../support/proc.ts";
-import { renderAlertRules, alertRules, AlertRuleOptionsError, type AlertRuleOptions } from "../../infra/monitoring/alert-rules.ts";
+import { renderAlertRules, alertRules, type AlertRuleOptions } from "../../infra/monitoring/alert-rules.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 
 const SHIPPED = join(import.meta.dirname, "..", "..", "infra", "monitoring", "alerts.yml");
 const dir = mkdtempSync(join(tmpdir(), "alerts-test-"));
@@ -179,12 +180,12 @@ test("a wrong expectation makes promtool fail (the harness can fail)", async () 
 
 test("bad options are rejected naming the option", () => {
   const bad: [AlertRuleOptions, RegExp][] = [
-    [{ latencySlaSeconds: 0 }, /alert rules: latencySlaSeconds: latencySlaSeconds must be > 0/],
-    [{ errorRatio: 5 }, /alert rules: errorRatio: errorRatio is a share between 0 and 1/],
+    [{ latencySlaSeconds: 0 }, /alert rules latencySlaSeconds: latencySlaSeconds must be > 0/],
+    [{ errorRatio: 5 }, /alert rules errorRatio: errorRatio is a share between 0 and 1/],
     [{ restartWindow: "half an hour" }, /restartWindow must be a duration like "30s", "5m" or "1h"/],
     [{ latencyFor: "soon" }, /latencyFor must be a duration like "0s"/],
-    [{ latencySla: 5 } as AlertRuleOptions, /latencySla/],
+    [{ latencySla: 5 } as AlertRuleOptions, /alert rules latencySla: is not a known argument/],
   ];
-  for (const [opts, msg] of bad) assert.throws(() => alertRules(opts), (e: Error) => e instanceof AlertRuleOptionsError && msg.test(e.message));
+  for (const [opts, msg] of bad) assert.throws(() => alertRules(opts), (e: Error) => e instanceof InvalidArgsError && msg.test(e.message));
   assert.match(renderAlertRules({ latencySlaSeconds: 2.5 }), /\) > 2\.5\n/);
 });

@@ -97,14 +97,14 @@ test("bad settings fail naming the option, before any resource is registered", (
   const before = rec.resources.length;
   const base = { healthUrl: "https://mcp.example.com/health", dropletIds: ["1"] };
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{}, /no one to notify: set emails .* and\/or slackWebhookUrl \+ slackChannel/],
-    [{ emails: ["not-an-address"] }, /McpMonitoring: emails\.0: must be an e-mail address/],
-    [{ emails: ["a@example.com"], diskPercent: 150 }, /McpMonitoring: diskPercent: diskPercent is a percentage between 0 and 100/],
-    [{ emails: ["a@example.com"], regions: ["mars"] }, /McpMonitoring: regions\.0: /],
-    [{ emails: ["a@example.com"], window: "7m" }, /McpMonitoring: window: /],
-    [{ slackWebhookUrl: "https://hooks.example.test/x" }, /slackWebhookUrl and slackChannel go together/],
-    [{ emails: ["a@example.com"], latencyMS: 100 }, /latencyMS/],
-    [{ emails: ["a@example.com"], dropletIds: [] }, /dropletIds is empty/],
+    [{}, /McpMonitoring emails: no one to notify: set emails .* and\/or slackWebhookUrl \+ slackChannel/],
+    [{ emails: ["not-an-address"] }, /McpMonitoring emails\[0\]: must be an e-mail address/],
+    [{ emails: ["a@example.com"], diskPercent: 150 }, /McpMonitoring diskPercent: diskPercent is a percentage between 0 and 100/],
+    [{ emails: ["a@example.com"], regions: ["mars"] }, /McpMonitoring regions\[0\]: /],
+    [{ emails: ["a@example.com"], window: "7m" }, /McpMonitoring window: /],
+    [{ slackWebhookUrl: "https://hooks.example.test/x" }, /McpMonitoring slackChannel: slackWebhookUrl and slackChannel go together/],
+    [{ emails: ["a@example.com"], latencyMS: 100 }, /McpMonitoring latencyMS: is not a known argument/],
+    [{ emails: ["a@example.com"], dropletIds: [] }, /McpMonitoring dropletIds: is empty: pass the droplet id/],
   ];
   for (const [extra, msg] of cases) {
     assert.throws(() => new McpMonitoring("bad", { ...base, ...extra } as never), msg);

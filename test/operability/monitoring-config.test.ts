@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { run } from "../support/proc.ts";
 import { renderMonitoringPlan, monitoringStdin } from "../../infra/monitoring/monitoring-plan.ts";
 import { renderAlertmanagerConfig } from "../../infra/monitoring/alertmanager-config.ts";
-import { resolveMonitoringOptions, MonitoringOptionsError, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
+import { resolveMonitoringOptions, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "monitoring-config-"));
@@ -124,20 +125,20 @@ test("the install script writes every file (Alertmanager's 0600 for its user onl
 
 test("bad options and missing secrets fail naming the key, never echoing a secret", () => {
   const bad: [MonitoringOptions, RegExp][] = [
-    [opts({ receivers: {} }), /monitoring: receivers: no alert receiver/],
+    [opts({ receivers: {} }), /monitoring receivers: no alert receiver/],
     [opts({ prometheusPort: 9091 }), /prometheusPort: prometheusPort 9091 clashes with metricsPort\+1 \(green slot\)/],
     [opts({ nodeExporterPort: 22 }), /nodeExporterPort 22 clashes with SSH/],
-    [opts({ receivers: { email: { to: ["not-an-address"], from: "a@b.test", smarthost: "smtp:25" } } }), /receivers\.email\.to\.0: email\.to entries must be e-mail addresses/],
+    [opts({ receivers: { email: { to: ["not-an-address"], from: "a@b.test", smarthost: "smtp:25" } } }), /monitoring receivers\.email\.to\[0\]: email\.to entries must be e-mail addresses/],
     [opts({ receivers: { email: { to: ["a@b.test"], from: "a@b.test", smarthost: "smtp.example.test" } } }), /smarthost must be host:port/],
     [opts({ retentionSize: "1T" }), /retentionSize must be a size like "512MB"/],
     [opts({ prometheusMemoryMb: 16 }), /prometheusMemoryMb must be at least 64/],
-    [opts({ thresholds: { errorRatio: 5 } }), /monitoring: thresholds: alert rules: errorRatio: errorRatio is a share between 0 and 1/],
+    [opts({ thresholds: { errorRatio: 5 } }), /monitoring thresholds\.errorRatio: errorRatio is a share between 0 and 1/],
     [opts({ scrapeInterval: "often" }), /scrapeInterval must be a duration/],
   ];
-  for (const [o, msg] of bad) assert.throws(() => renderMonitoringPlan(o), (e: Error) => e instanceof MonitoringOptionsError && msg.test(e.message), JSON.stringify(o));
+  for (const [o, msg] of bad) assert.throws(() => renderMonitoringPlan(o), (e: Error) => e instanceof InvalidArgsError && msg.test(e.message), JSON.stringify(o));
   const o = resolveMonitoringOptions(opts());
   assert.throws(() => renderAlertmanagerConfig(o, { ...SECRETS, slackWebhookUrl: undefined, pagerdutyRoutingKey: "" }),
-    /missing secrets for the configured receivers: slackWebhookUrl, pagerdutyRoutingKey/);
+    /monitoring secrets\.slackWebhookUrl: is missing: receivers\.slack needs it[^]*\nmonitoring secrets\.pagerdutyRoutingKey: is missing: receivers\.pagerduty needs it/);
   assert.throws(() => renderAlertmanagerConfig(o, { ...SECRETS, webhookUrl: "ftp://w3bh00k-s3cret" }),
     (e: Error) => /webhookUrl must be an http\(s\) URL/.test(e.message) && !e.message.includes("w3bh00k"));
 });

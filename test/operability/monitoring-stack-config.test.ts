@@ -37,5 +37,16 @@ test("bad values and missing companions name the key and the fix", () => {
   assert.throws(() => validateMonitoringSettings({ alertSmtpSmarthost: "smtp.example.com:587", alertSmtpFrom: "a@example.com" }, none, { ...ctx, alertEmails: [] }),
     /alertEmails: alertSmtpSmarthost is set but no recipient/);
   assert.throws(() => validateMonitoringSettings({}, new Set(["alertWebhookUrl"] as const), { ...ctx, metricsPort: 9189 }),
-    /alertmanager: monitoring: prometheusPort: prometheusPort 9190 clashes with metricsPort\+1/);
+    /alertmanager: monitoring prometheusPort: prometheusPort 9190 clashes with metricsPort\+1/);
+});
+
+test("a monitoring option the stack passes but the renderer refuses is reported as the stack key it came from", () => {
+  assert.throws(() => validateMonitoringSettings({}, new Set(["alertSlackWebhookUrl"] as const), { ...ctx, alertSlackChannel: "#ops!" }),
+    (e: Error & { issues?: { key: string; message: string; fix: string }[] }) => {
+      assert.equal(e.name, "StackConfigError");
+      assert.deepEqual(e.issues?.map((i) => i.key), ["alertSlackChannel"]);
+      assert.match(e.issues![0]!.message, /^monitoring receivers\.slack\.channel: slack\.channel must be a channel such as "#ops"/);
+      assert.match(e.issues![0]!.fix, /^pulumi config set alertSlackChannel '#ops'/);
+      return true;
+    });
 });

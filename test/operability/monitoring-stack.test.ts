@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, isSecretValue, withoutSecrets } from "../infra/mock-harness.ts";
-import { MonitoringOptionsError } from "../../infra/monitoring/stack-options.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 
 const rec = await installMocks();
 const { McpMonitoringStack } = await import("../../infra/monitoring/monitoring-stack.ts");
@@ -25,7 +25,7 @@ const make = (name: string, latencySlaSeconds: number) => new McpMonitoringStack
 
 test("a receiver without its secret, or a bad option, fails before any resource is registered", async () => {
   assert.throws(() => new McpMonitoringStack("bad", { connection: CONNECTION, app: "mcp", receivers, secrets: { slackWebhookUrl: SLACK } }),
-    (e: Error) => e instanceof MonitoringOptionsError && /missing secrets for the configured receivers: smtpPassword/.test(e.message));
+    (e: Error) => e instanceof InvalidArgsError && /^McpMonitoringStack secrets\.smtpPassword: is missing: receivers\.email \(it has a username\) needs it/.test(e.message));
   assert.throws(() => new McpMonitoringStack("bad2", { connection: CONNECTION, app: "mcp", receivers: {} }), /no alert receiver/);
   await rec.settle(100);
   assert.equal(rec.resources.length, 0);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderSmokeTimer, smokeTimerStdin, SmokeTimerOptionsError, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
+import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
+import { InvalidArgsError } from "../../contract/args-error.ts";
 import { bundleSmokeCli } from "../../infra/monitoring/smoke-bundle.ts";
 import { run, runOk } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
@@ -59,13 +60,13 @@ test("units pass systemd-analyze verify and carry the inputs; scripts pass shell
 
 test("bad options name the option", () => {
   const cases: [Partial<SmokeTimerOptions>, RegExp][] = [
-    [{ app: "Weather" }, /smoke timer: app: must start with a-z/],
-    [{ url: "ftp://x.example" }, /smoke timer: url: url must be an http\(s\) URL/],
+    [{ app: "Weather" }, /smoke timer app: must start with a-z/],
+    [{ url: "ftp://x.example" }, /smoke timer url: url must be an http\(s\) URL/],
     [{ url: "https://x.example/a%20b" }, /url must not contain %/],
     [{ interval: "5 minutes" }, /interval must be a systemd time span/],
     [{ textfileDir: "relative/dir" }, /textfileDir: must be an absolute path/],
   ];
-  for (const [extra, msg] of cases) assert.throws(() => renderSmokeTimer(opts(extra)), (e: Error) => e instanceof SmokeTimerOptionsError && msg.test(e.message));
+  for (const [extra, msg] of cases) assert.throws(() => renderSmokeTimer(opts(extra)), (e: Error) => e instanceof InvalidArgsError && msg.test(e.message));
 });
 
 test("install + run-smoke.sh on the live slot's image: pass, then fail naming tool and field; uninstall cleans up", { timeout: 15 * 60_000 }, async () => {
