@@ -6,12 +6,12 @@
 // host test picks free ports and unique names. What both need and would race to create on a fresh machine (the
 // machine's dockerd, the local base image) is made once here, before either lane starts.
 //
-// Usage: node test/run.ts [FILE...]   (default: test/**/*.test.ts). The host lane prints as it runs; the VM lane's
-// lines are prefixed "vm │ ". Ends with the runner's totals of both lanes ("ℹ pass N", …) and exits non-zero when
-// either lane failed. Env: TEST_LANES=serial runs the lanes one after the other (same output).
+// `tsc --noEmit` runs beside the lanes. Usage: node test/run.ts [FILE...]   (default: test/**/*.test.ts). The host
+// lane prints as it runs; the VM lane's lines are prefixed "vm │ ". Ends with the runner's totals of both lanes
+// ("ℹ pass N", …) and exits non-zero when the typecheck or either lane failed. Env: TEST_LANES=serial runs the lanes one after the other (same output).
 import { spawn } from "node:child_process";
 import { globSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { ensureBaseImage } from "./support/base-image.ts";
 
 /** The files whose tests boot droplet VMs. */
@@ -54,11 +54,22 @@ const files = (asked.length ? asked : globSync("test/**/*.test.ts")).map((f) => 
 const vmFiles = files.filter((f) => VM_LANE_FILES.includes(f));
 const hostFiles = files.filter((f) => !VM_LANE_FILES.includes(f));
 
+/** `tsc --noEmit` (strict) over the whole tree, beside the lanes: the VM lane is the longest, so it starts first. */
+function typecheck(): Promise<number> {
+  const child = spawn(process.execPath, [join("node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json", "--noEmit"], { stdio: "inherit" });
+  return new Promise((done, fail) => {
+    child.once("error", fail);
+    child.once("close", (code) => { console.log(`# typecheck: ${code === 0 ? "ok" : `failed (exit ${code})`}`); done(code ?? 1); });
+  });
+}
+
 await ensureBaseImage();
 const started = Date.now();
+const checked = typecheck();
 const results = process.env.TEST_LANES === "serial"
   ? [await lane(hostFiles, ""), await lane(vmFiles, "vm │ ")]
-  : await Promise.all([lane(hostFiles, ""), lane(vmFiles, "vm │ ")]);
+  : await Promise.all([lane(vmFiles, "vm │ "), lane(hostFiles, "")]);
+const typecheckCode = await checked;
 console.log(`\n# lanes: host ${hostFiles.length} files, vm ${vmFiles.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 for (const k of TOTALS) console.log(`ℹ ${k} ${results.reduce((n, r) => n + (r.totals[k] ?? 0), 0)}`);
-process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0;
+process.exitCode = typecheckCode !== 0 || results.some((r) => r.code !== 0) ? 1 : 0;
