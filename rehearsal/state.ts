@@ -38,6 +38,7 @@ export async function stopPid(pid: number | undefined, timeoutMs = 15_000): Prom
     try { process.kill(-pid!, sig); } catch { try { process.kill(pid!, sig); } catch { /* gone */ } }
   };
   signal("SIGTERM");
+  signal("SIGCONT"); // a stopped process (SIGSTOP: a droplet VM made unreachable) handles its SIGTERM only once continued
   const deadline = Date.now() + timeoutMs;
   while (pidAlive(pid) && Date.now() < deadline) await sleep(100);
   if (pidAlive(pid)) signal("SIGKILL");

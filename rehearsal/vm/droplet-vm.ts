@@ -15,11 +15,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { run, runOk, startDaemon, waitFor, distinctFreePorts, type RunResult } from "../../test/support/proc.ts";
 import { readJson, writeJson, pidAlive, stopPid } from "../state.ts";
 import type { VmImage } from "./image.ts";
+import { holdPorts, releasePorts } from "./held-ports.ts";
 
 /** Host loopback ports forwarded into the guest (guest sshd listens on `ssh` itself: the stack's sshPort). */
 export interface VmPorts { ssh: number; http: number; https: number }
@@ -36,6 +36,8 @@ export interface VmRecord {
   user?: string;
   memoryMb?: number;
   vcpus?: number;
+  /** When the last hard power-off (a resize) stopped qemu, epoch ms. */
+  poweredOffAt?: number;
 }
 
 export interface BootSpec {
@@ -74,9 +76,6 @@ export async function requireQemu(): Promise<void> {
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-/** Listeners of this process holding forwarded ports until qemu binds them, by port (see DropletVm.open). */
-const HELD = new Map<number, Server>();
-
 export class DropletVm {
   readonly dir: string;
   private rec: VmRecord;
@@ -95,7 +94,7 @@ export class DropletVm {
     const known = readJson<VmRecord>(join(dir, "vm.json"));
     if (known && existsSync(known.keyPath)) {
       const vm = new DropletVm(dir, known);
-      if (!vm.running) await vm.holdPorts();
+      if (!vm.running) await holdPorts(Object.values(vm.ports));
       return vm;
     }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -106,30 +105,8 @@ export class DropletVm {
     const vm = new DropletVm(dir, { keyPath, publicKey: readFileSync(`${keyPath}.pub`, "utf8").trim(),
       ports: { ssh: ports[0]!, http: ports[1]!, https: ports[2]! } });
     vm.save();
-    await vm.holdPorts();
+    await holdPorts(Object.values(vm.ports));
     return vm;
-  }
-
-  /** Listens on the forwarded ports (unref'd: they never keep the process alive); a port already taken is skipped. */
-  private async holdPorts(): Promise<void> {
-    for (const port of Object.values(this.ports)) {
-      if (HELD.has(port)) continue;
-      const server = createServer();
-      const held = await new Promise<boolean>((resolve) => {
-        server.once("error", () => resolve(false));
-        server.listen(port, "127.0.0.1", () => resolve(true));
-      });
-      if (held) { server.unref(); HELD.set(port, server); }
-    }
-  }
-
-  /** Hands the held ports to qemu. */
-  private async releasePorts(): Promise<void> {
-    await Promise.all(Object.values(this.ports).map((port) => new Promise<void>((resolve) => {
-      const server = HELD.get(port);
-      HELD.delete(port);
-      if (server) server.close(() => resolve()); else resolve();
-    })));
   }
 
   /** The instance recorded in a state dir, if any (for destroy). */
@@ -147,6 +124,7 @@ export class DropletVm {
   get running(): boolean { return pidAlive(this.rec.qemuPid); }
   get memoryMb(): number | undefined { return this.rec.memoryMb; }
   get vcpus(): number | undefined { return this.rec.vcpus; }
+  get poweredOffAt(): number | undefined { return this.rec.poweredOffAt; }
   /** The command a person types to get a shell on the droplet. */
   get sshCommand(): string { return `ssh -p ${this.ports.ssh} -i ${this.keyPath} ${this.user}@127.0.0.1`; }
   consoleLog(lines = 40): string {
@@ -156,20 +134,28 @@ export class DropletVm {
   private save(): void { writeJson(join(this.dir, "vm.json"), this.rec); }
 
   /**
-   * Boots the droplet (idempotent: a running VM with the same user-data is kept, like a droplet that exists).
-   * A changed user-data would replace the droplet on DigitalOcean: here it is an error naming --destroy.
+   * Boots the droplet (idempotent: a running VM with the same user-data and size is kept, like a droplet that
+   * exists). A running VM whose memory or vCPUs differ from the spec is RESIZED the way the DigitalOcean provider
+   * resizes a droplet in place (terraform-provider-digitalocean droplet/resource_droplet.go, Update on a `size`
+   * change: DropletActions.PowerOff — a hard power-off, "like pulling the power cord" — then Resize, then PowerOn):
+   * qemu is stopped without a guest shutdown, then started again on the same disk with the new size; the guest's
+   * unflushed page cache is lost exactly as on the droplet. A changed user-data would replace the droplet on
+   * DigitalOcean: here it is an error naming --destroy.
    */
-  async boot(spec: BootSpec): Promise<"booted" | "running"> {
+  async boot(spec: BootSpec): Promise<"booted" | "running" | "resized"> {
     const udHash = sha(spec.userData);
     if (this.rec.userDataHash && this.rec.userDataHash !== udHash) {
       throw new Error("the droplet's user-data changed since it was booted (DigitalOcean would replace the droplet): " +
         "run `npm run rehearse -- --destroy` (with the same --state-dir) and rehearse again");
     }
-    if (this.running) return "running";
+    const vcpus = Math.max(TCG_MIN_VCPUS, spec.vcpus);
+    const resize = this.running && (this.rec.memoryMb !== spec.memoryMb || this.rec.vcpus !== vcpus);
+    if (this.running && !resize) return "running";
+    if (resize) await this.powerOff();
     const users = (parseYaml(spec.userData) as { users?: ({ name?: string } | string)[] }).users ?? [];
     const user = users.map((u) => (typeof u === "object" ? u.name : undefined)).find(Boolean);
     if (!user) throw new Error("the droplet's user-data creates no user to connect as");
-    Object.assign(this.rec, { userDataHash: udHash, user, memoryMb: spec.memoryMb, vcpus: Math.max(TCG_MIN_VCPUS, spec.vcpus) });
+    Object.assign(this.rec, { userDataHash: udHash, user, memoryMb: spec.memoryMb, vcpus });
     const overlay = join(this.dir, "disk.qcow2");
     // First boot: a fresh overlay and seed. A stopped VM (e.g. after the host restarted) boots its own disk again.
     if (!existsSync(overlay)) {
@@ -183,7 +169,7 @@ export class DropletVm {
         join(seed, "user-data"), join(seed, "meta-data")]);
     }
     const { ssh, http, https } = this.ports;
-    await this.releasePorts();
+    await releasePorts(Object.values(this.ports));
     const d = startDaemon(QEMU, [
       "-accel", "tcg", "-cpu", "max", "-m", String(spec.memoryMb), "-smp", String(this.rec.vcpus), "-nodefaults",
       "-kernel", spec.image.kernel, "-initrd", spec.image.initrd,
@@ -206,7 +192,19 @@ export class DropletVm {
       await this.stopVm();
       throw new Error(`${(e as Error).message}\n--- console (last lines)\n${this.consoleLog()}`);
     }
-    return "booted";
+    return resize ? "resized" : "booted";
+  }
+
+  /**
+   * A hard power-off: qemu ends on SIGTERM without telling the guest (no ACPI event), the way DigitalOcean's
+   * power_off action cuts a droplet's power. The disk keeps what the guest had written to it; the forwarded ports
+   * are held again until the next power-on. The tunnel keeper reconnects by itself once SSH answers again.
+   */
+  private async powerOff(): Promise<void> {
+    await stopPid(this.rec.qemuPid, 20_000);
+    Object.assign(this.rec, { qemuPid: undefined, poweredOffAt: Date.now() });
+    this.save();
+    await holdPorts(Object.values(this.ports));
   }
 
   /** ssh argv (without the command) as the deploy user, the way a person or the deploy would connect. */
@@ -234,25 +232,18 @@ export class DropletVm {
 
   /**
    * Holds `ssh -N -R 127.0.0.1:P:127.0.0.1:P` for each port (host loopback = guest loopback for them), reconnecting
-   * after a reboot; returns once the guest reaches the first port. The keeper loop ends with its state dir or by PID.
+   * after a reboot; returns once the guest reaches the first port (also when the keeper already ran: after a power
+   * cycle it reconnects by itself, but only once the guest's sshd is back). The keeper loop ends with its state dir
+   * or by PID.
    */
   async startTunnel(ports: number[], probeUrl: string): Promise<void> {
-    if (pidAlive(this.rec.tunnelPid) && JSON.stringify(this.rec.tunnelPorts) === JSON.stringify(ports)) return;
-    await stopPid(this.rec.tunnelPid);
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const forwards = ports.flatMap((p) => ["-R", `127.0.0.1:${p}:127.0.0.1:${p}`]);
-    const ssh = ["ssh", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-      ...forwards, ...this.sshArgs(60)].map(q).join(" ");
-    // The pause between reconnects is a retry backoff (the guest may be rebooting), not a synchronisation.
-    const loop = `while [ -d ${q(this.dir)} ]; do ${ssh}; sleep 2; done`;
-    const d = startDaemon("bash", ["-c", loop], join(this.dir, "tunnel.log"));
-    Object.assign(this.rec, { tunnelPid: d.pid, tunnelPorts: ports });
-    this.save();
+    if (!pidAlive(this.rec.tunnelPid) || JSON.stringify(this.rec.tunnelPorts) !== JSON.stringify(ports)) await this.startTunnelKeeper(ports);
+    const pid = this.rec.tunnelPid;
     // Bounded at 5 min: under TCG on a busy machine one SSH login alone can take tens of seconds.
     let last = "";
     try {
       await waitFor(`the droplet to reach ${probeUrl} through the tunnel`, async () => {
-        if (!pidAlive(d.pid)) throw new Error("the tunnel keeper exited");
+        if (!pidAlive(pid)) throw new Error("the tunnel keeper exited");
         const r = await this.ssh(`curl -sS -o /dev/null -m 10 ${probeUrl}`, { timeoutMs: 60_000 });
         last = `exit ${r.code}: ${r.stderr.trim()}`;
         return r.code === 0;
@@ -263,19 +254,22 @@ export class DropletVm {
     }
   }
 
-  /** `reboot` in the guest, then waits (bounded) until SSH answers again from the new boot. */
-  async reboot(timeoutMs = 1_200_000): Promise<void> {
-    const bootId = (await this.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
-    await this.ssh("sudo -n systemctl reboot", { timeoutMs: 30_000 });
-    await waitFor("the droplet to come back from its reboot", async () => {
-      if (!this.running) throw new Error(`qemu exited during the reboot\n${this.consoleLog()}`);
-      const r = await this.ssh("cat /proc/sys/kernel/random/boot_id", { timeoutMs: 90_000, connectTimeoutS: 60 });
-      return r.code === 0 && r.stdout.trim() !== bootId;
-    }, { timeoutMs, intervalMs: 2_000 });
+  /** (Re)starts the keeper loop of the tunnel's ssh for these ports. */
+  private async startTunnelKeeper(ports: number[]): Promise<void> {
+    await stopPid(this.rec.tunnelPid);
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const forwards = ports.flatMap((p) => ["-R", `127.0.0.1:${p}:127.0.0.1:${p}`]);
+    const ssh = ["ssh", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+      ...forwards, ...this.sshArgs(60)].map(q).join(" ");
+    // The pause between reconnects is a retry backoff (the guest may be rebooting), not a synchronisation.
+    const loop = `while [ -d ${q(this.dir)} ]; do ${ssh}; sleep 2; done`;
+    const d = startDaemon("bash", ["-c", loop], join(this.dir, "tunnel.log"));
+    Object.assign(this.rec, { tunnelPid: d.pid, tunnelPorts: ports });
+    this.save();
   }
 
   private async stopVm(): Promise<void> {
-    await this.releasePorts();
+    await releasePorts(Object.values(this.ports));
     await stopPid(this.rec.tunnelPid);
     await stopPid(this.rec.qemuPid, 20_000);
     this.rec.tunnelPid = undefined;

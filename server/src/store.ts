@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
 import { NoteSearch, type NoteRow } from "./search.ts";
+import { sqlitePragmas } from "./sqlite-pragmas.ts";
 
 export interface Note { id: string; request_id: string; title: string; body: string; tags: string[]; created_at: string }
 export type SaveResult = { note: Note; replayed: boolean };
@@ -49,9 +50,7 @@ export class Store {
     this.path = join(dataDir, "notes.sqlite");
     this.#db = new DatabaseSync(this.path);
     this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
+      ${sqlitePragmas(5000)}
       CREATE TABLE IF NOT EXISTS notes (
         id TEXT PRIMARY KEY,
         request_id TEXT NOT NULL UNIQUE,

@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { LEDGER_FILE, LEDGER_SCHEMA } from "../../../contract/usage-ledger.ts";
 import type { Meter, UsageEvent } from "./meter.ts";
+import { sqlitePragmas } from "../sqlite-pragmas.ts";
 
 /** Longest a write waits for another connection's lock (the other deployment slot shares the file). */
 const BUSY_TIMEOUT_MS = 1000;
@@ -19,7 +20,7 @@ export class Ledger implements Meter {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, LEDGER_FILE);
     this.#db = new DatabaseSync(this.path);
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};`);
+    this.#db.exec(sqlitePragmas(BUSY_TIMEOUT_MS));
     this.#db.exec(LEDGER_SCHEMA);
     const prepare = (sql: string) => this.#db.prepare(sql);
     this.#sql = {

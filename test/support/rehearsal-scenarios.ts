@@ -1,0 +1,119 @@
+// The changes the e2e (test/rehearsal/rehearsal.test.ts) makes to its rehearsal instances, each what a user does by
+// changing stack config and running the deploy again (or destroying it):
+// - revision2: the tests' own second revision (env + secret + image at once);
+// - destroyUnreachable: a destroy while the droplet VM does not answer;
+// - userChanges: what the user's instance (deployed by `npm run rehearse` in its own process) goes through while
+//   the tests' own instance runs its redeploys, so that the two VMs share the machine's CPU instead of taking turns:
+//   1. an nginx option change (stack config rateLimitPerSecond) with a client loop on the user's endpoint;
+//   2. a note saved, then a resize across 2 GB (dropletSize s-1vcpu-1gb → s-2vcpu-4gb): the VM is powered off hard
+//      and started with the new size, as the DigitalOcean provider resizes a droplet (rehearsal/vm/droplet-vm.ts).
+// Each is a real rehearse()/destroy() on the instance's state dir. Everything observed is returned for the test to
+// assert; nothing is asserted here.
+import { writeFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { rehearse, destroy, type RehearsalOptions } from "../../rehearsal/rehearsal.ts";
+import { openPublic, callLoop, nginxWorkers, singleServer, type LoopStats, type ServerContainer } from "../../rehearsal/observe.ts";
+import { toolText } from "../../rehearsal/client.ts";
+import type { UserInstance } from "../../rehearsal/user-instance.ts";
+import { readExecState, REMOTE_COMMAND, type Step } from "../../rehearsal/execute.ts";
+import { DropletVm } from "../../rehearsal/vm/droplet-vm.ts";
+import { REPO_ROOT } from "../../rehearsal/plan.ts";
+
+/** The stack config of the nginx option change (kept in the resize's up: a user's config only grows). */
+export const NGINX_CHANGE = { rateLimitPerSecond: "9" };
+/** Across 2 GB: the default 1 GB size has a 1024 MB swap file (host-ready), 4 GB has none (droplet-size.ts swapMbFor). */
+export const RESIZED_TO = "s-2vcpu-4gb";
+
+export const REVISION_LABEL = "io.selfhosted-mcp.rehearsal-revision";
+
+/**
+ * The second revision, changing three things at once, each a `pulumi config set` away: an env value, a secret
+ * (secretEnv REHEARSAL_SENTINEL) and the image (server/Dockerfile plus one label, written to the state dir: a new
+ * image config, so a new digest, with every layer the droplet already has). Under mocks each of these alone is
+ * `update mcp-deploy-deploy` (program-steps.test.ts); the e2e proves the one deploy script they all run rolls out
+ * each of them.
+ */
+export function revision2(base: RehearsalOptions, stateDir: string, sentinel: string): RehearsalOptions {
+  const dockerfile = join(stateDir, "Dockerfile.rev2");
+  writeFileSync(dockerfile, `${readFileSync(join(REPO_ROOT, "server/Dockerfile"), "utf8")}\nLABEL ${REVISION_LABEL}="2"\n`);
+  return { ...base, env: { REHEARSAL_REVISION: "2" }, secrets: { secretEnv: JSON.stringify({ REHEARSAL_SENTINEL: sentinel }) },
+    config: { dockerfile } };
+}
+
+/**
+ * Freezes the droplet VM (SIGSTOP: its forwarded ports still accept TCP, nothing answers, like a droplet whose
+ * firewall now drops the admin's address), checks that SSH fails, then destroys the instance. Returns the remote
+ * commands that had a delete script, the destroy's log lines and its duration.
+ */
+export async function destroyUnreachable(stateDir: string, vm: DropletVm): Promise<{ withDelete: string[]; lines: string[]; ms: number }> {
+  const withDelete = Object.values(readExecState(stateDir)).filter((x) => x.type === REMOTE_COMMAND && x.inputs.delete).map((x) => x.name);
+  process.kill(vm.qemuPid!, "SIGSTOP");
+  const probe = await vm.ssh("true", { timeoutMs: 30_000, connectTimeoutS: 5 });
+  if (probe.code === 0) throw new Error("the frozen droplet still answered SSH");
+  const lines: string[] = [];
+  const t0 = Date.now();
+  await destroy({ stateDir, log: (l) => lines.push(l) });
+  return { withDelete, lines, ms: Date.now() - t0 };
+}
+
+export interface UserChanges {
+  nginx: { ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
+    serverBefore: ServerContainer; serverAfter: ServerContainer };
+  resize: { ran: string[]; ms: number; bootIdBefore: string; bootIdAfter: string; memTotalMb: number; swaps: string;
+    serverBefore: ServerContainer; serverAfter: ServerContainer; noteId: string; noteAfter: unknown; savedToPowerOffMs: number };
+}
+
+const ran = (steps: Step[]) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
+const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
+
+export async function userChanges(u: UserInstance): Promise<UserChanges> {
+  const ep = u.endpoint();
+  const vm = ep.vm;
+  const log = (l: string) => console.log(`# user instance: ${l}`);
+
+  // 1. nginx option change under a client loop.
+  let nginx: UserChanges["nginx"];
+  let s = await openPublic(ep);
+  try {
+    const serverBefore = await singleServer(vm);
+    const workersBefore = await nginxWorkers(vm);
+    const loop = callLoop(s);
+    const t0 = Date.now();
+    const r = await rehearse({ stateDir: u.stateDir, config: NGINX_CHANGE, log });
+    const ms = Date.now() - t0;
+    const stats = await loop.stop();
+    const rates = (await vm.sshOk("sudo -n grep -rhoE 'rate=[0-9]+r/s' /etc/nginx")).stdout.split("\n").filter(Boolean);
+    nginx = { ran: ran(r.steps), stats, workersBefore, workersAfter: await nginxWorkers(vm), rates, ms,
+      serverBefore, serverAfter: await singleServer(vm) };
+  } finally { await s.close(); }
+
+  // 2. A note saved just before the resize's hard power-off: committed writes must survive a power loss.
+  s = await openPublic(ep);
+  let noteId: string;
+  try {
+    const saved = structured(await s.mcp.client.callTool({ name: "save_note", arguments: {
+      request_id: `user-resize-${process.pid}`, title: "before the resize", body: "written just before the power-off", tags: ["resize"] } }));
+    noteId = (saved.note as { id: string }).id;
+  } finally { await s.close(); }
+  const savedAt = Date.now();
+  const bootIdBefore = (await vm.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
+  const serverBefore = await singleServer(vm);
+  const t0 = Date.now();
+  const r = await rehearse({ stateDir: u.stateDir, config: { ...NGINX_CHANGE, dropletSize: RESIZED_TO }, log });
+  const ms = Date.now() - t0;
+  const poweredOffAt = DropletVm.existing(u.stateDir)?.poweredOffAt ?? 0;
+  const memTotalMb = Number((await vm.sshOk("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo")).stdout);
+  const swaps = (await vm.sshOk("sudo -n swapon --show=NAME --noheadings")).stdout.trim();
+  s = await openPublic(ep);
+  let noteAfter: unknown;
+  try {
+    noteAfter = structured(await s.mcp.client.callTool({ name: "get_note", arguments: { id: noteId } })).note;
+    toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "resize", limit: 1 } }));
+  } finally { await s.close(); }
+  return {
+    nginx,
+    resize: { ran: ran(r.steps), ms, bootIdBefore, bootIdAfter: (await vm.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim(),
+      memTotalMb, swaps, serverBefore, serverAfter: await singleServer(vm), noteId, noteAfter,
+      savedToPowerOffMs: poweredOffAt - savedAt },
+  };
+}
