@@ -1,9 +1,10 @@
 // The real provider of the rehearsal's steps (execute.ts decides and orders them): what each resource type's
 // Create/Update/Delete runs on this machine.
 //   docker:index/image:Image        docker build (recorded context, dockerfile, args, platform, target) + push
-//   command:remote:Command          create / update (else create) / delete over SSH (user, port, key from the
-//                                   recorded connection; `environment` sent as SSH env requests, so only what
-//                                   sshd's AcceptEnv allows arrives — exactly @pulumi/command's behaviour)
+//   command:remote:Command          create / update (else create) / delete over SSH (user, port, key and dial
+//                                   bounds from the recorded connection, ssh-dial.ts; `environment` sent as SSH
+//                                   env requests, so only what sshd's AcceptEnv allows arrives — exactly
+//                                   @pulumi/command's behaviour)
 //   command:remote:CopyToRemote     the asset's bytes written to remotePath over SSH (create; update only when the
 //                                   asset hash or remotePath changed); no delete
 //   command:local:Command           the recorded script locally (interpreter, dir, environment)
@@ -17,6 +18,7 @@ import { REPO_ROOT } from "./plan.ts";
 import { REMOTE_COMMAND, COPY_TO_REMOTE, LOCAL_COMMAND, IMAGE, commandScript, commandEnv, copyNeeded } from "./engine/rules.ts";
 import { buildArgs, type ImageInputs } from "./engine/image.ts";
 import type { Done, ExecutedResource, Provider } from "./execute.ts";
+import { dialBounds, withDialRetry, DialError } from "./ssh-dial.ts";
 
 /** A short stable name for a value (the key and known_hosts files of a connection). */
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v ?? null)).digest("hex");
@@ -46,7 +48,7 @@ async function perform(r: PlannedResource, op: "create" | "update", prev: Execut
   const base = op === "update" ? prev?.outputs : undefined;
   if (!script) return { inputs: i, outputs: { ...i, stdout: base?.stdout ?? "", stderr: base?.stderr ?? "" } };
   const env = commandEnv(i, base);
-  const res = r.type === REMOTE_COMMAND ? await sshRun(i.connection, script, env, i.stdin as string | undefined, stateDir)
+  const res = r.type === REMOTE_COMMAND ? await remote(`${r.type} ${r.name}`, () => sshRun(i.connection, script, env, i.stdin as string | undefined, stateDir))
     : await localRun(i, script, env);
   if (res.code !== 0) throw new StepError(`${r.type} ${r.name}`, `${op} script exited ${res.code}`, tail(res));
   return { inputs: i, outputs: { ...i, stdout: res.stdout.replace(/\n$/, ""), stderr: res.stderr.replace(/\n$/, "") } };
@@ -57,7 +59,7 @@ async function runDelete(s: ExecutedResource, stateDir: string): Promise<void> {
   const script = s.inputs.delete as string | undefined;
   if (!script || (s.type !== REMOTE_COMMAND && s.type !== LOCAL_COMMAND)) return;
   const env = commandEnv(s.inputs, s.outputs);
-  const res = s.type === REMOTE_COMMAND ? await sshRun(s.inputs.connection, script, env, s.inputs.stdin as string | undefined, stateDir)
+  const res = s.type === REMOTE_COMMAND ? await remote(`${s.type} ${s.name}`, () => sshRun(s.inputs.connection, script, env, s.inputs.stdin as string | undefined, stateDir))
     : await localRun(s.inputs, script, env);
   if (res.code !== 0) throw new StepError(`${s.type} ${s.name}`, `delete script exited ${res.code}`, tail(res));
 }
@@ -71,7 +73,8 @@ interface Connection { host: string; port?: number; user?: string; privateKey?: 
 export function sshArgs(connection: unknown, stateDir: string, sendEnv: string[] = []): string[] {
   const c = connection as Connection;
   if (!c?.host) throw new Error("recorded connection has no host");
-  const args = ["-p", String(c.port ?? 22), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15"];
+  const { perDialTimeout } = dialBounds(connection);
+  const args = ["-p", String(c.port ?? 22), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", `ConnectTimeout=${perDialTimeout}`];
   if (c.privateKey) {
     const keyFile = join(stateDir, `conn-${hash(c.privateKey).slice(0, 12)}.key`);
     if (!existsSync(keyFile)) writeFileSync(keyFile, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
@@ -89,12 +92,23 @@ export function sshArgs(connection: unknown, stateDir: string, sendEnv: string[]
   return args;
 }
 
-/** Runs one command string on the remote host, passed verbatim like an SSH exec request. */
+/**
+ * Runs one command string on the remote host, passed verbatim like an SSH exec request, dialled like
+ * @pulumi/command does (ssh-dial.ts: bounded dials, retried up to the connection's dialErrorLimit; DialError after).
+ */
 export function sshRun(connection: unknown, command: string, env: Record<string, string>, stdin: string | undefined, stateDir: string, timeoutMs = 900_000): Promise<RunResult> {
   const names = Object.keys(env);
-  return run("ssh", [...sshArgs(connection, stateDir, names), command], {
+  return withDialRetry(dialBounds(connection), () => run("ssh", [...sshArgs(connection, stateDir, names), command], {
     env: { ...process.env, ...env }, input: stdin ?? "", timeoutMs,
-  });
+  }));
+}
+
+/** A remote step's ssh run; a dial that never succeeded is that resource's StepError (its script never ran). */
+async function remote(label: string, f: () => Promise<RunResult>): Promise<RunResult> {
+  try { return await f(); } catch (e) {
+    if (e instanceof DialError) throw new StepError(label, `cannot reach the host: ${e.message}`, "");
+    throw e;
+  }
 }
 
 function localRun(i: Record<string, unknown>, script: string, env: Record<string, string>): Promise<RunResult> {
@@ -118,7 +132,8 @@ async function copyToRemote(r: PlannedResource, stateDir: string): Promise<void>
   else throw new StepError(`${r.type} ${r.name}`, `source kind "${src.asset}" is not supported by the rehearsal (text files and strings are)`, "");
   // Into an existing directory: copy inside it (CopyToRemote's documented behaviour); else create/overwrite the file.
   const script = `p=${shq(remotePath)}; if [ -d "$p" ]; then p="$p"/${shq(name)}; fi; cat > "$p"`;
-  const res = await run("ssh", [...sshArgs(r.inputs.connection, stateDir), script], { input: bytes.toString("utf8"), timeoutMs: 120_000 });
+  const res = await remote(`${r.type} ${r.name}`, () => withDialRetry(dialBounds(r.inputs.connection),
+    () => run("ssh", [...sshArgs(r.inputs.connection, stateDir), script], { input: bytes.toString("utf8"), timeoutMs: 120_000 })));
   if (res.code !== 0) throw new StepError(`${r.type} ${r.name}`, `copy to ${remotePath} failed (exit ${res.code})`, tail(res));
 }
 
