@@ -1,16 +1,20 @@
 // `npm run rehearse` — deploy the example stack to a local droplet VM exactly as `pulumi up` would to a droplet,
 // then call it over HTTPS with an MCP client. `npm run rehearse -- --destroy` runs the recorded delete scripts and
-// stops everything the rehearsal started. Options: --state-dir DIR (default .rehearsal/).
+// stops everything the rehearsal started. Options: --state-dir DIR (default .rehearsal/); --config KEY=VALUE
+// (repeatable; kept for the instance's later runs, KEY= removes it: stack-settings.ts).
 import { parseArgs } from "node:util";
 import { rehearse, destroy } from "./rehearsal.ts";
 import { ensureHostPrograms, requireRoot } from "./bootstrap.ts";
 import { DEFAULT_STATE_DIR } from "./state.ts";
 import { StepError } from "./execute.ts";
+import { parseSettings, applySettings, SettingError } from "./stack-settings.ts";
+import { ensureStateDir } from "./state.ts";
 
 const { values } = parseArgs({
   options: {
     destroy: { type: "boolean", default: false },
     "state-dir": { type: "string", default: DEFAULT_STATE_DIR },
+    config: { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -19,7 +23,8 @@ const log = (l: string) => console.log(`[rehearse] ${l}`);
 
 async function main(): Promise<number> {
   if (values.help) {
-    console.log("usage: npm run rehearse [-- --destroy] [-- --state-dir DIR]");
+    console.log("usage: npm run rehearse [-- --destroy] [-- --state-dir DIR] [-- --config KEY=VALUE ...]");
+    console.log("  --config KEY=VALUE  a stack config value (non-secret) for this instance, kept for its later runs; KEY= removes it");
     return 0;
   }
   const stateDir = values["state-dir"]!;
@@ -30,9 +35,12 @@ async function main(): Promise<number> {
     log(`destroyed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     return 0;
   }
+  const changes = parseSettings(values.config!);
   const started = Date.now();
   await ensureHostPrograms(log);
-  const r = await rehearse({ stateDir, log });
+  const config = applySettings(ensureStateDir(stateDir), changes);
+  if (Object.keys(config).length) log(`stack config of this instance: ${Object.entries(config).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  const r = await rehearse({ stateDir, log, config });
   const ran = r.steps.filter((s) => s.op !== "same");
   log(`executed ${ran.length} step(s): ${ran.map((s) => `${s.op} ${s.name}`).join(", ") || "nothing changed"}`);
   log(`phases (ms): ${Object.entries(r.timings).map(([k, v]) => `${k}=${v}`).join(" ")}`);
@@ -53,6 +61,7 @@ async function main(): Promise<number> {
 
 main().then((code) => process.exit(code), (e: unknown) => {
   if (e instanceof StepError) console.error(`[rehearse] FAILED at ${e.resource}:\n${e.output}`);
+  else if (e instanceof SettingError) console.error(`[rehearse] ${e.message}`);
   else console.error(`[rehearse] FAILED: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });
