@@ -129,7 +129,9 @@ export class StatelessMux implements Transport {
     const body = result !== undefined
       ? `{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(pending.clientId)}}`
       : JSON.stringify({ ...message, id: pending.clientId });
-    pending.res.writeHead(200, { "content-type": "application/json" }).end(body);
+    // With a Content-Length, Node sends the body unchunked (writeHead alone fixes the header, so Node would chunk):
+    // nginx then passes one framed answer on and sends no separate last-chunk record (BENCHMARKS.md, issue 18).
+    pending.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
   }
 
   /** Drops the bookkeeping of an internal id; false if it was gone already. */

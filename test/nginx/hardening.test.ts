@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import { createServer, type Server, type IncomingHttpHeaders } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNginxConfig, renderUpstreamInclude, upstreamIncludePath } from "../../nginx/index.ts";
 import { bearerToken } from "../../contract/bearer.ts";
-import { startPrivateNginx, type PrivateNginx } from "../support/nginx.ts";
+import { startPrivateNginx, selfSignedCertbotLive, type PrivateNginx } from "../support/nginx.ts";
 import { httpsClient, type HttpsClient } from "../support/https-client.ts";
-import { freePort, runOk } from "../support/proc.ts";
+import { freePort } from "../support/proc.ts";
 
 const DOMAIN = "mcp.example.test";
 const ORIGIN = "https://app.example.test";
@@ -32,10 +32,7 @@ describe("nginx hardening (issue 13) through a real nginx", { timeout: 120_000 }
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "nginx-hardening-"));
     chmodSync(work, 0o755);
-    const live = join(work, "letsencrypt", "live", DOMAIN);
-    mkdirSync(live, { recursive: true });
-    await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-      "-keyout", join(live, "privkey.pem"), "-out", join(live, "fullchain.pem"), "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`]);
+    const live = await selfSignedCertbotLive(join(work, "letsencrypt"), DOMAIN);
     // The stub answers like the server does after issue 13: preflights for ORIGIN, exposed headers on responses.
     upstream = createServer((req, res) => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers });

@@ -9,9 +9,9 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, chmodSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderDeploymentPlan } from "../../infra/render/deployment-plan.ts";
-import { nginxTest, nginxTestInStockConf, startPrivateNginx, type PrivateNginx } from "../support/nginx.ts";
+import { nginxTest, nginxTestInStockConf, startPrivateNginx, selfSignedCertbotLive, type PrivateNginx } from "../support/nginx.ts";
 import { httpsClient, type HttpsClient } from "../support/https-client.ts";
-import { runOk, distinctFreePorts } from "../support/proc.ts";
+import { distinctFreePorts } from "../support/proc.ts";
 
 const DOMAIN = "mcp.example.test";
 const NAMES = ["gw", "weather", "notes"];
@@ -33,10 +33,7 @@ function plan(httpPort: number, tlsPort: number) {
 }
 
 before(async () => {
-  const live = join(dir, "letsencrypt", "live", DOMAIN);
-  mkdirSync(live, { recursive: true });
-  await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-    "-keyout", join(live, "privkey.pem"), "-out", join(live, "fullchain.pem"), "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`]);
+  await selfSignedCertbotLive(join(dir, "letsencrypt"), DOMAIN);
   mkdirSync(join(dir, "upstreams"));
   // Each deployment's upstream include names its live.sock (what the site-less deploys install), served here by a
   // stand-in that answers with its name and the path it received.
@@ -54,7 +51,7 @@ before(async () => {
   const [httpPort, tlsPort] = await distinctFreePorts(2);
   httpsPort = tlsPort!;
   nginx = await startPrivateNginx(plan(httpPort!, httpsPort).files["nginx-tls.conf"]);
-  client = httpsClient({ ca: readFileSync(join(live, "fullchain.pem"), "utf8"), servername: DOMAIN, ports: { 443: httpsPort } });
+  client = httpsClient({ ca: readFileSync(join(dir, "letsencrypt", "live", DOMAIN, "fullchain.pem"), "utf8"), servername: DOMAIN, ports: { 443: httpsPort } });
 });
 after(async () => {
   await client?.close();

@@ -163,6 +163,15 @@ test("stateless: no session id is issued and the SDK client works", async () => 
   await client.close();
 });
 
+test("stateless: a multiplexed JSON answer carries its Content-Length (not chunked: nginx relays it in one record)", async () => {
+  const r = await post(stateless.mcpUrl, JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/list" }), { "mcp-protocol-version": "2025-11-25" });
+  const body = await r.text();
+  assert.equal(r.status, 200, body);
+  assert.equal(r.headers.get("content-length"), String(Buffer.byteLength(body)));
+  assert.equal(r.headers.get("transfer-encoding"), null);
+  assert.equal((JSON.parse(body) as { id: number }).id, 7);
+});
+
 test("stateful: SDK client keeps a session; unknown session → 404; DELETE ends it", async () => {
   const client = await connect(stateful.mcpUrl);
   const transport = client.transport as unknown as { sessionId?: string; terminateSession(): Promise<void> };

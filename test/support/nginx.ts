@@ -6,6 +6,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, runOk, startDaemon, waitFor, type RunResult } from "./proc.ts";
 
+/**
+ * A self-signed ECDSA P-256 certificate for `domain` (SAN included) where certbot keeps it:
+ * `<certbotConfigDir>/live/<domain>/{privkey,fullchain}.pem`. Returns that live directory.
+ */
+export async function selfSignedCertbotLive(certbotConfigDir: string, domain: string): Promise<string> {
+  const live = join(certbotConfigDir, "live", domain);
+  mkdirSync(live, { recursive: true });
+  await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+    "-keyout", join(live, "privkey.pem"), "-out", join(live, "fullchain.pem"), "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain}`]);
+  return live;
+}
+
 export interface PrivateNginx {
   prefix: string;
   confPath: string;
