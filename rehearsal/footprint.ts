@@ -1,5 +1,5 @@
 // What one rehearsal instance holds on this machine, read from its state directory: its processes (qemu, the
-// tunnel keeper, the services supervisor), the loopback ports they listen on, and the image repositories it built
+// tunnel keeper, the SSH control master, the services supervisor), the loopback ports they listen on, and the image repositories it built
 // on the host. Taken before --destroy, `leftovers()` then lists whatever of it is still there (issue 11's proof
 // that an instance leaves nothing behind and touches nothing of another).
 import { existsSync } from "node:fs";
@@ -11,6 +11,7 @@ import { IMAGE } from "./execute.ts";
 import type { Plan } from "./plan.ts";
 import type { ServicesInfo } from "./services.ts";
 import type { VmRecord } from "./vm/droplet-vm.ts";
+import { controlPid } from "./vm/ssh-control.ts";
 
 export interface Footprint { stateDir: string; pids: Record<string, number>; ports: number[]; imageRepos: string[] }
 
@@ -23,6 +24,8 @@ export function footprint(stateDir: string): Footprint {
   const pids: Record<string, number> = {};
   if (vm?.qemuPid) pids.qemu = vm.qemuPid;
   if (vm?.tunnelPid) pids.tunnel = vm.tunnelPid;
+  const control = controlPid(join(stateDir, "vm"));
+  if (control) pids.control = control;
   if (svc?.pid) pids.services = svc.pid;
   const ports = [
     ...(vm ? [vm.ports.ssh, vm.ports.http, vm.ports.https] : []),

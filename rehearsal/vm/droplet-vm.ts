@@ -20,6 +20,7 @@ import { run, runOk, startDaemon, waitFor, distinctFreePorts, type RunResult } f
 import { readJson, writeJson, pidAlive, stopPid } from "../state.ts";
 import type { VmImage } from "./image.ts";
 import { holdPorts, releasePorts } from "./held-ports.ts";
+import { muxOptions, stopControlMaster } from "./ssh-control.ts";
 
 /** Host loopback ports forwarded into the guest (guest sshd listens on `ssh` itself: the stack's sshPort). */
 export interface VmPorts { ssh: number; http: number; https: number }
@@ -186,7 +187,7 @@ export class DropletVm {
       await waitFor(`the droplet VM to boot and its ${user} user to log in over SSH on 127.0.0.1:${ssh}`, async () => {
         if (!pidAlive(d.pid)) throw new Error(`qemu exited:\n${d.log()}`);
         // A generous banner timeout: under TCG on a busy machine sshd may take tens of seconds to answer.
-        return (await this.ssh("true", { timeoutMs: 90_000, connectTimeoutS: 60 })).code === 0;
+        return (await this.ssh("true", { timeoutMs: 90_000, connectTimeoutS: 60, direct: true })).code === 0;
       }, { timeoutMs: spec.timeoutMs ?? 1_200_000, intervalMs: 2_000 });
     } catch (e) {
       await this.stopVm();
@@ -202,6 +203,7 @@ export class DropletVm {
    */
   private async powerOff(): Promise<void> {
     await stopPid(this.rec.qemuPid, 20_000);
+    await stopControlMaster(this.dir);
     Object.assign(this.rec, { qemuPid: undefined, poweredOffAt: Date.now() });
     this.save();
     await holdPorts(Object.values(this.ports));
@@ -214,10 +216,16 @@ export class DropletVm {
       "-o", `ConnectTimeout=${connectTimeoutS}`, `${this.user}@127.0.0.1`];
   }
 
-  /** Runs a shell command in the guest as the deploy user (use `sudo -n` for root). Never throws on exit code. */
-  ssh(command: string, opts: { timeoutMs?: number; input?: string; connectTimeoutS?: number } = {}): Promise<RunResult> {
-    return run("ssh", [...this.sshArgs(opts.connectTimeoutS), command], { timeoutMs: opts.timeoutMs ?? 120_000, input: opts.input });
+  /**
+   * Runs a shell command in the guest as the deploy user (use `sudo -n` for root). Never throws on exit code.
+   * Multiplexed over one held SSH connection (ssh-control.ts) while the VM runs; `direct` always connects anew
+   * (what the deploy's own commands do: @pulumi/command dials per command, see rehearsal/ssh-dial.ts).
+   */
+  ssh(command: string, opts: { timeoutMs?: number; input?: string; connectTimeoutS?: number; direct?: boolean } = {}): Promise<RunResult> {
+    const mux = opts.direct || !this.running ? [] : muxOptions(this.dir, this.sshArgs(60));
+    return run("ssh", [...mux, ...this.sshArgs(opts.connectTimeoutS), command], { timeoutMs: opts.timeoutMs ?? 120_000, input: opts.input });
   }
+
 
   async sshOk(command: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
     const r = await this.ssh(command, opts);
@@ -271,9 +279,9 @@ export class DropletVm {
   private async stopVm(): Promise<void> {
     await releasePorts(Object.values(this.ports));
     await stopPid(this.rec.tunnelPid);
+    await stopControlMaster(this.dir);
     await stopPid(this.rec.qemuPid, 20_000);
-    this.rec.tunnelPid = undefined;
-    this.rec.qemuPid = undefined;
+    Object.assign(this.rec, { tunnelPid: undefined, qemuPid: undefined });
     if (existsSync(this.dir)) this.save();
   }
 

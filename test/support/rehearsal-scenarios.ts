@@ -48,7 +48,7 @@ export function revision2(base: RehearsalOptions, stateDir: string, sentinel: st
 export async function destroyUnreachable(stateDir: string, vm: DropletVm): Promise<{ withDelete: string[]; lines: string[]; ms: number }> {
   const withDelete = Object.values(readExecState(stateDir)).filter((x) => x.type === REMOTE_COMMAND && x.inputs.delete).map((x) => x.name);
   process.kill(vm.qemuPid!, "SIGSTOP");
-  const probe = await vm.ssh("true", { timeoutMs: 30_000, connectTimeoutS: 5 });
+  const probe = await vm.ssh("true", { timeoutMs: 30_000, connectTimeoutS: 5, direct: true });
   if (probe.code === 0) throw new Error("the frozen droplet still answered SSH");
   const lines: string[] = [];
   const t0 = Date.now();
