@@ -3,7 +3,7 @@
 // that keeps the old slot serving. The real programs run in the rehearsal (rehearsal/).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, existsSync, statSync, mkdirSync, chmodSync, readdirSync, readlinkSync } from "node:fs";
+import { readFileSync, existsSync, statSync, mkdirSync, chmodSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { renderDeploymentPlan, renderBundle, renderEnvFile } from "../../infra/render/deployment-plan.ts";
 import { DIGEST, deploy, fakeHost, planOptions, sh } from "./fake-host.ts";
 
@@ -124,6 +124,37 @@ test("blue/green: first deploy serves HTTP-only, the certificate step issues and
   assert.match(readFileSync(fourth.siteFile, "utf8"), /client_max_body_size 2m;/);
   assert.match(host.calls(), /^nginx -s reload$/m);
   assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "blue/mcp.sock");
+
+  // 4c. Only an nginx option changes (same image, env and run spec): the live slot keeps serving — no pull of a
+  //     new image into a new slot, no docker run/stop — and nginx reloads with the new site.
+  host.reset();
+  const nginxOnly = { ...changed, limits: { maxBodySize: "3m" } };
+  r = await deploy(host, nginxOnly, { API_KEYS: "sentinel-secret-value-1234" });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /server unchanged \(image, env, run spec\): the blue slot keeps serving, no new container/);
+  assert.doesNotMatch(host.calls(), /^docker (run|stop|rm)/m, "no container started, stopped or removed");
+  assert.match(readFileSync(fourth.siteFile, "utf8"), /client_max_body_size 3m;/);
+  assert.match(host.calls(), /^nginx -s reload$/m);
+  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "blue/mcp.sock");
+  // The same again: nothing at all changes.
+  host.reset();
+  r = await deploy(host, nginxOnly, { API_KEYS: "sentinel-secret-value-1234" });
+  assert.match(r.stdout, /no new container[\s\S]*nginx configuration unchanged: no reload/);
+  assert.doesNotMatch(host.calls(), /^docker (run|stop|rm)|^nginx /m);
+  // A changed secret is a server change: a new slot.
+  host.reset();
+  r = await deploy(host, nginxOnly, { API_KEYS: "sentinel-secret-value-5678" });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(host.calls(), /^docker run .*--name mcp-green/m);
+  assert.equal(readlinkSync(`${fourth.socketDir}/live.sock`), "green/mcp.sock");
+  // The live slot unchanged but not answering its health check: replaced by a new slot, not kept.
+  host.reset();
+  rmSync(`${host.dir}/containers/mcp-green`, { force: true });
+  writeFileSync(`${host.dir}/containers/mcp-green`, "stale-socket running\n");
+  r = await deploy(host, nginxOnly, { API_KEYS: "sentinel-secret-value-5678" });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /server unchanged/);
+  assert.match(host.calls(), /^docker run .*--name mcp-blue/m);
 
   // 5. The site's delete (teardown) removes containers, nginx files and state (incl. the env file).
   r = await sh(first.site.delete, host.env);

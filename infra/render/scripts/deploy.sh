@@ -121,6 +121,50 @@ fail_new() {
   if [ -n "$active" ]; then die "$1 (the ${active} slot keeps serving)"; else die "$1"; fi
 }
 
+# apply_nginx_files ON_FAILURE: nginx's files of this deploy in place; nginx re-reads them only if they changed (or
+# its master is not running); a configuration that does not validate calls ON_FAILURE with the reason.
+nginx_changed=""
+# stage_nginx SRC DEST: install SRC at DEST when they differ, and remember that nginx must reload.
+stage_nginx() {
+  if ! cmp -s "$1" "$2"; then write_file_atomic "$2" 0644 <"$1"; nginx_changed=1; fi
+}
+apply_nginx_files() {
+  local on_failure=$1 site_phase=none what
+  stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
+  if [ -z "${SITE_FILE}" ]; then
+    log "no site of its own: routed by the deployment that owns the domain's site"
+  elif [ -f "${CERT_FILE}" ]; then
+    site_phase=tls
+  else
+    site_phase=http
+    log "no certificate at ${CERT_FILE} yet: HTTP-only site (the certificate command issues one)"
+  fi
+  if [ "${site_phase}" != none ]; then stage_nginx "${STATE_DIR}/nginx-${site_phase}.conf" "${SITE_FILE}"; fi
+  if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
+    if [ "${site_phase}" = none ]; then what="the nginx configuration with ${UPSTREAM_FILE}"; else what="the ${site_phase} nginx site"; fi
+    nginx_apply || "${on_failure}" "${what} does not validate"
+  else
+    log "nginx configuration unchanged: no reload (client connections stay open)"
+  fi
+}
+
+# 2b. The server itself unchanged (same image digest, env file and run spec as the live slot, which is running and
+#     healthy): it keeps serving — no new container, so its sessions and connections stay — and only nginx's files
+#     are applied (e.g. a rate-limit change). LIVE_SPEC: a digest of those three, written when a slot goes live.
+readonly LIVE_SPEC="${STATE_DIR}/live-server-spec"
+server_spec=$({ printf '%s\n' "${IMAGE}"; cat "${ENV_FILE}" 2>/dev/null || true; cat "${RUN_SPEC}"; } | sha256sum | cut -d' ' -f1)
+readonly server_spec
+if [ -n "$active" ] && [ "$(cat "${LIVE_SPEC}" 2>/dev/null || true)" = "${server_spec}" ] \
+  && container_running "$(slot_container "$active")" \
+  && curl -fsS -o /dev/null -m 3 --unix-socket "$(slot_socket "$active")" "http://localhost${HEALTH_PATH}"; then
+  log "server unchanged (image, env, run spec): the ${active} slot keeps serving, no new container"
+  # keep_live REASON: previous nginx files back; the live slot was never touched.
+  keep_live() { restore_nginx; die "$1 (the ${active} slot keeps serving)"; }
+  apply_nginx_files keep_live
+  log "deployed ${APP}: ${IMAGE} (${active} slot, kept)"
+  exit 0
+fi
+
 # 3. Start the idle slot beside the live one. Socket directories: nginx's workers traverse them; the server (whatever
 #    its uid) creates its socket in its slot's directory (sticky and not listable, like /tmp; one socket per slot).
 install -d -m 0755 "${SOCKET_DIR}"
@@ -146,32 +190,12 @@ log "${new_container} is healthy"
 
 # 5. Switch to the new slot: re-point live.sock; nginx re-reads its configuration only if its files changed (and
 #    gets the certificate first, on the first deploy). A failure restores the previous files and link.
-nginx_changed=""
-# stage_nginx SRC DEST: install SRC at DEST when they differ, and remember that nginx must reload.
-stage_nginx() {
-  if ! cmp -s "$1" "$2"; then write_file_atomic "$2" 0644 <"$1"; nginx_changed=1; fi
-}
 # rollback REASON: previous nginx files and live link back, then fail_new.
 rollback() { restore_nginx; point_live "$active"; fail_new "$1"; }
 point_live "$new"
-stage_nginx "${STATE_DIR}/upstream.conf" "${UPSTREAM_FILE}"
-site_phase=none
-if [ -z "${SITE_FILE}" ]; then
-  log "no site of its own: routed by the deployment that owns the domain's site"
-elif [ -f "${CERT_FILE}" ]; then
-  site_phase=tls
-else
-  site_phase=http
-  log "no certificate at ${CERT_FILE} yet: HTTP-only site (the certificate command issues one)"
-fi
-if [ "${site_phase}" != none ]; then stage_nginx "${STATE_DIR}/nginx-${site_phase}.conf" "${SITE_FILE}"; fi
-if [ -n "$nginx_changed" ] || ! nginx_master_alive; then
-  if [ "${site_phase}" = none ]; then what="the nginx configuration with ${UPSTREAM_FILE}"; else what="the ${site_phase} nginx site"; fi
-  nginx_apply || rollback "${what} does not validate"
-else
-  log "nginx configuration unchanged: no reload (client connections stay open)"
-fi
+apply_nginx_files rollback
 echo "$new" | write_file_atomic "${STATE_DIR}/active-slot" 0644
+echo "${server_spec}" | write_file_atomic "${LIVE_SPEC}" 0600
 log "nginx now routes to the ${new} slot"
 
 # 6. Retire the old slot once nginx no longer reuses connections to it (DRAIN_SECONDS >= 2 > its 1 s reuse), then
