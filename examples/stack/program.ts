@@ -32,7 +32,7 @@ const mcp = new SelfHostedMcp("mcp", {
     servers: s.servers.map((v) => ({
       name: v.name, ...(v.image ? { image: v.image } : { build: { context: v.buildContext ?? s.buildContext, dockerfile: v.dockerfile ?? s.dockerfile, baseImage: s.baseImage, platform: s.platform } }),
       ...(v.imageTag ? { tag: v.imageTag } : {}), ...(v.memoryMb ? { memoryMb: v.memoryMb } : {}), ...(v.healthPath ? { healthPath: v.healthPath } : {}),
-      ...(v.env ? { env: v.env } : {}),
+      ...(v.env ? { env: v.env } : {}), ...(v.oauthScope ? { oauthScope: v.oauthScope } : {}),
       ...(secrets.serverSecretEnv ? { secrets: secrets.serverSecretEnv.apply((all) => all[v.name] ?? {}) } : {}),
     })),
   } : {
@@ -47,7 +47,10 @@ const mcp = new SelfHostedMcp("mcp", {
   env: s.env,
   ...(secrets.secretEnv || secrets.upstreamApiKey
     ? { secrets: mergeSecrets(secrets.secretEnv, secrets.upstreamApiKey) } : {}),
-  auth: { mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}) },
+  auth: {
+    mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}),
+    ...(s.oauthIssuer && s.oauthJwksUrl ? { oauth: { issuer: s.oauthIssuer, jwksUrl: s.oauthJwksUrl } } : {}),
+  },
   rateLimit: { perSecond: s.rateLimitPerSecond, burst: s.rateLimitBurst },
   maxBodySize: s.maxBodySize, listenAddresses: s.nginxListenAddresses,
   resources: { memoryMb: s.containerMemoryMb, cpus: s.containerCpus },
