@@ -20,6 +20,9 @@ const oauthArgs = (over: Record<string, unknown> = {}) => {
   return { ...base, auth: { ...base.auth!, mode: "oauth" as const, oauth: OAUTH }, ...over };
 };
 new SelfHostedMcp("prod", oauthArgs());
+// The single-server form takes auth.oauth too: its OAUTH_ISSUER / OAUTH_JWKS_URL.
+const { servers: _servers, ...single } = oauthArgs();
+new SelfHostedMcp("single", { ...single, server: { image: `ghcr.io/acme/mcp@sha256:${"d".repeat(64)}` } });
 await rec.settle();
 
 const NAMES = ["weather", "notes", "search"];
@@ -61,6 +64,12 @@ test("the site sends each server's RFC 9728 path-suffixed metadata URL to that s
   for (const name of NAMES) {
     assert.match(tls, new RegExp(`location = /\\.well-known/oauth-protected-resource/${name}/mcp \\{[^}]*proxy_pass http://smcp_mcp_example_com_${name};`));
   }
+});
+
+test("the single-server form: its server gets auth.oauth's issuer, no gateway scopes", () => {
+  const env = envOf("single-deploy-deploy");
+  assert.deepEqual([env.AUTH_MODE, env.OAUTH_ISSUER, env.OAUTH_JWKS_URL, env.PUBLIC_URL], ["oauth", OAUTH.issuer, OAUTH.jwksUrl, "https://mcp.example.com"]);
+  assert.deepEqual(Object.keys(env).filter((k) => k.startsWith("UPSTREAM")), []);
 });
 
 /** Asserts that SelfHostedMcp refuses `args` before registering, with an issue at `path` matching `message`. */
