@@ -161,7 +161,7 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
   const keyOf: Record<string, string> = { "auth.oauth": "oauthIssuer", "auth.oauth.issuer": "oauthIssuer", "auth.apiKeys": "apiKeys", env: "env" };
   oauthIssues({ auth, env: s.env, ...(s.servers.length > 0 ? { servers: s.servers } : {}) },
     (path, message) => add(keyOf[path.join(".")] ?? "servers", `${path.join(".")}: ${message}`));
-  if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
+  if (s.smokeTimer && s.authMode === "oauth" && !has("apiKeys")) add("apiKeys", "smokeTimer authenticates with an API key (accepted next to OAuth tokens): set one, or smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
   if (s.registryUsername && s.registryServer === undefined) add("registryUsername", "registryUsername only applies with registryServer: set registryServer (or remove registryUsername)");
   if (has("registryPassword") && s.registryServer === undefined) add("registryPassword", "registryPassword only applies with registryServer: set registryServer (or pulumi config rm registryPassword)");
@@ -241,7 +241,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   // The secret values themselves, checked here in plain text (they never leave these checks).
   const plain = Object.fromEntries([...present].map((k) => [k, value(k)!]));
   const valueIssues = [...sshAuthIssues(plain.sshPrivateKey, present.has("sshPrivateKeyPassword"), settings.sshAgentSocket ?? env.SSH_AUTH_SOCK),
-    ...secretValueIssues(plain)];
+    ...secretValueIssues(plain, settings.servers.map((v) => v.name))];
   if (valueIssues.length > 0) throw new StackConfigError(valueIssues);
   return { settings, secrets };
 }

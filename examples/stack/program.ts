@@ -6,6 +6,7 @@ import { SelfHostedMcp } from "../../infra/components/selfhosted-mcp.ts";
 import { renderAlertRules } from "../../infra/monitoring/alert-rules.ts";
 import { loadMonitoringConfig } from "./monitoring-config.ts";
 import { splitList } from "../../contract/list.ts";
+import { splitKeyGrant } from "../../contract/api-keys.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 const APP = "mcp";
@@ -72,8 +73,9 @@ const mcp = new SelfHostedMcp("mcp", {
   ...(s.smokeTimer ? {
     smokeTimer: {
       ...(s.smokeTextfileDir ? { textfileDir: s.smokeTextfileDir } : {}),
-      // The timer authenticates with the first API key (sent to the host on stdin, stored there 0600).
-      ...(s.authMode === "api-key" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitList(k)[0] ?? "") } : {}),
+      // The timer authenticates with the first API key, without its grants (sent to the host on stdin, stored there
+      // 0600); under oauth too: the server and the gateway accept API keys next to access tokens.
+      ...(s.authMode !== "none" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitKeyGrant(splitList(k)[0] ?? "").key) } : {}),
     },
   } : {}),
 });

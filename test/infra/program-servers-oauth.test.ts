@@ -8,10 +8,12 @@ import { REQUIRED_STACK_CONFIG, asTheCliDelivers, runProgram } from "./fixtures.
 
 const rec = await installMocks();
 const P = "selfhosted-mcp";
+const KEY = "0123456789abcdef0123456789abcdef";
 await runProgram(asTheCliDelivers({
-  ...REQUIRED_STACK_CONFIG, [`${P}:apiKeys`]: "0123456789abcdef0123456789abcdef", [`${P}:authMode`]: "oauth",
+  ...REQUIRED_STACK_CONFIG, [`${P}:authMode`]: "oauth",
   [`${P}:oauthIssuer`]: "https://auth.example.com/", [`${P}:oauthJwksUrl`]: "https://auth.example.com/jwks",
   [`${P}:servers`]: JSON.stringify([{ name: "weather" }, { name: "notes", oauthScope: "notes.use" }]),
+  [`${P}:apiKeys`]: `${KEY}:notes`, [`${P}:smokeTimer`]: "true",
 }), ["digitalocean:token", `${P}:apiKeys`]);
 await rec.settle();
 
@@ -23,6 +25,11 @@ test("the gateway: AUTH_MODE=oauth of oauthIssuer with a scope per server (oauth
     "UPSTREAM_WEATHER_SCOPE=mcp:server:weather", "UPSTREAM_NOTES_SCOPE=notes.use", "UPSTREAMS=weather,notes"]) {
     assert.ok(gw.split("\n").includes(line), line);
   }
+});
+
+test("the smoke timer authenticates with the first API key (accepted next to OAuth), without its grants", () => {
+  const stdin = (rec.named("mcp-smoke-install").inputs as { stdin: { value: string } }).stdin.value;
+  assert.equal(stdin.split("\n")[0], KEY);
 });
 
 test("each server: AUTH_MODE=oauth of the same issuer at https://<domain>/<name>", () => {

@@ -94,7 +94,7 @@ const CASES: Case[] = [
   s("alertSlackWebhookUrl", "hooks.slack.example/x", "an http(s) URL", { alertSlackChannel: "#ops" }),
   c("latencySlaSeconds", "0", "at least 1"),
   c("smokeTimer", "daily", "a boolean"),
-  c("authMode", "oauth", "smokeTimer needs an API key", { smokeTimer: "true" }),
+  { key: "apiKeys", set: { apiKeys: "", authMode: "oauth", smokeTimer: "true" }, why: "smokeTimer needs an API key, also with oauth" },
   c("smokeTextfileDir", "textfile", "an absolute host path"),
   c("alertmanager", "maybe", "a boolean"),
   c("alertSmtpSmarthost", "smtp.example.com", "host:port"),
@@ -118,6 +118,8 @@ const CASES: Case[] = [
   { key: "env", set: { env: '{"OAUTH_ISSUER":"https://other.example.com"}', authMode: "oauth", oauthIssuer: "https://auth.example.com", oauthJwksUrl: "https://auth.example.com/jwks" },
     why: "OAUTH_ISSUER comes from oauthIssuer" },
   c("servers", '[{"name":"weather","oauthScope":"two scopes"}]', "oauthScope is one RFC 6749 scope"),
+  s("apiKeys", "0123456789abcdef0123456789abcdef:nosuch", "a grant names a listed server", { servers: '[{"name":"weather"}]' }),
+  s("apiKeys", "0123456789abcdef0123456789abcdef:weather", "grants only with servers"),
   c("image", `x/y@sha256:${"a".repeat(64)}`, "the single server's image, not with servers", { servers: '[{"name":"weather"}]' }),
   s("serverSecretEnv", '{"weather":{"API_KEYS":"x"}}', "no name the components set"),
 ];
