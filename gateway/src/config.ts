@@ -1,5 +1,5 @@
 // The gateway's configuration from environment variables, validated with zod at start-up (docs/gateway.md,
-// "Configuration"). The shared settings (ports, public URL, Host/Origin lists, API keys) follow the reference
+// "Configuration"). The shared settings (ports, public URL, Host/Origin lists, API keys, OAUTH_*) follow the reference
 // server's rules by reusing its builders (server/src/config.ts); a bad value fails with the variable's name and the fix.
 import * as z from "zod";
 import {

@@ -1,7 +1,7 @@
 // The MCP server one client session talks to: a low-level SDK Server whose handlers forward to the Gateway for the
 // upstreams the request's credential may use (access.ts), decided per request from the credential it carries: a token
-// refreshed with other scopes within a session takes effect at once. Progress: a client's progressToken is replaced upstream by the SDK client's
-// own, and each upstream notifications/progress is re-sent to the client under the client's token (MCP 2025-11-25,
+// refreshed with other scopes within a session takes effect at once. Progress: a client's progressToken is replaced
+// upstream by the SDK client's own, and each upstream notifications/progress is re-sent to the client under the client's token (MCP 2025-11-25,
 // basic/utilities/progress). Cancellation: the client's notifications/cancelled aborts the handler's signal (SDK
 // Protocol), which cancels the upstream call (upstream.ts, call-context.ts). Lists come in one page.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
