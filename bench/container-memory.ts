@@ -5,13 +5,14 @@
 // RAM as in `npm run bench`, whose RSS column is therefore no guide to a container's memory.
 // Usage: node bench/container-memory.ts [--memory 256m,512m] [--duration 60] [--connections 50] [--json FILE]
 import { parseArgs } from "node:util";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOk } from "../test/support/proc.ts";
 import { ensureBaseImage } from "../test/support/base-image.ts";
 import { buildServerImage, inspect, removeContainers, startContainer, uniqueName } from "../test/support/server-image.ts";
 import { runWrk } from "./wrk.ts";
+import { cgroupPeak } from "./cgroup.ts";
 
 const { values } = parseArgs({ options: {
   memory: { type: "string", default: "256m,512m" }, duration: { type: "string", default: "60" },
@@ -33,13 +34,6 @@ writeFileSync(body, [
   { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} },
 ].map((b) => JSON.stringify(b)).join("\n") + "\n");
 
-/** cgroup v2 memory.peak, or v1 memory.max_usage_in_bytes, of a running container (bytes). */
-function cgroupPeak(id: string): number | undefined {
-  for (const f of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.peak`, `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`]) {
-    try { return Number(readFileSync(f, "utf8").trim()); } catch { /* next */ }
-  }
-  return undefined;
-}
 
 const rows: Record<string, unknown>[] = [];
 try {

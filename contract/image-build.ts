@@ -31,9 +31,9 @@ export function imageBuildArgs(spec: ImageBuildSpec): Record<string, string> {
   return args;
 }
 
-/** Arguments after `docker` for a local build: `["build", "-f", ..., context]`. */
-export function dockerBuildArgs(spec: ImageBuildSpec, tag: string): string[] {
-  const args = ["build", "--file", `${spec.context.replace(/\/+$/, "")}/${SERVER_DOCKERFILE}`, "--tag", tag];
+/** Arguments after `docker` for a local build: `["build", "-f", ..., context]`; `dockerfile` relative to the context. */
+export function dockerBuildArgs(spec: ImageBuildSpec, tag: string, dockerfile = SERVER_DOCKERFILE): string[] {
+  const args = ["build", "--file", `${spec.context.replace(/\/+$/, "")}/${dockerfile}`, "--tag", tag];
   for (const [k, v] of Object.entries(imageBuildArgs(spec))) args.push("--build-arg", `${k}=${v}`);
   args.push(spec.context);
   return args;

@@ -60,6 +60,8 @@ export function fixCommand(key: string): string {
     alertWebhookUrl: "pulumi config set alertWebhookUrl --secret https://alerts.example.com/hook",
     alertPagerdutyRoutingKey: "pulumi config set alertPagerdutyRoutingKey --secret <Events API v2 integration key>",
     authMode: "pulumi config set authMode api-key",
+    oauthIssuer: "pulumi config set oauthIssuer https://auth.example.com/   (your authorization server's issuer, exactly as in its metadata)",
+    oauthJwksUrl: "pulumi config set oauthJwksUrl https://auth.example.com/.well-known/jwks.json   (its jwks_uri)",
     nginxListenAddresses: "pulumi config set --path 'nginxListenAddresses[0]' '*'   (or: pulumi config rm nginxListenAddresses for all addresses)",
     secretEnv: "pulumi config set --secret --path 'secretEnv.OAUTH_AUDIENCE' <value>",
     serverSecretEnv: "pulumi config set --secret --path 'serverSecretEnv.weather.UPSTREAM_API_KEY' <value>   (servers[].name, then the variable)",

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { slotPortsOf } from "../../infra/render/deployment-plan.ts";
 import { fittingDropletSize, noFittingSizeMessage } from "../../infra/render/droplet-size.ts";
 import { absPath, digestRef, serverName } from "../../contract/values.ts";
-import { serversIssues } from "../../infra/components/servers-args.ts";
+import { oauthIssues, oauthSchema, oauthScopeSchema, serversIssues } from "../../infra/components/servers-args.ts";
 import { IMAGE_FIELDS } from "../../infra/components/image-args.ts";
 import { HOST_FIELDS, worldOpenCidrs, inZone } from "../../infra/components/host-args.ts";
 import { MCP_FIELDS } from "../../infra/components/selfhosted-mcp-args.ts";
@@ -69,6 +69,8 @@ export const StackSettingsSchema = z.object({
   healthTimeoutSeconds: M.healthTimeoutSeconds.default(D.healthTimeoutSeconds),
   drainSeconds: M.drainSeconds.default(D.drainSeconds),
   authMode: M.authMode.default(D.authMode),
+  oauthIssuer: oauthSchema.shape.issuer.optional(),
+  oauthJwksUrl: oauthSchema.shape.jwksUrl.optional(),
   env: M.env.default({}),
   rateLimitPerSecond: M.rateLimitPerSecond.default(D.rateLimitPerSecond),
   rateLimitBurst: M.rateLimitBurst.default(D.rateLimitBurst),
@@ -90,6 +92,7 @@ export const StackSettingsSchema = z.object({
     buildContext: z.string().min(1).optional(), dockerfile: z.string().min(1).optional(),
     imageTag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag such as v1.2.3 or a git commit").optional(),
     memoryMb: H.memoryMb.optional(), healthPath: M.healthPath.optional(), env: M.env.optional(),
+    oauthScope: oauthScopeSchema.optional(),
   }).strict()).default([]),
 });
 
@@ -152,7 +155,13 @@ function crossChecks(s: StackSettings, has: (k: SecretKey) => boolean): ConfigIs
     serversIssues({ ...s, auth: { mode: s.authMode }, servers: s.servers, ...(s.registryServer ? { registry: s.registryServer } : {}), ...(s.docrName ? { docr: s.docrName } : {}) },
       (path, message) => add(path[0] === "servers" ? "servers" : String(path.join(".")) === "auth.mode" ? "authMode" : String(path[0]), `${path.join(".")}: ${message}`));
   }
-  if (s.smokeTimer && s.authMode === "oauth") add("authMode", "smokeTimer authenticates with an API key; with authMode oauth set smokeTimer false (or run the smoke test yourself with --token)");
+  if ((s.oauthIssuer === undefined) !== (s.oauthJwksUrl === undefined)) add(s.oauthIssuer ? "oauthJwksUrl" : "oauthIssuer", "oauthIssuer and oauthJwksUrl go together: set both (or neither)");
+  const auth = { mode: s.authMode, ...(has("apiKeys") ? { apiKeys: true } : {}), ...(s.oauthIssuer ? { oauth: true } : {}) };
+  // The component's rule (servers-args.ts oauthIssues), its paths mapped to the stack's keys.
+  const keyOf: Record<string, string> = { "auth.oauth": "oauthIssuer", "auth.oauth.issuer": "oauthIssuer", "auth.apiKeys": "apiKeys", env: "env" };
+  oauthIssues({ auth, env: s.env, ...(s.servers.length > 0 ? { servers: s.servers } : {}) },
+    (path, message) => add(keyOf[path.join(".")] ?? "servers", `${path.join(".")}: ${message}`));
+  if (s.smokeTimer && s.authMode === "oauth" && !has("apiKeys")) add("apiKeys", "smokeTimer authenticates with an API key (accepted next to OAuth tokens): set one, or smokeTimer false (or run the smoke test yourself with --token)");
   if (s.registryUsername && !has("registryPassword")) add("registryPassword", "registryUsername is set, so its password is required");
   if (s.registryUsername && s.registryServer === undefined) add("registryUsername", "registryUsername only applies with registryServer: set registryServer (or remove registryUsername)");
   if (has("registryPassword") && s.registryServer === undefined) add("registryPassword", "registryPassword only applies with registryServer: set registryServer (or pulumi config rm registryPassword)");
@@ -232,7 +241,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(), env
   // The secret values themselves, checked here in plain text (they never leave these checks).
   const plain = Object.fromEntries([...present].map((k) => [k, value(k)!]));
   const valueIssues = [...sshAuthIssues(plain.sshPrivateKey, present.has("sshPrivateKeyPassword"), settings.sshAgentSocket ?? env.SSH_AUTH_SOCK),
-    ...secretValueIssues(plain)];
+    ...secretValueIssues(plain, settings.servers.map((v) => v.name))];
   if (valueIssues.length > 0) throw new StackConfigError(valueIssues);
   return { settings, secrets };
 }

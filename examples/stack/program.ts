@@ -6,6 +6,7 @@ import { SelfHostedMcp } from "../../infra/components/selfhosted-mcp.ts";
 import { renderAlertRules } from "../../infra/monitoring/alert-rules.ts";
 import { loadMonitoringConfig } from "./monitoring-config.ts";
 import { splitList } from "../../contract/list.ts";
+import { splitKeyGrant } from "../../contract/api-keys.ts";
 
 const { settings: s, secrets } = loadStackConfig();
 const APP = "mcp";
@@ -32,7 +33,7 @@ const mcp = new SelfHostedMcp("mcp", {
     servers: s.servers.map((v) => ({
       name: v.name, ...(v.image ? { image: v.image } : { build: { context: v.buildContext ?? s.buildContext, dockerfile: v.dockerfile ?? s.dockerfile, baseImage: s.baseImage, platform: s.platform } }),
       ...(v.imageTag ? { tag: v.imageTag } : {}), ...(v.memoryMb ? { memoryMb: v.memoryMb } : {}), ...(v.healthPath ? { healthPath: v.healthPath } : {}),
-      ...(v.env ? { env: v.env } : {}),
+      ...(v.env ? { env: v.env } : {}), ...(v.oauthScope ? { oauthScope: v.oauthScope } : {}),
       ...(secrets.serverSecretEnv ? { secrets: secrets.serverSecretEnv.apply((all) => all[v.name] ?? {}) } : {}),
     })),
   } : {
@@ -47,7 +48,10 @@ const mcp = new SelfHostedMcp("mcp", {
   env: s.env,
   ...(secrets.secretEnv || secrets.upstreamApiKey
     ? { secrets: mergeSecrets(secrets.secretEnv, secrets.upstreamApiKey) } : {}),
-  auth: { mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}) },
+  auth: {
+    mode: s.authMode, ...(secrets.apiKeys ? { apiKeys: secrets.apiKeys } : {}),
+    ...(s.oauthIssuer && s.oauthJwksUrl ? { oauth: { issuer: s.oauthIssuer, jwksUrl: s.oauthJwksUrl } } : {}),
+  },
   rateLimit: { perSecond: s.rateLimitPerSecond, burst: s.rateLimitBurst },
   maxBodySize: s.maxBodySize, listenAddresses: s.nginxListenAddresses,
   resources: { memoryMb: s.containerMemoryMb, cpus: s.containerCpus },
@@ -69,8 +73,9 @@ const mcp = new SelfHostedMcp("mcp", {
   ...(s.smokeTimer ? {
     smokeTimer: {
       ...(s.smokeTextfileDir ? { textfileDir: s.smokeTextfileDir } : {}),
-      // The timer authenticates with the first API key (sent to the host on stdin, stored there 0600).
-      ...(s.authMode === "api-key" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitList(k)[0] ?? "") } : {}),
+      // The timer authenticates with the first API key, without its grants (sent to the host on stdin, stored there
+      // 0600); under oauth too: the server and the gateway accept API keys next to access tokens.
+      ...(s.authMode !== "none" && secrets.apiKeys ? { token: secrets.apiKeys.apply((k) => splitKeyGrant(splitList(k)[0] ?? "").key) } : {}),
     },
   } : {}),
 });

@@ -4,7 +4,8 @@
 import { privateKeyIsEncrypted } from "../../infra/render/ssh-keys.ts";
 import { MANAGED_ENV } from "../../infra/components/selfhosted-mcp.ts";
 import { monitoringSecretsSchema } from "../../infra/monitoring/stack-options.ts";
-import { checkApiKeys } from "../../contract/api-keys.ts";
+import { checkApiKeyEntries, checkApiKeys, splitKeyGrant } from "../../contract/api-keys.ts";
+import { splitList } from "../../contract/list.ts";
 import { ENV_NAME_PATTERN, singleLine } from "../../contract/values.ts";
 import { fixCommand, type ConfigIssue, type SecretKey } from "./config-error.ts";
 
@@ -37,16 +38,26 @@ export const MONITORING_SECRET_KEYS = { alertSmtpPassword: "smtpPassword", alert
 const ONE_LINE = ["upstreamApiKey", "sshPrivateKeyPassword", "registryPassword"] as const;
 
 /**
+ * The problem with `apiKeys`, if any: the key rule (contract/api-keys.ts), and with `servers` each entry may grant
+ * some of them, `<key>:<server>[+<server>…]` (the gateway's rule, gateway/src/config.ts), naming only listed servers.
+ */
+function apiKeysProblem(raw: string, servers: readonly string[]): string | undefined {
+  if (servers.length === 0) return checkApiKeys(raw).problem;
+  const entries = splitList(raw).map(splitKeyGrant);
+  const unknown = entries.findIndex((e) => e.servers?.some((s) => !servers.includes(s)));
+  if (unknown >= 0) return `key ${unknown + 1} grants a server that is not in servers (${servers.join(", ")}): write <key>:<server>[+<server>…]`;
+  return checkApiKeyEntries(entries.map((e) => e.key)).problem;
+}
+
+/**
  * Issues with the secret values that are set (plaintext in, never out: messages name the key, not the value).
  * `secretEnv` arrives as its JSON text.
  */
-export function secretValueIssues(values: Partial<Record<SecretKey, string>>): ConfigIssue[] {
+export function secretValueIssues(values: Partial<Record<SecretKey, string>>, servers: readonly string[] = []): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (key: string, message: string) => issues.push({ key, message, fix: fixCommand(key) });
-  if (values.apiKeys !== undefined) {
-    const { problem } = checkApiKeys(values.apiKeys);
-    if (problem) add("apiKeys", problem);
-  }
+  const keysProblem = values.apiKeys === undefined ? undefined : apiKeysProblem(values.apiKeys, servers);
+  if (keysProblem) add("apiKeys", keysProblem);
   for (const key of ONE_LINE) {
     const v = values[key];
     if (v !== undefined && (/[\r\n]/.test(v) || v.trim() === "")) add(key, "must be a single line of text (it is written to a file line by line)");

@@ -1,21 +1,23 @@
 // The gateway's configuration from environment variables, validated with zod at start-up (docs/gateway.md,
-// "Configuration"). The shared settings (ports, public URL, Host/Origin lists, API keys) follow the reference
+// "Configuration"). The shared settings (ports, public URL, Host/Origin lists, API keys, OAUTH_*) follow the reference
 // server's rules by reusing its builders (server/src/config.ts); a bad value fails with the variable's name and the fix.
 import * as z from "zod";
 import {
-  ConfigError, LISTENER_ENV, socketPath, bytes, checkApiKeyList, httpSurface, httpUrl, int, list, ms, parseEnv, readKeyEntries, MiB,
-  type ListenerConfig,
+  ConfigError, LISTENER_ENV, socketPath, bytes, checkApiKeyList, httpSurface, httpUrl, int, list, ms, oauthConfig, oauthEnv, parseEnv,
+  readKeyEntries, MiB, type ListenerConfig, type OAuthConfig,
 } from "../../server/src/config.ts";
 import { isB64Token } from "../../contract/bearer.ts";
 import { splitKeyGrant } from "../../contract/api-keys.ts";
-import { upstreamVar } from "../../contract/gateway-env.ts";
+import { defaultUpstreamScope, SCOPE_TOKEN, upstreamVar } from "../../contract/gateway-env.ts";
 import { SERVER_NAME_SOURCE, TOOL_NAME_MAX_LIMIT } from "./names.ts";
 
 export { ConfigError };
 
 const EnvSchema = z.object({
   ...LISTENER_ENV,
-  AUTH_MODE: z.enum(["none", "api-key"], { error: 'must be "none" or "api-key" (the gateway has no OAuth mode yet)' }).default("api-key"),
+  AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
+  // No scope is required of every token: each upstream has its own (UPSTREAM_<NAME>_SCOPE).
+  ...oauthEnv(""),
   API_KEYS: z.string().optional(),
   API_KEYS_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "must be one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
@@ -45,6 +47,8 @@ export interface UpstreamConfig {
   socket?: string;
   /** Bearer token the gateway presents to it (UPSTREAM_<NAME>_TOKEN), if it requires one. */
   token?: string;
+  /** AUTH_MODE=oauth: an access token may use this upstream when its scopes include this one (UPSTREAM_<NAME>_SCOPE). */
+  scope: string;
 }
 
 export interface GatewayLimits {
@@ -69,8 +73,15 @@ export interface GatewayLimits {
   requestTimeoutMs: number;
 }
 
-/** api-key: `grants` maps each key to the upstream names it may use (every upstream unless the entry names some). */
-export type GatewayAuth = { mode: "none" } | { mode: "api-key"; keys: string[]; grants: Map<string, ReadonlySet<string>> };
+/** Each API key and the upstream names it may use (every upstream unless its entry names some). */
+export type KeyGrants = Map<string, ReadonlySet<string>>;
+
+/**
+ * api-key: the keys and their grants. oauth: access tokens (the reference server's resource-server rules, with the
+ * gateway's metadata), each upstream granted by its `scope`; API keys with grants too when API_KEYS is set.
+ */
+export type GatewayAuth = { mode: "none" } | { mode: "api-key"; keys: string[]; grants: KeyGrants }
+  | { mode: "oauth"; oauth: OAuthConfig; grants: KeyGrants };
 
 export interface GatewayConfig extends ListenerConfig {
   auth: GatewayAuth;
@@ -106,7 +117,10 @@ function readUpstreams(raw: string, source: NodeJS.ProcessEnv): UpstreamConfig[]
     const tokenVar = upstreamVar(name, "TOKEN");
     const token = source[tokenVar]?.trim() || undefined;
     if (token !== undefined && !isB64Token(token)) throw new ConfigError(`${tokenVar}: contains characters a bearer token cannot carry (RFC 6750 §2.1 b64token)`);
-    return { name, url, ...(socket ? { socket } : {}), ...(token ? { token } : {}) };
+    const scopeVar = upstreamVar(name, "SCOPE");
+    const scope = source[scopeVar]?.trim() || defaultUpstreamScope(name);
+    if (!SCOPE_TOKEN.test(scope)) throw new ConfigError(`${scopeVar}: invalid value ${JSON.stringify(scope)}: must be one OAuth scope (RFC 6749 §3.3: printable ASCII without space, " or \\), e.g. ${defaultUpstreamScope(name)}`);
+    return { name, url, ...(socket ? { socket } : {}), ...(token ? { token } : {}), scope };
   });
 }
 
@@ -115,7 +129,7 @@ function readUpstreams(raw: string, source: NodeJS.ProcessEnv): UpstreamConfig[]
  * `<key>` (every upstream) or `<key>:<upstream>[+<upstream>…]` (only those). `:` and `+` after the key are unambiguous:
  * `:` is not a b64token character, and `+` is not allowed in upstream names.
  */
-function readGrants(env: { API_KEYS?: string | undefined; API_KEYS_FILE?: string | undefined }, upstreams: UpstreamConfig[]): GatewayAuth {
+function readGrants(env: { API_KEYS?: string | undefined; API_KEYS_FILE?: string | undefined }, upstreams: UpstreamConfig[]): { keys: string[]; grants: KeyGrants } {
   const { name, entries } = readKeyEntries(env);
   const known = new Set(upstreams.map((u) => u.name));
   const grants = new Map<string, ReadonlySet<string>>();
@@ -127,7 +141,19 @@ function readGrants(env: { API_KEYS?: string | undefined; API_KEYS_FILE?: string
     if (grants.has(key)) throw new ConfigError(`${name}: key ${i + 1} is listed twice; give it all its upstreams in one entry`);
     grants.set(key, new Set(named));
   });
-  return { mode: "api-key", keys: checkApiKeyList(name, [...grants.keys()]), grants };
+  return { keys: checkApiKeyList(name, [...grants.keys()]), grants };
+}
+
+function gatewayAuth(e: z.infer<typeof EnvSchema>, resourceUrl: string, upstreams: UpstreamConfig[]): GatewayAuth {
+  if (e.AUTH_MODE === "none") return { mode: "none" };
+  if (e.AUTH_MODE === "api-key") return { mode: "api-key", ...readGrants(e, upstreams) };
+  const { keys, grants } = e.API_KEYS || e.API_KEYS_FILE ? readGrants(e, upstreams) : { keys: undefined, grants: new Map() };
+  const oauth: OAuthConfig = {
+    ...oauthConfig(e, resourceUrl), ...(keys ? { keys } : {}), resourceName: "selfhosted-mcp gateway",
+    // RFC 9728 §2 scopes_supported: what a client asks for to use this resource — each upstream's scope.
+    scopesSupported: [...new Set([...e.OAUTH_REQUIRED_SCOPES, ...upstreams.map((u) => u.scope)])],
+  };
+  return { mode: "oauth", oauth, grants };
 }
 
 /** Parses and validates the gateway's environment; throws ConfigError naming the variable on bad input. */
@@ -135,7 +161,7 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
   const e = parseEnv(EnvSchema, source);
   const surface = httpSurface(e);
   const upstreams = readUpstreams(e.UPSTREAMS, source);
-  const auth: GatewayAuth = e.AUTH_MODE === "none" ? { mode: "none" } : readGrants(e, upstreams);
+  const auth = gatewayAuth(e, surface.resourceUrl, upstreams);
   if (e.UPSTREAM_TIMEOUT_MS >= e.REQUEST_TIMEOUT_MS) {
     throw new ConfigError(`UPSTREAM_TIMEOUT_MS: ${e.UPSTREAM_TIMEOUT_MS} must be below REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}), so an upstream's timeout reaches the client as the upstream's error`);
   }

@@ -5,12 +5,13 @@
 import { createLogger } from "../../server/src/logger.ts";
 import { createMcpHttpApp } from "../../server/src/http.ts";
 import { serve } from "../../server/src/serve.ts";
-import { keyPrincipal } from "../../server/src/auth.ts";
+import { startupIssuerCheck } from "../../server/src/issuer-check.ts";
 import { ConfigError, loadGatewayConfig, type GatewayConfig } from "./config.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { Upstream } from "./upstream.ts";
 import { Gateway } from "./gateway.ts";
 import { createFrontServer } from "./front.ts";
+import { accessRule } from "./access.ts";
 import { gatewayHealth, upstreamHealthRoute } from "./health.ts";
 
 let config: GatewayConfig;
@@ -28,14 +29,16 @@ process.on("unhandledRejection", (e) => { logger.error({ err: { message: e insta
 const metrics = createGatewayMetrics();
 const { limits } = config;
 const gateway = new Gateway(config.upstreams.map((u) => new Upstream(u, limits, logger, metrics)), limits, metrics, logger);
-const everyUpstream: ReadonlySet<string> = new Set(config.upstreams.map((u) => u.name));
-// Grants by principal (auth.ts keyPrincipal: what the SDK middleware reports for the key that authenticated).
-const grants = config.auth.mode === "api-key" ? new Map([...config.auth.grants].map(([key, names]) => [keyPrincipal(key), names])) : undefined;
-const allowedFor = (principal: string): ReadonlySet<string> => (grants ? grants.get(principal) ?? new Set() : everyUpstream);
+const access = accessRule(config.auth, config.upstreams);
+const { auth } = config;
+if (auth.mode === "oauth") {
+  const fatal = await startupIssuerCheck(auth.oauth, (o, m) => logger.warn(o, m));
+  if (fatal) { process.stderr.write(`invalid configuration: ${fatal}\n`); process.exit(1); }
+}
 
 const { app, drain, sessions } = createMcpHttpApp({
   config: {
-    auth: config.auth.mode === "api-key" ? { mode: "api-key", keys: config.auth.keys } : { mode: "none" },
+    auth: auth.mode === "api-key" ? { mode: "api-key", keys: auth.keys } : auth.mode === "oauth" ? auth.oauth : { mode: "none" },
     resourceUrl: config.resourceUrl, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins,
     // Stateful only: a client's notifications/cancelled must reach the Server running its call, and list_changed
     // notifications need the session's GET stream.
@@ -44,8 +47,8 @@ const { app, drain, sessions } = createMcpHttpApp({
   },
   logger, metrics,
   health: () => gatewayHealth(gateway),
-  open(principal) {
-    const server = createFrontServer(gateway, allowedFor(principal));
+  open(_principal, opened) {
+    const server = createFrontServer(gateway, access, opened);
     return { server, connect: (t) => server.connect(t) };
   },
   routes: upstreamHealthRoute(gateway),
@@ -61,5 +64,5 @@ await serve({
 if (config.auth.mode === "none") logger.warn("AUTH_MODE=none: /mcp accepts unauthenticated requests to every upstream; use only behind another authentication layer or for local testing");
 logger.info({
   event: "started", port: config.port, host: config.host, listen_socket: config.listenSocket, metrics_port: config.metricsPort,
-  auth_mode: config.auth.mode, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url, token: u.token !== undefined })),
+  auth_mode: config.auth.mode, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url, token: u.token !== undefined, ...(config.auth.mode === "oauth" ? { scope: u.scope } : {}) })),
 }, "gateway listening");

@@ -9,7 +9,7 @@ import { listenAddressSchema } from "../../nginx/index.ts";
 import { drainSecondsSchema } from "../render/deployment-plan.ts";
 import { parseArgs } from "../../contract/args-error.ts";
 import { HOST_FIELDS, hostArgsObject, inZone, tcpPort } from "./host-args.ts";
-import { gatewaySchema, serverSchema, serversIssues } from "./servers-args.ts";
+import { gatewaySchema, oauthIssues, oauthSchema, serverSchema, serversIssues } from "./servers-args.ts";
 import type { SelfHostedMcpArgs } from "./selfhosted-mcp.ts";
 
 /**
@@ -54,7 +54,7 @@ export const selfHostedMcpArgsSchema = z.object({
   app: F.app.optional(), port: F.port.optional(), metricsPort: F.metricsPort.optional(), healthPath: F.healthPath.optional(),
   healthTimeoutSeconds: F.healthTimeoutSeconds.optional(), drainSeconds: F.drainSeconds.optional(),
   env: z.record(z.string(), z.unknown()).optional(),
-  auth: z.object({ mode: F.authMode }).loose().optional(),
+  auth: z.object({ mode: F.authMode, oauth: oauthSchema.optional() }).loose().optional(),
   rateLimit: rateLimit.optional(),
   servers: z.array(server).optional(), gateway: gatewaySchema.optional(),
   maxBodySize: F.maxBodySize.optional(), listenAddresses: F.listenAddresses.optional(),
@@ -71,6 +71,7 @@ export const selfHostedMcpArgsSchema = z.object({
   envIssues(a.env, []);
   a.servers?.forEach((s, i) => envIssues(s.env, ["servers", i]));
   serversIssues(a, (path, message) => ctx.addIssue({ code: "custom", path, message }));
+  oauthIssues(a, (path, message) => ctx.addIssue({ code: "custom", path, message }));
   if (a.dnsZone && !inZone(a.domain, a.dnsZone)) ctx.addIssue({ code: "custom", path: ["dnsZone"], message: `domain ${a.domain} is not inside zone ${a.dnsZone}` });
 });
 

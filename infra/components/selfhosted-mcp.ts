@@ -5,7 +5,7 @@ import { McpHost, type McpHostArgs } from "./host.ts";
 import { McpImage, docrRegionFor, type McpImageBuild, type ExternalRegistry, type DocrRegistry } from "./image.ts";
 import { McpDeployment, type McpDeploymentArgs } from "./deployment.ts";
 import { deployServers, serverLimits, type DeployedServer, type McpServerArgs, type McpGatewayArgs } from "./servers.ts";
-import { gatewayMounts, gatewayUpstreamEnv, gatewayUpstreamTokens } from "../render/servers.ts";
+import { gatewayMounts, gatewayScopeEnv, gatewayUpstreamEnv, gatewayUpstreamTokens, oauthIssuerEnv } from "../render/servers.ts";
 import { packagePath, packageVersion } from "../package-files.ts";
 import { GATEWAY_DOCKERFILE } from "../../contract/image-build.ts";
 import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitoring.ts";
@@ -37,7 +37,9 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
    * containers at `https://<domain>/<name>/mcp`, all behind the gateway at `https://<domain>/mcp`. `env`, `secrets`,
    * `port`, `metricsPort`, `healthPath` and `app` then belong to the gateway; `resources`, `rateLimit` and
    * `maxBodySize` are every server's defaults. `auth` covers both: API key entries `<key>:<server>+<server>` grant only
-   * those servers. OAuth is not supported with `servers` (the gateway has none yet).
+   * those servers. With `auth.mode` oauth the gateway and every server are OAuth resources of `auth.oauth`'s issuer
+   * (the gateway grants each server by scope, `servers[].oauthScope`); `apiKeys` are then still required (the gateway's
+   * token to each server derives from them) and keep working next to OAuth.
    */
   servers?: McpServerArgs[];
   /** The gateway in front of `servers` (ignored without them). */
@@ -53,7 +55,11 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   env?: Record<string, pulumi.Input<string>>;
   /** Secret environment (written only to the host's env file, mode 0600). */
   secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  auth?: { mode: "none" | "api-key" | "oauth"; apiKeys?: pulumi.Input<string> };
+  /**
+   * `oauth` (with mode oauth; required with `servers`): the authorization server (issuer and JWKS URL) the server, or
+   * the gateway and every server of `servers`, trust: their OAUTH_ISSUER / OAUTH_JWKS_URL (docs/server.md).
+   */
+  auth?: { mode: "none" | "api-key" | "oauth"; apiKeys?: pulumi.Input<string>; oauth?: { issuer: string; jwksUrl: string } };
   /** nginx limits per client IP; false disables. */
   rateLimit?: { perSecond: number; burst?: number } | false;
   maxBodySize?: string;
@@ -137,6 +143,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     }, { parent: this });
 
     const authMode = args.auth?.mode ?? DEFAULTS.authMode;
+    const oauth = authMode === "oauth" ? args.auth?.oauth : undefined;
     const publicUrl = `https://${args.domain}`;
     const host = this.host;
     const limits: McpDeploymentArgs["limits"] = {
@@ -151,11 +158,14 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       this.servers = deployServers({
         parent: this, name, shared, repository: args.server?.repository ?? DEFAULTS.imageRepository, pullConfig: this.image.pullConfig,
         ...(this.image.pushRegistry ? { pushRegistry: this.image.pushRegistry } : {}),
-        authMode: authMode === "none" ? "none" : "api-key", ...(args.auth?.apiKeys ? { keyEntries: args.auth.apiKeys } : {}),
+        authMode, ...(args.auth?.apiKeys ? { keyEntries: args.auth.apiKeys } : {}), ...(oauth ? { oauth } : {}),
         defaults: { memoryMb, cpus, limits },
       }, args.servers!);
     }
     const names = this.servers.map((s) => s.name);
+    // An OAuth resource (the server, or the gateway): its issuer, audience = PUBLIC_URL/mcp (its default); the gateway
+    // also a scope per server.
+    const oauthEnv = oauth ? { ...oauthIssuerEnv(oauth), ...(multi ? gatewayScopeEnv(args.servers!) : {}) } : {};
     const apiKeys = args.auth?.apiKeys ?? "";
     // Single server: its keys as given. Gateway: the entries with their grants, and a token per server (render/servers.ts).
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(args.secrets ?? {}), apiKeys])
@@ -176,7 +186,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
       ...(args.acme.certbotConfigDir ? { certbotConfigDir: args.acme.certbotConfigDir } : {}),
       limits,
       ...(args.listenAddresses?.length ? { nginx: { listenAddresses: args.listenAddresses } } : {}),
-      env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode, ...(multi ? gatewayUpstreamEnv(names) : {}) },
+      env: { ...args.env, PUBLIC_URL: publicUrl, AUTH_MODE: authMode, ...(multi ? gatewayUpstreamEnv(names) : {}), ...oauthEnv },
       secretEnv,
       ...(multi ? {
         routes: args.servers!.map((s) => ({ name: s.name, healthPath: s.healthPath ?? DEFAULTS.healthPath, limits: serverLimits(s, limits) })),

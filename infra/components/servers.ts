@@ -7,7 +7,7 @@ import { McpImage, type McpImageBuild, type ExternalRegistry } from "./image.ts"
 import { McpDeployment, type McpDeploymentArgs } from "./deployment.ts";
 import { packageVersion } from "../package-files.ts";
 import { splitList } from "../../contract/list.ts";
-import { defaultServerPorts, serverApiKeys, serverPublicUrl } from "../render/servers.ts";
+import { defaultServerPorts, oauthIssuerEnv, serverApiKeys, serverPublicUrl } from "../render/servers.ts";
 import { DEFAULTS } from "../defaults.ts";
 
 /** One of SelfHostedMcp's `servers`. Unset values fall back to SelfHostedMcp's own (resources, rateLimit, ...). */
@@ -32,6 +32,11 @@ export interface McpServerArgs {
   /** Blue slot ports (green +1); default from the name (infra/render/servers.ts defaultServerPorts). */
   port?: number;
   metricsPort?: number;
+  /**
+   * With `auth.mode` oauth: the scope an access token for the gateway must carry to use this server (RFC 6749 §3.3
+   * scope-token), default `mcp:server:<name>` (docs/gateway.md "Authentication and authorisation").
+   */
+  oauthScope?: string;
   /** nginx limits of its route `/<name>/mcp` (own zones); default SelfHostedMcp's. */
   rateLimit?: { perSecond: number; burst?: number } | false;
   maxBodySize?: string;
@@ -60,9 +65,11 @@ export interface ServersContext {
   pushRegistry?: ExternalRegistry;
   repository: string;
   pullConfig: pulumi.Input<string>;
-  authMode: "none" | "api-key";
+  authMode: "none" | "api-key" | "oauth";
   /** The API key entries (with grants), secret. */
   keyEntries?: pulumi.Input<string>;
+  /** oauth: the authorization server each server checks tokens for its own route against. */
+  oauth?: { issuer: string; jwksUrl: string };
   defaults: { memoryMb: number; cpus: number; limits: McpDeploymentArgs["limits"] };
 }
 
@@ -80,7 +87,8 @@ export function deployServers(ctx: ServersContext, servers: readonly McpServerAr
       ...(s.build ? { build: s.build } : {}), repository: ctx.repository, tag: s.tag ?? `${s.name}-v${packageVersion()}`,
       ...(ctx.pushRegistry ? { registry: ctx.pushRegistry } : {}),
     }, parent);
-    const keys = ctx.authMode === "api-key"
+    // api-key and oauth: the keys that grant it, then the gateway's token (under oauth, accepted next to access tokens).
+    const keys = ctx.authMode !== "none"
       ? { API_KEYS: pulumi.output(ctx.keyEntries ?? "").apply((k) => serverApiKeys(splitList(k), s.name).join(",")) }
       : {};
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(s.secrets ?? {}), keys])
@@ -92,7 +100,8 @@ export function deployServers(ctx: ServersContext, servers: readonly McpServerAr
       port: s.port ?? ports.port, metricsPort: s.metricsPort ?? ports.metricsPort,
       memoryMb, cpus: s.cpus ?? ctx.defaults.cpus, healthPath: s.healthPath ?? DEFAULTS.healthPath,
       ...(s.healthTimeoutSeconds ? { healthTimeoutSeconds: s.healthTimeoutSeconds } : {}),
-      env: { ...s.env, PUBLIC_URL: serverPublicUrl(String(ctx.shared.domain), s.name), AUTH_MODE: ctx.authMode },
+      // Under oauth the server is its own resource, https://<domain>/<name>/mcp (OAUTH_AUDIENCE defaults to PUBLIC_URL/mcp).
+      env: { ...s.env, PUBLIC_URL: serverPublicUrl(String(ctx.shared.domain), s.name), AUTH_MODE: ctx.authMode, ...(ctx.oauth ? oauthIssuerEnv(ctx.oauth) : {}) },
       secretEnv,
       ...(previous ? { deployAfter: [previous] } : {}),
     }, parent);

@@ -3,7 +3,7 @@
 // the gateway's environment (its upstreams over the servers' unix sockets). Pure: no Pulumi, no I/O.
 import { createHash, createHmac } from "node:crypto";
 import { splitKeyGrant } from "../../contract/api-keys.ts";
-import { upstreamVar } from "../../contract/gateway-env.ts";
+import { defaultUpstreamScope, upstreamVar } from "../../contract/gateway-env.ts";
 import { defaultSocketDir } from "./deployment-plan.ts";
 
 /** Where the gateway's slots see each server's socket directory (read-only): `<dir>/<server>/live.sock`. */
@@ -56,7 +56,20 @@ export function gatewayUpstreamEnv(servers: readonly string[]): Record<string, s
   };
 }
 
-/** The gateway's secret upstream tokens (api-key mode). */
+/** The authorization server every OAuth resource of the stack trusts (the gateway's and each server's OAUTH_*). */
+export function oauthIssuerEnv(oauth: { issuer: string; jwksUrl: string }): Record<string, string> {
+  return { OAUTH_ISSUER: oauth.issuer, OAUTH_JWKS_URL: oauth.jwksUrl };
+}
+
+/**
+ * The gateway's per-upstream scopes under OAuth (UPSTREAM_<NAME>_SCOPE): a token may use a server when its scopes
+ * include the server's `oauthScope`, default `mcp:server:<name>` (contract/gateway-env.ts, docs/gateway.md).
+ */
+export function gatewayScopeEnv(servers: readonly { name: string; oauthScope?: string | undefined }[]): Record<string, string> {
+  return Object.fromEntries(servers.map((s) => [upstreamVar(s.name, "SCOPE"), s.oauthScope ?? defaultUpstreamScope(s.name)]));
+}
+
+/** The gateway's secret upstream tokens (api-key and oauth modes). */
 export function gatewayUpstreamTokens(keyEntries: readonly string[], servers: readonly string[]): Record<string, string> {
   return Object.fromEntries(servers.map((s) => [upstreamVar(s, "TOKEN"), upstreamToken(keyEntries, s)]));
 }

@@ -1,6 +1,7 @@
 // Authentication middleware for /mcp. Both modes plug a token verifier into the SDK's requireBearerAuth, so 401/403
 // answers and WWW-Authenticate headers are the SDK's. api-key: constant-time comparison of SHA-256 digests.
-// oauth: an OAuth 2.1 resource server — JWTs verified with jose against the issuer's JWKS, audience = resource URL.
+// oauth: an OAuth 2.1 resource server — JWTs verified with jose against the issuer's JWKS, audience = resource URL —
+// that also accepts the API keys of AuthConfig.keys when set (service clients, e.g. the gateway in front of servers).
 // Every verified credential carries a `principal` (AuthInfo.extra.principal, see principalOf): the identity sessions
 // are bound to and storage is counted against.
 import { hash, timingSafeEqual } from "node:crypto";
@@ -47,8 +48,11 @@ export function keyPrincipal(key: string): string {
   return `key:${digest(key).toString("hex").slice(0, 16)}`;
 }
 
-/** Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. */
-function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
+/**
+ * Verifier for static API keys. Compares digests (fixed length) with timingSafeEqual and checks every key. `scopes`:
+ * what a key is granted (under AUTH_MODE=oauth the required scopes, so the SDK's scope check passes it).
+ */
+function apiKeyVerifier(keys: string[], scopes: string[] = []): OAuthTokenVerifier {
   const digests = keys.map(digest);
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
@@ -58,7 +62,22 @@ function apiKeyVerifier(keys: string[]): OAuthTokenVerifier {
       if (match < 0) throw new InvalidTokenError("Invalid API key");
       // Keys do not expire; the SDK requires an expiry, so report one hour ahead on every request.
       const principal = keyPrincipal(keys[match]!);
-      return { token, clientId: `api-key-${match + 1}`, scopes: [], expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
+      return { token, clientId: `api-key-${match + 1}`, scopes, expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
+    },
+  };
+}
+
+/**
+ * API keys first, then JWTs: a token that is none of the keys is verified as a JWT (its errors are the answer). Keys are
+ * compared in constant time whatever the token, so trying them first reveals nothing.
+ */
+function eitherVerifier(keys: OAuthTokenVerifier, jwt: OAuthTokenVerifier): OAuthTokenVerifier {
+  return {
+    async verifyAccessToken(token: string): Promise<AuthInfo> {
+      try { return await keys.verifyAccessToken(token); } catch (e) {
+        if (!(e instanceof InvalidTokenError)) throw e;
+      }
+      return jwt.verifyAccessToken(token);
     },
   };
 }
@@ -85,12 +104,13 @@ export function setupAuth(auth: AuthConfig, resourceUrl: string): AuthSetup {
       const metadata = {
         resource: canonicalUrl(resource.href),
         authorization_servers: [auth.issuer],
-        scopes_supported: auth.requiredScopes,
+        scopes_supported: auth.scopesSupported ?? auth.requiredScopes,
         bearer_methods_supported: ["header"],
-        resource_name: "selfhosted-mcp reference server",
+        resource_name: auth.resourceName ?? "selfhosted-mcp reference server",
       };
+      const verifier = auth.keys ? eitherVerifier(apiKeyVerifier(auth.keys, auth.requiredScopes), jwtVerifier(auth)) : jwtVerifier(auth);
       return {
-        middleware: [strictBearer, requireBearerAuth({ verifier: jwtVerifier(auth), requiredScopes: auth.requiredScopes, resourceMetadataUrl: metadataUrl })],
+        middleware: [strictBearer, requireBearerAuth({ verifier, requiredScopes: auth.requiredScopes, resourceMetadataUrl: metadataUrl })],
         metadata: { handler: metadataHandler(metadata), paths },
       };
     }

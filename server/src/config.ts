@@ -43,18 +43,23 @@ export const LISTENER_ENV = {
   ALLOWED_HOSTS: list(),
 };
 
-const EnvSchema = z.object({
-  ...LISTENER_ENV,
-  AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
-  API_KEYS: z.string().optional(),
-  API_KEYS_FILE: z.string().optional(),
+/** The OAUTH_* variables (shared with the gateway); `requiredScopes` is OAUTH_REQUIRED_SCOPES' default. */
+export const oauthEnv = (requiredScopes: string) => ({
   OAUTH_ISSUER: httpUrl.optional(),
   OAUTH_JWKS_URL: httpUrl.optional(),
   // RFC 8707 §2: a resource indicator is an absolute URI; compared in canonical form (auth.ts).
   OAUTH_AUDIENCE: z.url({ error: "must be an absolute URL (the resource indicator tokens are issued for, RFC 8707), e.g. https://mcp.example.com/mcp" }).optional(),
   OAUTH_CLOCK_TOLERANCE_S: int(0, 300, 5, " (seconds)"),
   OAUTH_METADATA_CHECK: z.enum(["required", "warn", "off"], { error: 'must be one of "required", "warn", "off"' }).default("warn"),
-  OAUTH_REQUIRED_SCOPES: list("mcp:tools"),
+  OAUTH_REQUIRED_SCOPES: list(requiredScopes),
+});
+
+const EnvSchema = z.object({
+  ...LISTENER_ENV,
+  AUTH_MODE: z.enum(["none", "api-key", "oauth"], { error: 'must be one of "none", "api-key", "oauth"' }).default("api-key"),
+  API_KEYS: z.string().optional(),
+  API_KEYS_FILE: z.string().optional(),
+  ...oauthEnv("mcp:tools"),
   DATA_DIR: z.string().min(1).default("./data"),
   UPSTREAM_URL: upstreamUrl.default("https://api.open-meteo.com"),
   UPSTREAM_MAX_BYTES: bytes(MiB, 1024, 64 * MiB),
@@ -91,7 +96,17 @@ const EnvSchema = z.object({
 export type AuthConfig =
   | { mode: "none" }
   | { mode: "api-key"; keys: string[] }
-  | { mode: "oauth"; issuer: string; jwksUrl: string; audience: string; requiredScopes: string[]; clockToleranceS: number; metadataCheck: "required" | "warn" | "off" };
+  | OAuthConfig;
+
+/**
+ * AUTH_MODE=oauth. `keys`: API keys accepted next to access tokens (API_KEYS / API_KEYS_FILE when set; a service
+ * client such as the gateway in front of several servers), each granted `requiredScopes`. `scopesSupported` and
+ * `resourceName` go into the RFC 9728 metadata (default: requiredScopes, the reference server's name).
+ */
+export interface OAuthConfig {
+  mode: "oauth"; issuer: string; jwksUrl: string; audience: string; requiredScopes: string[]; clockToleranceS: number;
+  metadataCheck: "required" | "warn" | "off"; keys?: string[]; scopesSupported?: string[]; resourceName?: string;
+}
 
 /** Bounds on every input that costs memory, disk or CPU (docs/server.md, "Limits"). */
 export interface Limits {
@@ -190,14 +205,22 @@ function authConfig(env: z.infer<typeof EnvSchema>, resourceUrl: string): AuthCo
     case "none": return { mode: "none" };
     case "api-key": return { mode: "api-key", keys: readKeys(env) };
     case "oauth": {
-      if (!env.OAUTH_ISSUER) throw new ConfigError("OAUTH_ISSUER: required when AUTH_MODE=oauth (the authorization server's issuer URL)");
-      if (!env.OAUTH_JWKS_URL) throw new ConfigError("OAUTH_JWKS_URL: required when AUTH_MODE=oauth (the issuer's JWKS URL, e.g. its jwks_uri)");
-      return {
-        mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: new URL(env.OAUTH_AUDIENCE ?? resourceUrl).href,
-        requiredScopes: env.OAUTH_REQUIRED_SCOPES, clockToleranceS: env.OAUTH_CLOCK_TOLERANCE_S, metadataCheck: env.OAUTH_METADATA_CHECK,
-      };
+      const keys = env.API_KEYS || env.API_KEYS_FILE ? readKeys(env) : undefined;
+      return { ...oauthConfig(env, resourceUrl), ...(keys ? { keys } : {}) };
     }
   }
+}
+
+type OAuthEnv = z.infer<z.ZodObject<ReturnType<typeof oauthEnv>>>;
+
+/** AUTH_MODE=oauth from the OAUTH_* variables (shared with the gateway); the audience defaults to `resourceUrl`. */
+export function oauthConfig(env: OAuthEnv, resourceUrl: string): OAuthConfig {
+  if (!env.OAUTH_ISSUER) throw new ConfigError("OAUTH_ISSUER: required when AUTH_MODE=oauth (the authorization server's issuer URL)");
+  if (!env.OAUTH_JWKS_URL) throw new ConfigError("OAUTH_JWKS_URL: required when AUTH_MODE=oauth (the issuer's JWKS URL, e.g. its jwks_uri)");
+  return {
+    mode: "oauth", issuer: env.OAUTH_ISSUER, jwksUrl: env.OAUTH_JWKS_URL, audience: new URL(env.OAUTH_AUDIENCE ?? resourceUrl).href,
+    requiredScopes: env.OAUTH_REQUIRED_SCOPES, clockToleranceS: env.OAUTH_CLOCK_TOLERANCE_S, metadataCheck: env.OAUTH_METADATA_CHECK,
+  };
 }
 
 /**

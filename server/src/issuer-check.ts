@@ -30,3 +30,24 @@ export async function checkIssuerMetadata(issuer: string, jwksUrl: string): Prom
   }
   return undefined;
 }
+
+/**
+ * The start-up check as both entry points run it (server/src/main.ts, gateway/src/main.ts), per OAUTH_METADATA_CHECK:
+ * `off` skips it; an unreachable authorization server is `warn`ed about, or fatal when `required`; a mismatch is always
+ * fatal. Resolves to the fatal message (the caller prints it and exits 1), or undefined.
+ */
+export async function startupIssuerCheck(
+  auth: { issuer: string; jwksUrl: string; metadataCheck: "required" | "warn" | "off" },
+  warn: (event: { event: string }, message: string) => void,
+): Promise<string | undefined> {
+  if (auth.metadataCheck === "off") return undefined;
+  try {
+    const warning = await checkIssuerMetadata(auth.issuer, auth.jwksUrl);
+    if (warning && auth.metadataCheck === "required") return `${warning} (OAUTH_METADATA_CHECK=required)`;
+    if (warning) warn({ event: "oauth_metadata_unavailable" }, warning);
+    return undefined;
+  } catch (e) {
+    if (e instanceof IssuerMismatchError) return e.message;
+    throw e;
+  }
+}

@@ -9,7 +9,7 @@ import { HealthChecker } from "./health.ts";
 import { createApp } from "./http.ts";
 import { serve } from "./serve.ts";
 import { setupMetering } from "./metering/setup.ts";
-import { checkIssuerMetadata, IssuerMismatchError } from "./issuer-check.ts";
+import { startupIssuerCheck } from "./issuer-check.ts";
 
 let config: Config;
 try {
@@ -24,16 +24,9 @@ const logger = createLogger(config.logLevel);
 process.on("uncaughtException", (e) => { logger.fatal({ err: { name: e.name, message: e.message } }, "uncaught exception"); process.exit(1); });
 process.on("unhandledRejection", (e) => { logger.error({ err: { message: e instanceof Error ? e.message : String(e) } }, "unhandled rejection"); });
 
-if (config.auth.mode === "oauth" && config.auth.metadataCheck !== "off") {
-  try {
-    const warning = await checkIssuerMetadata(config.auth.issuer, config.auth.jwksUrl);
-    if (warning && config.auth.metadataCheck === "required") { process.stderr.write(`invalid configuration: ${warning} (OAUTH_METADATA_CHECK=required)\n`); process.exit(1); }
-    if (warning) logger.warn({ event: "oauth_metadata_unavailable" }, warning);
-  } catch (e) {
-    if (!(e instanceof IssuerMismatchError)) throw e;
-    process.stderr.write(`invalid configuration: ${e.message}\n`);
-    process.exit(1);
-  }
+if (config.auth.mode === "oauth") {
+  const fatal = await startupIssuerCheck(config.auth, (o, m) => logger.warn(o, m));
+  if (fatal) { process.stderr.write(`invalid configuration: ${fatal}\n`); process.exit(1); }
 }
 
 const metrics = createMetrics();

@@ -39,7 +39,10 @@ const base = { UPSTREAMS: "weather,notes", UPSTREAM_WEATHER_URL: "http://127.0.0
 
 test("config: upstreams with their URLs and tokens; API keys with per-upstream grants", () => {
   const c = loadGatewayConfig({ ...base, AUTH_MODE: "api-key", UPSTREAM_NOTES_TOKEN: "notes-token-0123456789", API_KEYS: "all-upstreams-key-0123456789,notes-only-key-0123456789:notes" });
-  assert.deepEqual(c.upstreams, [{ name: "weather", url: "http://127.0.0.1:8001/mcp" }, { name: "notes", url: "http://127.0.0.1:8002/mcp", token: "notes-token-0123456789" }]);
+  assert.deepEqual(c.upstreams, [
+    { name: "weather", url: "http://127.0.0.1:8001/mcp", scope: "mcp:server:weather" },
+    { name: "notes", url: "http://127.0.0.1:8002/mcp", token: "notes-token-0123456789", scope: "mcp:server:notes" },
+  ]);
   assert.ok(c.auth.mode === "api-key");
   assert.deepEqual(Object.fromEntries([...c.auth.grants].map(([k, v]) => [k, [...v]])), {
     "all-upstreams-key-0123456789": ["weather", "notes"], "notes-only-key-0123456789": ["notes"],
@@ -49,7 +52,21 @@ test("config: upstreams with their URLs and tokens; API keys with per-upstream g
 
 test("config: UPSTREAM_<NAME>_SOCKET reaches an upstream over a unix socket; its URL then defaults to http://localhost/mcp", () => {
   const c = loadGatewayConfig({ ...base, UPSTREAM_NOTES_URL: "", UPSTREAM_NOTES_SOCKET: "/run/notes/live.sock" });
-  assert.deepEqual(c.upstreams[1], { name: "notes", url: "http://localhost/mcp", socket: "/run/notes/live.sock" });
+  assert.deepEqual(c.upstreams[1], { name: "notes", url: "http://localhost/mcp", socket: "/run/notes/live.sock", scope: "mcp:server:notes" });
+});
+
+test("config: AUTH_MODE=oauth takes the server's OAUTH_* rules, no scope required of every token, one scope per upstream", () => {
+  const oauth = { AUTH_MODE: "oauth", OAUTH_ISSUER: "https://as.example.com", OAUTH_JWKS_URL: "https://as.example.com/jwks", PUBLIC_URL: "https://mcp.example.com" };
+  const c = loadGatewayConfig({ ...base, ...oauth, UPSTREAM_NOTES_SCOPE: "notes.use" });
+  assert.ok(c.auth.mode === "oauth");
+  assert.equal(c.auth.oauth.audience, "https://mcp.example.com/mcp");
+  assert.deepEqual(c.auth.oauth.requiredScopes, []);
+  assert.deepEqual(c.auth.oauth.scopesSupported, ["mcp:server:weather", "notes.use"]);
+  assert.equal(c.auth.oauth.keys, undefined);
+  const withKeys = loadGatewayConfig({ ...base, ...oauth, API_KEYS: "notes-only-key-0123456789:notes" });
+  assert.ok(withKeys.auth.mode === "oauth");
+  assert.deepEqual(withKeys.auth.oauth.keys, ["notes-only-key-0123456789"]);
+  assert.deepEqual([...withKeys.auth.grants.get("notes-only-key-0123456789")!], ["notes"]);
 });
 
 test("config: every bad value names its variable", () => {
@@ -64,7 +81,11 @@ test("config: every bad value names its variable", () => {
     [{ UPSTREAM_NOTES_SOCKET: "relative.sock" }, /^UPSTREAM_NOTES_SOCKET: invalid value "relative.sock": must be an absolute file path/],
     [{ AUTH_MODE: "api-key" }, /^API_KEYS: AUTH_MODE=api-key needs at least one key/],
     [{ AUTH_MODE: "api-key", API_KEYS: "a-long-enough-key-0123456:files" }, /^API_KEYS: key 1 grants "files", which is not in UPSTREAMS/],
-    [{ AUTH_MODE: "oauth" }, /^AUTH_MODE: invalid value "oauth"/],
+    [{ AUTH_MODE: "oauth" }, /^OAUTH_ISSUER: required when AUTH_MODE=oauth/],
+    [{ AUTH_MODE: "oauth", OAUTH_ISSUER: "https://as.example.com" }, /^OAUTH_JWKS_URL: required when AUTH_MODE=oauth/],
+    [{ UPSTREAM_NOTES_SCOPE: "two scopes" }, /^UPSTREAM_NOTES_SCOPE: invalid value "two scopes": must be one OAuth scope \(RFC 6749 §3.3/],
+    [{ UPSTREAM_NOTES_SCOPE: 'q"uote' }, /^UPSTREAM_NOTES_SCOPE: /],
+    [{ AUTH_MODE: "sso" }, /^AUTH_MODE: invalid value "sso": must be one of "none", "api-key", "oauth"/],
     [{ TOOL_NAME_MAX: "200" }, /^TOOL_NAME_MAX: invalid value "200": must be an integer from 32 to 128/],
     [{ UPSTREAM_TIMEOUT_MS: "200000", REQUEST_TIMEOUT_MS: "100000" }, /^UPSTREAM_TIMEOUT_MS: 200000 must be below REQUEST_TIMEOUT_MS/],
   ];

@@ -21,9 +21,9 @@ const API: Record<string, { source: string; values: string[]; types: string[] }>
   "./contract": {
     source: "contract/index.ts",
     values: ["APP_NAME_PATTERN", "B64TOKEN_SOURCE", "BEARER_HEADER_SOURCE", "CONTAINER_SOCKET_DIR", "DIGEST_REF_PATTERN", "DOMAIN_MESSAGE",
-      "DOMAIN_PATTERN", "ENV_NAME_PATTERN", "GATEWAY_DOCKERFILE", "InvalidArgsError", "LEDGER_FILE", "LEDGER_SCHEMA", "MAX_TOTAL_ROWS", "MIN_API_KEY_LENGTH",
+      "DOMAIN_PATTERN", "ENV_NAME_PATTERN", "GATEWAY_DOCKERFILE", "InvalidArgsError", "LEDGER_FILE", "LEDGER_SCHEMA", "MAX_TOTAL_ROWS", "MIN_API_KEY_LENGTH", "SCOPE_TOKEN",
       "SERVER_DOCKERFILE", "SERVER_NAME_SOURCE", "SMOKE_META_KEY", "SMOKE_METRICS", "SOCKET_NAME", "TOTALS_SQL", "absPath", "appName", "argIssue",
-      "bearerToken", "checkApiKeyEntries", "checkApiKeys", "contractEnv", "digestRef", "dockerBuildArgs", "dockerRunArgs", "dockerRunCommand", "domain",
+      "bearerToken", "checkApiKeyEntries", "checkApiKeys", "contractEnv", "defaultUpstreamScope", "digestRef", "dockerBuildArgs", "dockerRunArgs", "dockerRunCommand", "domain",
       "imageBuildArgs", "isB64Token", "parseArgs", "resolveRunSpec", "runSpecSchema", "serverName", "shellCommand", "shellQuote", "singleLine",
       "smokeMeta", "splitKeyGrant", "splitList", "totalsScript", "upstreamVar"],
     types: ["ArgIssue", "FieldThreshold", "ImageBuildSpec", "ParseArgsOptions", "ResolvedRunSpec", "RunSpec", "SmokeExample", "UsageTotal"],

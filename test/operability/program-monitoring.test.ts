@@ -25,7 +25,7 @@ test("bad monitoring config fails naming the key, before any resource is registe
     [{ "selfhosted-mcp:alertEmails": '["not-an-address"]' }, /alertEmails: must be an e-mail address/],
     [{ "selfhosted-mcp:alertSlackChannel": "#ops" }, /alertSlackWebhookUrl: alertSlackWebhookUrl and alertSlackChannel go together/],
     [{ "selfhosted-mcp:latencySlaSeconds": "0" }, /latencySlaSeconds: must be at least 1/],
-    [{ "selfhosted-mcp:smokeTimer": "true", "selfhosted-mcp:authMode": "oauth" }, /authMode: smokeTimer authenticates with an API key/],
+    [{ "selfhosted-mcp:smokeTimer": "true", "selfhosted-mcp:authMode": "oauth", "selfhosted-mcp:apiKeys": "" }, /apiKeys: smokeTimer authenticates with an API key \(accepted next to OAuth tokens\)/],
   ];
   for (const [extra, msg] of cases) {
     await assert.rejects(runProgram({ ...base, ...extra }), (e: Error) => e.name === "StackConfigError" && msg.test(e.message));

@@ -47,6 +47,13 @@ test("every list variable splits at commas, spaces, tabs and newlines and drops 
   assert.deepEqual(c.auth.mode === "oauth" && c.auth.requiredScopes, scopes);
   const blank = loadConfig({ ...oauth, OAUTH_REQUIRED_SCOPES: " \n " });
   assert.deepEqual(blank.auth.mode === "oauth" && blank.auth.requiredScopes, ["mcp:tools"], "a blank value means the default");
+  // API keys next to OAuth (a service client, e.g. the gateway's token on a server of an OAuth stack): checked like api-key's.
+  assert.deepEqual(c.auth.mode === "oauth" && c.auth.keys, undefined);
+  assert.deepEqual(loadConfig({ ...oauth, API_KEYS: "gateway-token-0123456789" }).auth, {
+    mode: "oauth", issuer: "https://id.example.test", jwksUrl: "https://id.example.test/jwks", audience: "http://127.0.0.1:8000/mcp",
+    requiredScopes: ["mcp:tools"], clockToleranceS: 5, metadataCheck: "warn", keys: ["gateway-token-0123456789"],
+  });
+  assert.throws(() => loadConfig({ ...oauth, API_KEYS: "short" }), /^Error: API_KEYS: every API key must be at least 16/);
   const keys = ["a".repeat(16), "b".repeat(20), "c".repeat(32), "d".repeat(64)];
   assert.deepEqual(loadConfig({ API_KEYS: messy(keys) }).auth, { mode: "api-key", keys });
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));

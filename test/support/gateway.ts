@@ -2,6 +2,9 @@
 // clean environment, free ports, captured JSON logs, bounded waits), in front of the given upstreams.
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { startServer, type RunningServer, type StartOptions } from "./server.ts";
 
 export const GATEWAY_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "gateway", "src", "main.ts");
@@ -11,4 +14,18 @@ export function startGateway(upstreams: Record<string, string>, env: Record<stri
   const vars: Record<string, string> = { UPSTREAMS: Object.keys(upstreams).join(",") };
   for (const [name, url] of Object.entries(upstreams)) vars[`UPSTREAM_${name.toUpperCase().replaceAll("-", "_")}_URL`] = url;
   return startServer({ ...vars, ...env }, { ...opts, main: GATEWAY_MAIN });
+}
+
+/**
+ * Asserts that `client` cannot call `<name>__search_notes` of the reference server `upstream` (named `name` behind the
+ * gateway): -32602, the very answer a name of no upstream gets, and the upstream logs no call.
+ */
+export async function assertCallRefusedLikeUnknown(client: Client, name: string, upstream: RunningServer): Promise<void> {
+  const calls = () => upstream.logEntries().filter((e) => e.event === "tool_call").length;
+  const seen = calls();
+  const refused = await client.callTool({ name: `${name}__search_notes`, arguments: { query: "x" } }).then(() => undefined, (e: McpError) => e);
+  const unknown = await client.callTool({ name: "nosuch__search_notes", arguments: { query: "x" } }).then(() => undefined, (e: McpError) => e);
+  assert.equal(refused?.code, -32602);
+  assert.equal(refused?.message.replace(`${name}__`, "X"), unknown?.message.replace("nosuch__", "X"), "same answer as for a name that does not exist");
+  assert.equal(calls(), seen, `${name} was never called`);
 }

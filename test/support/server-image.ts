@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { renderEnvFile } from "../../infra/render/deployment-plan.ts";
 import { fileURLToPath } from "node:url";
-import { dockerBuildArgs } from "../../contract/image-build.ts";
+import { dockerBuildArgs, GATEWAY_DOCKERFILE, SERVER_DOCKERFILE } from "../../contract/image-build.ts";
 import { dockerRunArgs, type RunSpec } from "../../contract/run-contract.ts";
 import { ensureBaseImage } from "./base-image.ts";
 import { freePort, run, runOk, sleep } from "./proc.ts";
@@ -33,19 +33,24 @@ export async function imageMetadata(): Promise<{ version: string; revision?: str
 }
 
 export const SERVER_IMAGE_TAG = "selfhosted-mcp/server:test";
+export const GATEWAY_IMAGE_TAG = "selfhosted-mcp/gateway:test";
 
 /**
  * Builds (cached) the server image FROM the local base image; returns the tag. `created` sets the
  * org.opencontainers.image.created label — a distinct value gives a distinct image id over the same layers.
+ * `dockerfile`: the gateway's (GATEWAY_DOCKERFILE) builds the gateway image the same way (buildGatewayImage).
  */
-export async function buildServerImage(tag = SERVER_IMAGE_TAG, created?: string): Promise<string> {
+export async function buildServerImage(tag = SERVER_IMAGE_TAG, created?: string, dockerfile = SERVER_DOCKERFILE): Promise<string> {
   const baseImage = await ensureBaseImage();
-  const args = dockerBuildArgs({ context: REPO_ROOT, baseImage, ...await imageMetadata(), ...(created ? { created } : {}) }, tag);
+  const args = dockerBuildArgs({ context: REPO_ROOT, baseImage, ...await imageMetadata(), ...(created ? { created } : {}) }, tag, dockerfile);
   await runOk("docker", [...args.slice(0, 1), "--quiet", ...args.slice(1)], {
     timeoutMs: 10 * 60_000, env: { ...process.env, DOCKER_BUILDKIT: "0" },
   });
   return tag;
 }
+
+/** Builds (cached) the gateway image (gateway/Dockerfile) FROM the local base image; returns the tag. */
+export const buildGatewayImage = (tag = GATEWAY_IMAGE_TAG) => buildServerImage(tag, undefined, GATEWAY_DOCKERFILE);
 
 /** Writes an env file (mode 0600) with the deployment's own renderer, so containers see the shipped format. */
 function writeEnvFile(path: string, env: Record<string, string>): string {
