@@ -152,14 +152,14 @@ apply_nginx_files() {
 #     healthy): it keeps serving — no new container, so its sessions and connections stay — and only nginx's files
 #     are applied (e.g. a rate-limit change). LIVE_SPEC: a digest of those three, written when a slot goes live.
 readonly LIVE_SPEC="${STATE_DIR}/live-server-spec"
+# keep_live REASON: previous nginx files back; the live slot was never touched.
+keep_live() { restore_nginx; die "$1 (the ${active} slot keeps serving)"; }
 server_spec=$({ printf '%s\n' "${IMAGE}"; cat "${ENV_FILE}" 2>/dev/null || true; cat "${RUN_SPEC}"; } | sha256sum | cut -d' ' -f1)
 readonly server_spec
 if [ -n "$active" ] && [ "$(cat "${LIVE_SPEC}" 2>/dev/null || true)" = "${server_spec}" ] \
   && container_running "$(slot_container "$active")" \
   && curl -fsS -o /dev/null -m 3 --unix-socket "$(slot_socket "$active")" "http://localhost${HEALTH_PATH}"; then
   log "server unchanged (image, env, run spec): the ${active} slot keeps serving, no new container"
-  # keep_live REASON: previous nginx files back; the live slot was never touched.
-  keep_live() { restore_nginx; die "$1 (the ${active} slot keeps serving)"; }
   apply_nginx_files keep_live
   log "deployed ${APP}: ${IMAGE} (${active} slot, kept)"
   exit 0
