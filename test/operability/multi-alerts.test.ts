@@ -118,3 +118,10 @@ test("the smoke timer of a server passes its name to the CLI (run-smoke.sh with 
   const runLine = readFileSync(join(dir, "docker.log"), "utf8").split("\n").find((l) => l.startsWith("run "))!;
   assert.match(runLine, / sha256:feed \/opt\/selfhosted-mcp-smoke\.mjs smoke https:\/\/mcp\.example\.test\/notes --json .* --metrics-server notes$/);
 });
+
+test("smoke --metrics-server refuses a value that is not a server name (exit 2, naming the option)", async () => {
+  const cli = join(import.meta.dirname, "..", "..", "smoke", "cli.ts");
+  const r = await run(process.execPath, [cli, "smoke", "http://127.0.0.1:9/", "--metrics-server", 'x"} 1'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--metrics-server: "x"\} 1" is not a server name/);
+});
