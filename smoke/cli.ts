@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { runSmoke } from "./run.ts";
 import { formatReport } from "./report.ts";
-import { writeSmokeMetrics } from "./metrics-file.ts";
+import { writeSmokeMetrics, SMOKE_SERVER_LABEL } from "./metrics-file.ts";
 import { usageMain, UsageError as UsageArgError, USAGE_HELP } from "./usage.ts";
 
 const USAGE = `usage: selfhosted-mcp smoke <url> [options]
@@ -18,6 +18,7 @@ const USAGE = `usage: selfhosted-mcp smoke <url> [options]
   --min-cert-days <n>    fail when the TLS certificate expires sooner (default 7)
   --metrics-file <path>  also write a Prometheus textfile (node_exporter textfile collector), e.g.
                          /var/lib/prometheus/node-exporter/selfhosted-mcp-smoke.prom
+  --metrics-server <name>  label every textfile series server="<name>" (one of several servers behind a gateway)
 `;
 
 class UsageError extends Error {}
@@ -34,12 +35,15 @@ async function main(argv: string[]): Promise<number> {
     args: argv, allowPositionals: true, strict: true,
     options: {
       token: { type: "string" }, json: { type: "boolean" }, "health-url": { type: "string" }, "timeout-ms": { type: "string" },
-      "min-cert-days": { type: "string" }, "metrics-file": { type: "string" }, help: { type: "boolean", short: "h" },
+      "min-cert-days": { type: "string" }, "metrics-file": { type: "string" },
+      "metrics-server": { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) { process.stdout.write(USAGE); return 0; }
   const args = positionals[0] === "smoke" ? positionals.slice(1) : positionals;
   if (args.length !== 1) throw new UsageError(args.length ? `expected one URL, got ${args.length}: ${args.join(" ")}` : "missing <url>");
+  const server = values["metrics-server"];
+  if (server !== undefined && !SMOKE_SERVER_LABEL.test(server)) throw new UsageError(`--metrics-server: "${server}" is not a server name (${SMOKE_SERVER_LABEL.source})`);
   const report = await runSmoke({
     url: args[0]!,
     token: values.token ?? (process.env.SMOKE_TOKEN || undefined),
@@ -47,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     timeoutMs: positiveInt("timeout-ms", values["timeout-ms"], 20_000),
     minCertDays: positiveInt("min-cert-days", values["min-cert-days"], 7),
   });
-  if (values["metrics-file"]) await writeSmokeMetrics(values["metrics-file"], report);
+  if (values["metrics-file"]) await writeSmokeMetrics(values["metrics-file"], report, server);
   process.stdout.write(values.json ? JSON.stringify(report) + "\n" : formatReport(report));
   return report.ok ? 0 : 1;
 }

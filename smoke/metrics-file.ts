@@ -5,6 +5,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { Gauge, Registry } from "prom-client";
 import type { SmokeReport } from "./run.ts";
 import { SMOKE_METRICS } from "../contract/smoke-metrics.ts";
+import { SERVER_NAME_SOURCE } from "../contract/values.ts";
 
 export { SMOKE_METRICS };
 
@@ -18,8 +19,16 @@ export function previousHealthFailures(text: string, target: string): number {
   return 0;
 }
 
-export async function renderSmokeMetrics(r: SmokeReport, previousFailures: number, now = Date.now()): Promise<string> {
+/** A server name as a label value (SelfHostedMcp `servers` names, contract/values.ts). */
+export const SMOKE_SERVER_LABEL = new RegExp(`^${SERVER_NAME_SOURCE}$`);
+
+/**
+ * The run's textfile metrics, each with `target`; with `server` (several servers behind one gateway) every series
+ * also carries `server="<name>"`, so an alert on them names the server (infra/monitoring/alert-rules.ts perServer).
+ */
+export async function renderSmokeMetrics(r: SmokeReport, previousFailures: number, now = Date.now(), server?: string): Promise<string> {
   const registry = new Registry();
+  if (server !== undefined) registry.setDefaultLabels({ server });
   const gauge = (name: string, help: string, labels: string[] = []) => new Gauge({ name, help, labelNames: ["target", ...labels], registers: [registry] });
   const t = { target: r.target };
   const healthOk = r.checks.some((c) => c.check === "health" && c.status === "pass");
@@ -35,10 +44,10 @@ export async function renderSmokeMetrics(r: SmokeReport, previousFailures: numbe
 }
 
 /** Renders and atomically replaces `file` (node_exporter never reads a half-written file). */
-export async function writeSmokeMetrics(file: string, r: SmokeReport): Promise<void> {
+export async function writeSmokeMetrics(file: string, r: SmokeReport, server?: string): Promise<void> {
   let previous = "";
   try { previous = readFileSync(file, "utf8"); } catch { /* first run */ }
-  const text = await renderSmokeMetrics(r, previousHealthFailures(previous, r.target));
+  const text = await renderSmokeMetrics(r, previousHealthFailures(previous, r.target), Date.now(), server);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, file);

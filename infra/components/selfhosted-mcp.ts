@@ -12,6 +12,7 @@ import { McpMonitoring, type McpMonitoringArgs } from "../monitoring/do-monitori
 import { McpSmokeTimer, type McpSmokeTimerArgs } from "../monitoring/smoke-timer-component.ts";
 import { McpMonitoringStack, planMonitoringStack, type McpMonitoringStackArgs } from "../monitoring/monitoring-stack.ts";
 import { splitList } from "../../contract/list.ts";
+import { scrapeTargets, serverSmokeTimers } from "./servers-monitoring.ts";
 import { publicHealthPath } from "../../nginx/index.ts";
 import { validateSelfHostedMcpArgs, MANAGED_ENV } from "./selfhosted-mcp-args.ts";
 import { DEFAULTS } from "../defaults.ts";
@@ -81,14 +82,16 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   monitoring?: Omit<McpMonitoringArgs, "healthUrl" | "dropletIds">;
   /**
    * Prometheus + Alertmanager + node_exporter on the droplet (McpMonitoringStack): evaluates the package's alert rules
-   * against both slots and notifies the receivers (at least one; their secrets in `secrets`); off when absent.
+   * against both slots and notifies the receivers (at least one; their secrets in `secrets`); off when absent. With
+   * `servers`: every server's slots (label `server`) and the gateway's (job selfhosted-mcp-gateway).
    */
-  alertStack?: Omit<McpMonitoringStackArgs, "connection" | "app" | "port" | "metricsPort" | "dependsOn" | "hostId" | "host">;
+  alertStack?: Omit<McpMonitoringStackArgs, "connection" | "app" | "port" | "metricsPort" | "servers" | "dependsOn" | "hostId" | "host">;
   /**
    * Smoke-test systemd timer on the droplet (McpSmokeTimer); off when absent. Its `textfileDir` defaults to the
-   * alert stack's node_exporter textfile directory, so the smoke metrics reach Prometheus.
+   * alert stack's node_exporter textfile directory, so the smoke metrics reach Prometheus. With `servers` it checks
+   * the gateway (with `token`) and, with a timer each, every server through its route with a key granting it.
    */
-  smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId">;
+  smokeTimer?: Omit<McpSmokeTimerArgs, "connection" | "app" | "url" | "dependsOn" | "hostId" | "server">;
 }
 
 export class SelfHostedMcp extends pulumi.ComponentResource {
@@ -106,6 +109,8 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
   readonly monitoring?: McpMonitoring;
   readonly alertStack?: McpMonitoringStack;
   readonly smokeTimer?: McpSmokeTimer;
+  /** With `servers` and `smokeTimer`: each server's own timer, in order. */
+  readonly serverSmokeTimers: McpSmokeTimer[] = [];
 
   constructor(name: string, args: SelfHostedMcpArgs, opts?: pulumi.ComponentResourceOptions) {
     const app = args.app ?? DEFAULTS.app;
@@ -113,9 +118,10 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     const metricsPort = args.metricsPort ?? DEFAULTS.metricsPort;
     // Options that fail only in a later component are checked before anything registers.
     validateSelfHostedMcpArgs(args);
+    const scraped = args.servers ? { servers: scrapeTargets(args.servers) } : {};
     if (args.alertStack) {
       const { secrets, ...options } = args.alertStack;
-      planMonitoringStack({ ...options, app, port, metricsPort }, secrets);
+      planMonitoringStack({ ...options, app, port, metricsPort, ...scraped }, secrets);
     }
     super("selfhosted-mcp:index:SelfHostedMcp", name, {}, opts);
     const memoryMb = args.resources?.memoryMb ?? DEFAULTS.memoryMb;
@@ -208,7 +214,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     if (args.alertStack) {
       // Scrape targets are the slots' static loopback ports: it needs a ready host, not a deploy.
       this.alertStack = new McpMonitoringStack(`${name}-alert-stack`, {
-        ...args.alertStack, connection: host.connection, app, port, metricsPort,
+        ...args.alertStack, connection: host.connection, app, port, metricsPort, ...scraped,
         hostId: host.dropletId, host: host.droplet, dependsOn: [host.ready],
       }, { parent: this });
     }
@@ -218,6 +224,12 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
         ...args.smokeTimer, ...(textfileDir ? { textfileDir } : {}), connection: host.connection, hostId: host.dropletId, app, url: publicUrl,
         dependsOn: [this.deployment.deploy, this.deployment.certificate!],
       }, { parent: this, deletedWith: host.droplet });
+      const { token: _gatewayToken, ...options } = args.smokeTimer;
+      this.serverSmokeTimers = serverSmokeTimers({
+        parent: this, name, domain: args.domain, options: { ...options, ...(textfileDir ? { textfileDir } : {}) },
+        connection: host.connection, hostId: host.dropletId, dependsOn: [this.deployment.certificate!], deletedWith: host.droplet,
+        ...(authMode !== "none" && args.auth?.apiKeys !== undefined ? { keyEntries: args.auth.apiKeys } : {}),
+      }, this.servers);
     }
     this.registerOutputs({ url: this.url, healthUrl: this.healthUrl, ipv4: this.ipv4, imageDigest: this.imageDigest, dropletId: this.dropletId });
   }

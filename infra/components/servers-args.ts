@@ -4,7 +4,7 @@ import * as z from "zod";
 import { digestRef, serverName } from "../../contract/values.ts";
 import { SCOPE_TOKEN } from "../../contract/gateway-env.ts";
 import { slotPortsOf } from "../render/deployment-plan.ts";
-import { defaultServerPorts } from "../render/servers.ts";
+import { serverPorts } from "../render/servers.ts";
 import { HOST_FIELDS, tcpPort } from "./host-args.ts";
 import { DEFAULTS } from "../defaults.ts";
 
@@ -89,8 +89,7 @@ export function serversIssues(a: MultiArgs, add: (path: (string | number)[], mes
     const first = seen.get(s.name);
     if (first !== undefined) add(["servers", i, "name"], `duplicates servers[${first}].name "${s.name}": names must be unique`);
     seen.set(s.name, i);
-    const d = defaultServerPorts(s.name);
-    claim({ port: s.port ?? d.port, metricsPort: s.metricsPort ?? d.metricsPort }, `server ${s.name}`, ["servers", i, "port"]);
+    claim(serverPorts(s), `server ${s.name}`, ["servers", i, "port"]);
     if (s.image === undefined && a.registry === undefined && a.docr === undefined) {
       add(["servers", i], "a build needs a registry to push to: set registry or docr (or a prebuilt image pinned by digest)");
     }

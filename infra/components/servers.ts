@@ -7,7 +7,7 @@ import { McpImage, type McpImageBuild, type ExternalRegistry } from "./image.ts"
 import { McpDeployment, type McpDeploymentArgs } from "./deployment.ts";
 import { packageVersion } from "../package-files.ts";
 import { splitList } from "../../contract/list.ts";
-import { defaultServerPorts, oauthIssuerEnv, serverApiKeys, serverPublicUrl } from "../render/servers.ts";
+import { serverPorts, oauthIssuerEnv, serverApiKeys, serverPublicUrl } from "../render/servers.ts";
 import { DEFAULTS } from "../defaults.ts";
 
 /** One of SelfHostedMcp's `servers`. Unset values fall back to SelfHostedMcp's own (resources, rateLimit, ...). */
@@ -93,11 +93,11 @@ export function deployServers(ctx: ServersContext, servers: readonly McpServerAr
       : {};
     const secretEnv = pulumi.secret(pulumi.all([pulumi.output(s.secrets ?? {}), keys])
       .apply(([secrets, k]) => ({ ...secrets, ...k }) as Record<string, string>));
-    const ports = defaultServerPorts(s.name);
+    const ports = serverPorts(s);
     const memoryMb = s.memoryMb ?? ctx.defaults.memoryMb;
     const deployment = new McpDeployment(`${ctx.name}-${s.name}-deploy`, {
       ...ctx.shared, site: false, app: s.name, image: image.digest, pullConfig: ctx.pullConfig,
-      port: s.port ?? ports.port, metricsPort: s.metricsPort ?? ports.metricsPort,
+      port: ports.port, metricsPort: ports.metricsPort,
       memoryMb, cpus: s.cpus ?? ctx.defaults.cpus, healthPath: s.healthPath ?? DEFAULTS.healthPath,
       ...(s.healthTimeoutSeconds ? { healthTimeoutSeconds: s.healthTimeoutSeconds } : {}),
       // Under oauth the server is its own resource, https://<domain>/<name>/mcp (OAUTH_AUDIENCE defaults to PUBLIC_URL/mcp).

@@ -41,6 +41,14 @@ export const alertRuleOptionsSchema = z.object({
   smokeStaleMinutes: z.number().int().min(1).default(60),
   /** Prometheus job label of the server's /metrics scrape (process_start_time_seconds is exposed by many jobs). */
   job: z.string().regex(/^[^"\\]+$/, "job must not contain quotes or backslashes").default("selfhosted-mcp"),
+  /**
+   * Several servers (SelfHostedMcp `servers`): every scrape target and smoke textfile carries `server="<name>"`, so
+   * the per-tool rules aggregate `by (server, tool)` and every annotation names the server; the restart rule also
+   * watches `gatewayJob`. Default false: the single-server rules, unchanged.
+   */
+  perServer: z.boolean().default(false),
+  /** With perServer: the gateway's Prometheus job, whose restarts alert too (its series carry no `server`). */
+  gatewayJob: z.string().regex(/^[A-Za-z0-9_-]+$/, "gatewayJob must be letters, digits, _ or -").optional(),
 }).strict();
 
 export type AlertRuleOptions = z.input<typeof alertRuleOptionsSchema>;
@@ -61,6 +69,11 @@ export function resolveAlertRuleOptions(opts: AlertRuleOptions = {}): z.output<t
 export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
   const o = resolveAlertRuleOptions(opts);
   const errorPct = +(o.errorRatio * 100).toFixed(4);
+  // Per server: group by it too and say which server in the text ("server notes: ..."); series without the label
+  // (the gateway's) keep the single-server text. Prometheus templates: {{ with }} renders only a non-empty value.
+  const by = o.perServer ? "server, tool" : "tool";
+  const who = o.perServer ? "{{ with $labels.server }}server {{ . }}: {{ end }}" : "";
+  const jobMatcher = o.perServer && o.gatewayJob ? `job=~"${o.job}|${o.gatewayJob}"` : `job="${o.job}"`;
   return [
     {
       alert: "McpHealthCheckFailing",
@@ -68,36 +81,36 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "critical" },
       annotations: {
         summary: "MCP server health check failing",
-        description: `GET /health of {{ $labels.target }} failed {{ $value }} smoke runs in a row (alerts at ${o.healthFailures}).`,
+        description: `${who}GET /health of {{ $labels.target }} failed {{ $value }} smoke runs in a row (alerts at ${o.healthFailures}).`,
       },
     },
     {
       alert: "McpToolErrorRatioHigh",
-      expr: `sum by (tool) (rate(mcp_tool_calls_total{status="error"}[${o.rateWindow}])) / sum by (tool) (rate(mcp_tool_calls_total[${o.rateWindow}])) > ${o.errorRatio}`,
+      expr: `sum by (${by}) (rate(mcp_tool_calls_total{status="error"}[${o.rateWindow}])) / sum by (${by}) (rate(mcp_tool_calls_total[${o.rateWindow}])) > ${o.errorRatio}`,
       for: o.errorRatioFor,
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP tool error ratio above " + `${errorPct} %`,
-        description: `{{ $value | humanizePercentage }} of {{ $labels.tool }} calls failed over the last ${durationWords(o.rateWindow)} (threshold ${errorPct} %).`,
+        description: `${who}{{ $value | humanizePercentage }} of {{ $labels.tool }} calls failed over the last ${durationWords(o.rateWindow)} (threshold ${errorPct} %).`,
       },
     },
     {
       alert: "McpToolLatencyHigh",
-      expr: `histogram_quantile(0.95, sum by (tool, le) (rate(mcp_tool_duration_seconds_bucket[${o.rateWindow}]))) > ${o.latencySlaSeconds}`,
+      expr: `histogram_quantile(0.95, sum by (${by}, le) (rate(mcp_tool_duration_seconds_bucket[${o.rateWindow}]))) > ${o.latencySlaSeconds}`,
       for: o.latencyFor,
       labels: { severity: "warning" },
       annotations: {
         summary: `MCP tool p95 latency above the ${o.latencySlaSeconds} s SLA`,
-        description: `p95 latency of {{ $labels.tool }} is {{ $value | humanizeDuration }} over the last ${durationWords(o.rateWindow)} (SLA ${o.latencySlaSeconds} s).`,
+        description: `${who}p95 latency of {{ $labels.tool }} is {{ $value | humanizeDuration }} over the last ${durationWords(o.rateWindow)} (SLA ${o.latencySlaSeconds} s).`,
       },
     },
     {
       alert: "McpContainerRestarting",
-      expr: `changes(process_start_time_seconds{job="${o.job}"}[${o.restartWindow}]) >= ${o.restarts}`,
+      expr: `changes(process_start_time_seconds{${jobMatcher}}[${o.restartWindow}]) >= ${o.restarts}`,
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP server container restarting",
-        description: `The server at {{ $labels.instance }} restarted {{ $value }} times in ${o.restartWindow}; check \`docker logs\` for the crash.`,
+        description: `${who}The server at {{ $labels.instance }} restarted {{ $value }} times in ${o.restartWindow}; check \`docker logs\` for the crash.`,
       },
     },
     {
@@ -106,7 +119,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "critical" },
       annotations: {
         summary: "Upstream API response format changed",
-        description: `{{ $labels.instance }} got upstream responses that no longer match the expected schema in the last ${durationWords(o.driftWindow)}; the affected tools return errors.`,
+        description: `${who}{{ $labels.instance }} got upstream responses that no longer match the expected schema in the last ${durationWords(o.driftWindow)}; the affected tools return errors.`,
       },
     },
     {
@@ -117,7 +130,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "critical" },
       annotations: {
         summary: "Usage events are not being recorded",
-        description: `{{ $labels.instance }} could not write {{ $value }} billable calls to its usage ledger in the last ${durationWords(o.driftWindow)}; see the meter_write_failed log lines.`,
+        description: `${who}{{ $labels.instance }} could not write {{ $value }} billable calls to its usage ledger in the last ${durationWords(o.driftWindow)}; see the meter_write_failed log lines.`,
       },
     },
     {
@@ -126,7 +139,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "warning" },
       annotations: {
         summary: `TLS certificate expires within ${o.certExpiryDays} days`,
-        description: "The certificate served for {{ $labels.target }} expires in {{ $value | humanizeDuration }}; check the certbot renewal timer.",
+        description: `${who}The certificate served for {{ $labels.target }} expires in {{ $value | humanizeDuration }}; check the certbot renewal timer.`,
       },
     },
     {
@@ -136,7 +149,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP smoke test failing",
-        description: `The smoke test of {{ $labels.target }} has been failing for ${durationWords(o.smokeFailingFor)}; see \`journalctl -u 'selfhosted-mcp-smoke-*'\` for the tool and field.`,
+        description: `${who}The smoke test of {{ $labels.target }} has been failing for ${durationWords(o.smokeFailingFor)}; see \`journalctl -u 'selfhosted-mcp-smoke-*'\` for the tool and field.`,
       },
     },
     {
@@ -145,7 +158,7 @@ export function alertRules(opts: AlertRuleOptions = {}): AlertRule[] {
       labels: { severity: "warning" },
       annotations: {
         summary: "MCP smoke test not running",
-        description: `The smoke test of {{ $labels.target }} last ran {{ $value | humanizeDuration }} ago (more than ${o.smokeStaleMinutes} minutes); check \`systemctl list-timers 'selfhosted-mcp-smoke-*'\`.`,
+        description: `${who}The smoke test of {{ $labels.target }} last ran {{ $value | humanizeDuration }} ago (more than ${o.smokeStaleMinutes} minutes); check \`systemctl list-timers 'selfhosted-mcp-smoke-*'\`.`,
       },
     },
   ];

@@ -6,7 +6,7 @@ import { remoteScript } from "../render/remote-script.ts";
 import { renderAlertRules } from "./alert-rules.ts";
 import { renderAlertmanagerConfig } from "./alertmanager-config.ts";
 import { DAEMONS, daemonFiles, renderDropIn, type DaemonName } from "./daemons.ts";
-import { renderPrometheusConfig, SERVER_JOB } from "./prometheus-config.ts";
+import { renderPrometheusConfig, SERVER_JOB, GATEWAY_JOB } from "./prometheus-config.ts";
 import { resolveMonitoringOptions, type MonitoringOptions, type MonitoringSecrets, type ResolvedMonitoringOptions } from "./stack-options.ts";
 
 const ORDER: DaemonName[] = ["prometheus", "alertmanager", "node-exporter"];
@@ -26,7 +26,7 @@ export interface MonitoringPlan {
 
 /** The alert rules with the server job of prometheus.yml (thresholds from the options). */
 export function monitoringRules(o: ResolvedMonitoringOptions): string {
-  return renderAlertRules({ ...o.thresholds, job: SERVER_JOB });
+  return renderAlertRules({ ...o.thresholds, job: SERVER_JOB, ...(o.servers ? { perServer: true, gatewayJob: GATEWAY_JOB } : {}) });
 }
 
 export function renderMonitoringPlan(options: MonitoringOptions): MonitoringPlan {

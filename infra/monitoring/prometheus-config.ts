@@ -1,5 +1,6 @@
 // prometheus.yml for the droplet (pure): scrapes both blue/green slots' /metrics on loopback (static targets with a
-// `slot` label — the idle slot is simply `up == 0`, so a deploy needs no Prometheus change), node_exporter (host
+// `slot` label — the idle slot is simply `up == 0`, so a deploy needs no Prometheus change; with several servers each
+// server's two slots, labelled `server`, and the gateway's as its own job), node_exporter (host
 // metrics + the smoke timer's textfile metrics), Alertmanager and Prometheus itself; evaluates the package's alert
 // rules and sends to the local Alertmanager. Format: https://prometheus.io/docs/prometheus/latest/configuration/configuration/
 import { stringify } from "yaml";
@@ -7,6 +8,8 @@ import type { ResolvedMonitoringOptions } from "./stack-options.ts";
 
 /** Prometheus job of the server's /metrics; the alert rules' `job` option must match it (McpContainerRestarting). */
 export const SERVER_JOB = "selfhosted-mcp";
+/** Prometheus job of the gateway's /metrics when the stack runs several servers (its series carry no `server`). */
+export const GATEWAY_JOB = "selfhosted-mcp-gateway";
 
 export interface PrometheusConfigPaths {
   /** The rules file (renderAlertRules output) as Prometheus will find it. */
@@ -14,6 +17,9 @@ export interface PrometheusConfigPaths {
 }
 
 const loopback = (p: number) => `127.0.0.1:${p}`;
+/** Both blue/green slots of one deployment (green: metricsPort+1, slotPortsOf in infra/render/deployment-plan.ts). */
+const slots = (metricsPort: number, labels: Record<string, string> = {}) =>
+  [{ port: metricsPort, labels: { ...labels, slot: "blue" } }, { port: metricsPort + 1, labels: { ...labels, slot: "green" } }];
 
 export function renderPrometheusConfig(o: ResolvedMonitoringOptions, paths: PrometheusConfigPaths): string {
   const limits = { sample_limit: o.sampleLimit, label_limit: 64, label_name_length_limit: 128, label_value_length_limit: 1024, body_size_limit: "10MB" };
@@ -26,7 +32,9 @@ export function renderPrometheusConfig(o: ResolvedMonitoringOptions, paths: Prom
     rule_files: [paths.rulesFile],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [loopback(o.alertmanagerPort)] }] }] },
     scrape_configs: [
-      job(SERVER_JOB, [{ port: o.metricsPort, labels: { slot: "blue" } }, { port: o.metricsPort + 1, labels: { slot: "green" } }]),
+      ...(o.servers
+        ? [job(SERVER_JOB, o.servers.flatMap((s) => slots(s.metricsPort, { server: s.name }))), job(GATEWAY_JOB, slots(o.metricsPort))]
+        : [job(SERVER_JOB, slots(o.metricsPort))]),
       job("node", [{ port: o.nodeExporterPort }]),
       job("alertmanager", [{ port: o.alertmanagerPort }]),
       job("prometheus", [{ port: o.prometheusPort }]),

@@ -6,6 +6,7 @@
 # set, publishes them there for node_exporter. Exit: 0 passed, 1 a check failed, 2 cannot run.
 # Inputs (from the unit's Environment=): APP STATE_DIR SMOKE_URL SMOKE_DIR METRICS_DIR MIN_CERT_DAYS
 #   [TEXTFILE_DIR] [TOKEN_ENV_FILE: env file with SMOKE_TOKEN=..., mode 0600] [RUNNER_IMAGE]
+#   [SMOKE_SERVER: label the metrics server="<name>" (one of several servers behind the gateway)]
 set -euo pipefail
 umask 022
 
@@ -40,6 +41,7 @@ fi
 args+=(--mount "type=bind,source=${SMOKE_DIR}/smoke.mjs,target=/opt/selfhosted-mcp-smoke.mjs,readonly" "${image}"
   /opt/selfhosted-mcp-smoke.mjs smoke "${SMOKE_URL}" --json
   --min-cert-days "${MIN_CERT_DAYS}" --metrics-file /metrics/smoke.prom)
+if [ -n "${SMOKE_SERVER:-}" ]; then args+=(--metrics-server "${SMOKE_SERVER}"); fi
 
 rc=0
 docker "${args[@]}" || rc=$?

@@ -6,7 +6,7 @@
 // Docker.
 import { gzipSync } from "node:zlib";
 import * as z from "zod";
-import { appName, absPath } from "../../contract/values.ts";
+import { appName, absPath, serverName } from "../../contract/values.ts";
 import { parseArgs, InvalidArgsError, argIssue } from "../../contract/args-error.ts";
 import { readPackageFile } from "../package-files.ts";
 import { renderScript } from "../render/remote-script.ts";
@@ -26,6 +26,8 @@ export const smokeTimerSchema = z.object({
   textfileDir: absPath.optional(),
   /** The install script reads a bearer token (first stdin line) and stores it as SMOKE_TOKEN in a 0600 env file. */
   withToken: z.boolean().default(false),
+  /** One of several servers behind a gateway: its textfile series carry `server="<name>"` (smoke --metrics-server). */
+  server: serverName.optional(),
   /** Image whose `node` runs the smoke CLI; default: the image of the live slot's container. */
   runnerImage: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, "runnerImage must be an image reference such as node:24-bookworm-slim").optional(),
 }).strict();
@@ -64,7 +66,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
   const env: Record<string, string> = {
     APP: o.app, STATE_DIR: stateDir, SMOKE_URL: o.url, SMOKE_DIR: smokeDir, METRICS_DIR: `${stateDir}/metrics`,
     MIN_CERT_DAYS: String(o.minCertDays), ...(o.textfileDir ? { TEXTFILE_DIR: o.textfileDir } : {}),
-    ...(o.runnerImage ? { RUNNER_IMAGE: o.runnerImage } : {}),
+    ...(o.runnerImage ? { RUNNER_IMAGE: o.runnerImage } : {}), ...(o.server ? { SMOKE_SERVER: o.server } : {}),
     ...(tokenFile ? { TOKEN_ENV_FILE: tokenFile } : {}),
   };
   const service = [

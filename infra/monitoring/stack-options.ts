@@ -4,7 +4,7 @@
 // and webhook URLs, PagerDuty routing key) are not options: they travel separately (MonitoringSecrets) and only ever
 // reach the Alertmanager config file on the host (mode 0600).
 import * as z from "zod";
-import { appName, absPath } from "../../contract/values.ts";
+import { appName, absPath, serverName } from "../../contract/values.ts";
 import { parseArgs, InvalidArgsError, argIssue } from "../../contract/args-error.ts";
 import { alertRuleOptionsSchema } from "./alert-rules.ts";
 
@@ -45,6 +45,11 @@ export const monitoringOptionsObject = z.object({
   port: port.default(8000),
   /** /metrics port of the blue slot; green uses metricsPort+1. Both are scraped: the idle one is simply down. */
   metricsPort: port.default(9090),
+  /**
+   * Several servers (SelfHostedMcp `servers`): each server's blue-slot /metrics port (green +1), scraped with the
+   * label `server="<name>"`; `metricsPort` is then the gateway's, scraped as its own job (GATEWAY_JOB). Absent: one server.
+   */
+  servers: z.array(z.object({ name: serverName, metricsPort: port }).strict()).min(1, "servers must list at least one server when given").optional(),
   /** Loopback ports of the stack's own HTTP servers (UIs and APIs, reachable through an SSH tunnel). */
   prometheusPort: port.default(9190),
   alertmanagerPort: port.default(9193),
@@ -77,6 +82,7 @@ export const monitoringOptionsObject = z.object({
 export function checkMonitoringOptions(o: z.output<typeof monitoringOptionsObject>, ctx: z.RefinementCtx): void {
   const used = new Map<number, string>([[o.port, "port (blue slot)"], [o.port + 1, "port+1 (green slot)"],
     [o.metricsPort, "metricsPort (blue slot)"], [o.metricsPort + 1, "metricsPort+1 (green slot)"], [22, "SSH"], [80, "HTTP"], [443, "HTTPS"]]);
+  for (const s of o.servers ?? []) for (const p of [s.metricsPort, s.metricsPort + 1]) used.set(p, `server ${s.name}'s metricsPort`);
   for (const key of ["prometheusPort", "alertmanagerPort", "nodeExporterPort"] as const) {
     const clash = used.get(o[key]);
     if (clash) ctx.addIssue({ code: "custom", path: [key], message: `${key} ${o[key]} clashes with ${clash}; pick a free loopback port` });

@@ -25,6 +25,12 @@ export function defaultServerPorts(name: string): { port: number; metricsPort: n
   return { port, metricsPort: port + SERVER_METRICS_OFFSET };
 }
 
+/** A server's loopback ports: its own `port` / `metricsPort`, else the defaults from its name. */
+export function serverPorts(s: { name: string; port?: number | undefined; metricsPort?: number | undefined }): { port: number; metricsPort: number } {
+  const d = defaultServerPorts(s.name);
+  return { port: s.port ?? d.port, metricsPort: s.metricsPort ?? d.metricsPort };
+}
+
 /** A server's PUBLIC_URL: its resource is `<domain>/<name>/mcp` (RFC 9728 metadata at the path-suffixed URL). */
 export function serverPublicUrl(domain: string, name: string): string {
   return `https://${domain}/${name}`;

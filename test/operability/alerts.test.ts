@@ -1,38 +1,17 @@
 // The alert rules under Prometheus' own tools: `promtool check rules` on the shipped file (which must equal the
 // renderer's defaults) and `promtool test rules` proving each alert fires on a bad series and stays quiet on a good one,
 // including the configurable latency SLA.
-import { test, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { run } from "../support/proc.ts";
+import { assertPromtool, promtoolTest, at, type Alert, type Series } from "../support/promtool.ts";
 import { renderAlertRules, alertRules, type AlertRuleOptions } from "../../infra/monitoring/alert-rules.ts";
 import { InvalidArgsError } from "../../contract/args-error.ts";
 
 const SHIPPED = join(import.meta.dirname, "..", "..", "infra", "monitoring", "alerts.yml");
-const dir = mkdtempSync(join(tmpdir(), "alerts-test-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
 const T = "https://mcp.example.test";
-type Alert = { exp_labels: Record<string, string>; exp_annotations: Record<string, string> };
-type Case = { eval_time: string; alertname: string; exp_alerts: Alert[] };
-type Series = { series: string; values: string };
-const at = (eval_time: string, alertname: string, ...exp_alerts: Alert[]): Case => ({ eval_time, alertname, exp_alerts });
-
-async function promtoolTest(rules: string, tests: { input_series: Series[]; alert_rule_test: Case[] }[]) {
-  const ruleFile = join(dir, `rules-${Math.random().toString(36).slice(2)}.yml`);
-  writeFileSync(ruleFile, rules);
-  const testFile = `${ruleFile}.test.yml`;
-  writeFileSync(testFile, stringify({ rule_files: [ruleFile], evaluation_interval: "1m", tests: tests.map((t) => ({ interval: "1m", ...t })) }));
-  return run("promtool", ["test", "rules", testFile], { timeoutMs: 60_000 });
-}
-
-async function assertPromtool(rules: string, tests: Parameters<typeof promtoolTest>[1]) {
-  const r = await promtoolTest(rules, tests);
-  assert.equal(r.code, 0, `promtool test rules failed:\n${r.stdout}\n${r.stderr}`);
-}
 
 test("the shipped alerts.yml is the renderer's default output and passes promtool check rules", async () => {
   assert.equal(readFileSync(SHIPPED, "utf8"), renderAlertRules(),
