@@ -132,8 +132,7 @@ async function copyToRemote(r: PlannedResource, stateDir: string): Promise<void>
   else throw new StepError(`${r.type} ${r.name}`, `source kind "${src.asset}" is not supported by the rehearsal (text files and strings are)`, "");
   // Into an existing directory: copy inside it (CopyToRemote's documented behaviour); else create/overwrite the file.
   const script = `p=${shq(remotePath)}; if [ -d "$p" ]; then p="$p"/${shq(name)}; fi; cat > "$p"`;
-  const res = await remote(`${r.type} ${r.name}`, () => withDialRetry(dialBounds(r.inputs.connection),
-    () => run("ssh", [...sshArgs(r.inputs.connection, stateDir), script], { input: bytes.toString("utf8"), timeoutMs: 120_000 })));
+  const res = await remote(`${r.type} ${r.name}`, () => sshRun(r.inputs.connection, script, {}, bytes.toString("utf8"), stateDir, 120_000));
   if (res.code !== 0) throw new StepError(`${r.type} ${r.name}`, `copy to ${remotePath} failed (exit ${res.code})`, tail(res));
 }
 

@@ -112,7 +112,7 @@ interface ProviderRule {
 /** Per resource type. Types not listed: any input change is an in-place update (no provider-level replace). */
 export const PROVIDER_RULES: Record<string, ProviderRule> = {
   [DROPLET]: { forceNew: ["image", "region", "publicNetworking", "sshKeys", "userData", "monitoring", "dropletAgent", "vpcUuid", "gpuPartitionMode", "ipv6"],
-    source: "droplet/resource_droplet.go: ForceNew image, region, public_networking, ssh_keys, user_data, monitoring, droplet_agent, vpc_uuid, gpu_partition_mode; CustomizeDiff ForceNewIfChange(ipv6) both ways; size resizes in place" },
+    source: "droplet/resource_droplet.go: ForceNew image, region, public_networking, ssh_keys, user_data, monitoring, droplet_agent, vpc_uuid, gpu_partition_mode; CustomizeDiff ForceNewIfChange(ipv6) both ways; size resizes in place (Update: PowerOff, Resize, PowerOn — the VM follows it in vm/droplet-vm.ts boot)" },
   "digitalocean:index/reservedIp:ReservedIp": { forceNew: ["region"], source: "reservedip/resource_reserved_ip.go: region ForceNew; droplet_id updates (reassign)" },
   "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": { forceNew: ["dropletId", "ipAddress"], source: "reservedip/resource_reserved_ip_assignment.go" },
   "digitalocean:index/sshKey:SshKey": { forceNew: ["publicKey"], source: "sshkey/resource_ssh_key.go: public_key ForceNew" },

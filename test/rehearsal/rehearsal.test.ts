@@ -20,7 +20,7 @@ import { ensureHostPrograms } from "../../rehearsal/bootstrap.ts";
 import { openPublic, callLoop, singleServer, occurrences, nginxWorkers, type PublicSession } from "../../rehearsal/observe.ts";
 import { footprint, leftovers, type Footprint } from "../../rehearsal/footprint.ts";
 import { userInstance, type UserInstance } from "../../rehearsal/user-instance.ts";
-import { userChanges, revision2, destroyUnreachable, NGINX_CHANGE, REVISION_LABEL, type UserChanges } from "../support/rehearsal-scenarios.ts";
+import { userChanges, structured, revision2, destroyUnreachable, NGINX_CHANGE, REVISION_LABEL, type UserChanges } from "../support/rehearsal-scenarios.ts";
 import { SWAP_FILE } from "../../infra/components/host.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
@@ -63,7 +63,6 @@ const call = async (name: string, args: Record<string, unknown>) => {
   await sleep(250);
   return session.mcp.client.callTool({ name, arguments: args });
 };
-const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
 
 test("fresh rehearsal: MCP over HTTPS — initialize, list, every tool, idempotent replay", async (t) => {
   t.diagnostic(`fresh rehearsal phases (ms): ${JSON.stringify(fresh.timings)}`);

@@ -64,7 +64,8 @@ export interface UserChanges {
 }
 
 const ran = (steps: Step[]) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
-const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
+/** A tool result's structuredContent. */
+export const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
 
 export async function userChanges(u: UserInstance): Promise<UserChanges> {
   const ep = u.endpoint();
