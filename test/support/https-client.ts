@@ -20,7 +20,9 @@ const loopback = (_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) 
  * forwarded 443; the URL, SNI and Host stay the real name's.
  */
 export function httpsClient(opts: { ca: string; servername: string; ports?: Record<number, number> }): HttpsClient {
-  const connector = buildConnector({ ca: opts.ca, lookup: loopback as never });
+  // Connect (TCP + TLS handshake) bounded at 60 s, not undici's 10 s: a droplet VM under TCG accepts through qemu's
+  // single-threaded user network, and a burst of 60 new connections once took over 10 s for one of them.
+  const connector = buildConnector({ ca: opts.ca, lookup: loopback as never, timeout: 60_000 });
   const agent = new Agent({ keepAliveTimeout: 1000, connect: (o, cb) => {
     const port = Number(o.port || (o.protocol === "https:" ? 443 : 80));
     connector({ ...o, port: String(opts.ports?.[port] ?? port) }, cb);
