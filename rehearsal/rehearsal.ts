@@ -74,6 +74,7 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
 export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, vm: DropletVm): PlanRequest {
   const secrets = rehearsalSecrets(opts.stateDir);
+  const serverEnv = { UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000" };
   const plain: Record<string, string> = {
     domain: DOMAIN,
     sshPublicKey: vm.publicKey,
@@ -87,12 +88,16 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     baseImage,
     // The search tool stops a query after SEARCH_TIMEOUT_MS (default 2 s). Under TCG during a blue/green switch (two
     // slots starting, dockerd busy) one search in ~200 took longer than 2 s; a real vCPU answers in milliseconds.
-    env: JSON.stringify({ UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000", ...opts.env }),
+    env: JSON.stringify({ ...serverEnv, ...opts.env }),
     // The deploy's health gate (default 90 s) bounds a new slot's start. Under TCG on a busy 2-core machine node
     // alone took over 90 s to listen (seen: "mcp-blue never listened on its unix socket within 90s" at load 15);
     // a real vCPU starts it in well under a second. Still bounded, and a test may set its own (the unhealthy fixture).
     healthTimeoutSeconds: "600",
     ...opts.config,
+    // Several servers (stack config `servers`): `env` is then the gateway's, and each reference server needs the
+    // upstream stand-in in its own env (servers[N].env), under its own path prefix (so that one server's upstream
+    // can fail alone: test/support/upstream-stub.ts); a value the user set for a server wins.
+    ...(opts.config?.servers ? { servers: withServerEnv(opts.config.servers, (name) => ({ ...serverEnv, UPSTREAM_URL: `${services.upstreamUrl}/${name}` })) } : {}),
   };
   const secret: Record<string, string> = {
     apiKeys: secrets.apiKey,
@@ -110,6 +115,18 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
   for (const [k, v] of Object.entries(plain)) config[k] = { value: v };
   for (const [k, v] of Object.entries(secret)) config[k] = { value: v, secret: true };
   return { config, mockCloud: { ipv4: "127.0.0.1" } };
+}
+
+/**
+ * `servers` (JSON text, as `pulumi config set` stores an object) with `envOf(name)` merged under each server's own
+ * env. Anything that is not a JSON list of objects is returned unchanged, for the program's config check to report.
+ */
+export function withServerEnv(servers: string, envOf: (name: string) => Record<string, string>): string {
+  let list: unknown;
+  try { list = JSON.parse(servers); } catch { return servers; }
+  if (!Array.isArray(list) || !list.every((s) => typeof s === "object" && s !== null && !Array.isArray(s))) return servers;
+  return JSON.stringify(list.map((s: { name?: unknown; env?: unknown }) =>
+    ({ ...s, env: { ...envOf(String(s.name)), ...(typeof s.env === "object" && s.env ? s.env : {}) } })));
 }
 
 /** The droplet as the program registered it: exact user-data, name, and the size's memory and vCPUs. */
@@ -187,7 +204,8 @@ export async function checkEndpoint(url: string, services: ServicesInfo, vm: Dro
     const s = await connectMcp(url, pf.fetch, token);
     try {
       const tools = (await s.client.listTools()).tools.map((t) => t.name);
-      const called = "search_notes";
+      // One server: search_notes; several behind the gateway: the first server's <name>__search_notes.
+      const called = tools.find((t) => t === "search_notes" || t.endsWith("__search_notes")) ?? "search_notes";
       const answer = toolText(await s.client.callTool({ name: called, arguments: { query: "rehearsal", limit: 1 } }));
       return { tools, called, answer };
     } finally { await s.close(); }

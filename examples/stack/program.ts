@@ -36,6 +36,8 @@ const mcp = new SelfHostedMcp("mcp", {
       ...(v.env ? { env: v.env } : {}), ...(v.oauthScope ? { oauthScope: v.oauthScope } : {}),
       ...(secrets.serverSecretEnv ? { secrets: secrets.serverSecretEnv.apply((all) => all[v.name] ?? {}) } : {}),
     })),
+    // The gateway is built like the servers: the same base image and platform (e.g. linux/amd64 from an arm64 laptop).
+    gateway: { build: { baseImage: s.baseImage, platform: s.platform } },
   } : {
     server: s.image
       ? { image: s.image }

@@ -165,7 +165,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
         parent: this, name, shared, repository: args.server?.repository ?? DEFAULTS.imageRepository, pullConfig: this.image.pullConfig,
         ...(this.image.pushRegistry ? { pushRegistry: this.image.pushRegistry } : {}),
         authMode, ...(args.auth?.apiKeys ? { keyEntries: args.auth.apiKeys } : {}), ...(oauth ? { oauth } : {}),
-        defaults: { memoryMb, cpus, limits },
+        defaults: { memoryMb, cpus, limits, healthTimeoutSeconds: args.healthTimeoutSeconds },
       }, args.servers!);
     }
     const names = this.servers.map((s) => s.name);
@@ -238,10 +238,14 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
 /** The gateway's default container memory limit, MB (docs/gateway.md "Measured": 80-116 MiB RSS, three servers). */
 export const GATEWAY_MEMORY_MB = 192;
 
-/** The gateway image: this package's gateway (gateway/Dockerfile) unless a build or image is given. */
+/**
+ * The gateway image: this package's gateway (gateway/Dockerfile) unless an image or a build with its own `context`
+ * is given; a build without `context` (e.g. `{ baseImage, platform }`) builds this package's gateway with those.
+ */
 function gatewayImage(g: McpGatewayArgs, repository: string | undefined): NonNullable<SelfHostedMcpArgs["server"]> {
   if (g.image !== undefined) return { image: g.image };
-  const build = g.build ?? { context: packagePath(".").replace(/\/+$/, ""), dockerfile: packagePath(GATEWAY_DOCKERFILE) };
+  const build = g.build?.context !== undefined ? g.build
+    : { ...g.build, context: packagePath(".").replace(/\/+$/, ""), dockerfile: packagePath(GATEWAY_DOCKERFILE) };
   return { build, tag: g.tag ?? `gateway-v${packageVersion()}`, ...(repository ? { repository } : {}) };
 }
 

@@ -44,7 +44,10 @@ export interface McpServerArgs {
 
 /** The gateway in front of `servers` (gateway/, docs/gateway.md). */
 export interface McpGatewayArgs {
-  /** Default: this package's gateway (gateway/Dockerfile), pushed to the stack's registry as `gateway-v<version>`. */
+  /**
+   * Default: this package's gateway (gateway/Dockerfile), pushed to the stack's registry as `gateway-v<version>`.
+   * Without `context`, the other fields (baseImage, platform, version, args) apply to that default build.
+   */
   build?: McpImageBuild;
   image?: string;
   tag?: string;
@@ -70,7 +73,8 @@ export interface ServersContext {
   keyEntries?: pulumi.Input<string>;
   /** oauth: the authorization server each server checks tokens for its own route against. */
   oauth?: { issuer: string; jwksUrl: string };
-  defaults: { memoryMb: number; cpus: number; limits: McpDeploymentArgs["limits"] };
+  /** What a server without its own value gets: SelfHostedMcp's memory, CPUs, route limits and health timeout. */
+  defaults: { memoryMb: number; cpus: number; limits: McpDeploymentArgs["limits"]; healthTimeoutSeconds?: number | undefined };
 }
 
 export interface DeployedServer { name: string; image: McpImage; deployment: McpDeployment; memoryMb: number }
@@ -95,11 +99,12 @@ export function deployServers(ctx: ServersContext, servers: readonly McpServerAr
       .apply(([secrets, k]) => ({ ...secrets, ...k }) as Record<string, string>));
     const ports = serverPorts(s);
     const memoryMb = s.memoryMb ?? ctx.defaults.memoryMb;
+    const healthTimeoutSeconds = s.healthTimeoutSeconds ?? ctx.defaults.healthTimeoutSeconds;
     const deployment = new McpDeployment(`${ctx.name}-${s.name}-deploy`, {
       ...ctx.shared, site: false, app: s.name, image: image.digest, pullConfig: ctx.pullConfig,
       port: ports.port, metricsPort: ports.metricsPort,
       memoryMb, cpus: s.cpus ?? ctx.defaults.cpus, healthPath: s.healthPath ?? DEFAULTS.healthPath,
-      ...(s.healthTimeoutSeconds ? { healthTimeoutSeconds: s.healthTimeoutSeconds } : {}),
+      ...(healthTimeoutSeconds ? { healthTimeoutSeconds } : {}),
       // Under oauth the server is its own resource, https://<domain>/<name>/mcp (OAUTH_AUDIENCE defaults to PUBLIC_URL/mcp).
       env: { ...s.env, PUBLIC_URL: serverPublicUrl(String(ctx.shared.domain), s.name), AUTH_MODE: ctx.authMode, ...(ctx.oauth ? oauthIssuerEnv(ctx.oauth) : {}) },
       secretEnv,

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings, applySettings, SettingError } from "../../rehearsal/stack-settings.ts";
 import { run } from "../support/proc.ts";
+import { withServerEnv } from "../../rehearsal/rehearsal.ts";
 
 test("parseSettings: KEY=VALUE (the value may hold '=' and JSON), KEY= unsets; a malformed pair or a rehearsal-owned key is refused by name", () => {
   assert.deepEqual(parseSettings(["dropletSize=s-2vcpu-4gb", "rateLimitPerSecond=9", "servers=[{\"name\":\"a=b\"}]", "swapMb="]),
@@ -34,4 +35,15 @@ test("the CLI refuses a rehearsal-owned key before it starts anything, naming th
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /--config sshPort: the rehearsal sets sshPort itself/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("withServerEnv: each server of `servers` gets the upstream stand-in under its own prefix; its own env wins; bad JSON passes through", () => {
+  const envOf = (name: string) => ({ UPSTREAM_URL: `http://127.0.0.1:1/${name}`, SEARCH_TIMEOUT_MS: "30000" });
+  const out = JSON.parse(withServerEnv(JSON.stringify([{ name: "alpha" }, { name: "beta", memoryMb: 384, env: { SEARCH_TIMEOUT_MS: "5" } }]), envOf));
+  assert.deepEqual(out, [
+    { name: "alpha", env: { UPSTREAM_URL: "http://127.0.0.1:1/alpha", SEARCH_TIMEOUT_MS: "30000" } },
+    { name: "beta", memoryMb: 384, env: { UPSTREAM_URL: "http://127.0.0.1:1/beta", SEARCH_TIMEOUT_MS: "5" } },
+  ]);
+  // The program's config check reports these, naming the key: the rehearsal does not hide them.
+  for (const bad of ["not json", "{\"name\":\"a\"}", "[1]"]) assert.equal(withServerEnv(bad, envOf), bad);
 });

@@ -2,7 +2,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../support/server.ts";
-import { startUpstreamStub } from "../support/upstream-stub.ts";
+import { startUpstreamStub, modeUrl } from "../support/upstream-stub.ts";
 
 test("upstream stub answers in normal, drifted, slow and down modes", { timeout: 30_000 }, async () => {
   const stub = await startUpstreamStub({ slowMs: 700 });
@@ -21,6 +21,26 @@ test("upstream stub answers in normal, drifted, slow and down modes", { timeout:
   stub.setMode("down");
   await assert.rejects(fetch(u));
   assert.equal(stub.requests(), 4);
+});
+
+test("upstream stub prefixes: each has its own mode (set here or over HTTP); the others keep the global one", { timeout: 30_000 }, async () => {
+  const stub = await startUpstreamStub();
+  after(() => stub.stop());
+  const at = (prefix: string) => `${stub.url}${prefix}/v1/forecast?latitude=1&longitude=2&forecast_days=1`;
+  const ok = async (u: string) => (await fetch(u)).status === 200;
+  assert.ok(await ok(at("/alpha")) && await ok(at("/gamma")) && await ok(at("")), "every prefix answers in the global mode");
+  assert.equal((await fetch(modeUrl(stub.url, "gamma", "down"), { method: "POST" })).status, 204);
+  await assert.rejects(fetch(at("/gamma")), "gamma is down");
+  assert.ok(await ok(at("/alpha")) && await ok(at("")), "alpha and the bare URL still answer");
+  stub.setMode("drifted");
+  assert.ok((await (await fetch(at("/alpha"))).json() as Record<string, unknown>).daily_data, "the global mode reaches alpha");
+  await assert.rejects(fetch(at("/gamma")), "gamma's own mode wins over the global one");
+  stub.setMode("normal", "gamma");
+  assert.ok(await ok(at("/gamma")));
+  for (const bad of [modeUrl(stub.url, "Gamma", "down"), modeUrl(stub.url, "gamma", "off" as never)]) {
+    assert.equal((await fetch(bad, { method: "POST" })).status, 400, bad);
+  }
+  assert.equal((await fetch(`${stub.url}/gamma/v2/forecast`)).status, 404);
 });
 
 test("upstream stub sparse mode: the normal format, but every temperature after the first day is null", { timeout: 30_000 }, async () => {

@@ -1,6 +1,9 @@
 // A local fake of the Open-Meteo forecast API (GET /v1/forecast) that the server's weather tool calls.
 // Modes: normal (valid answer), drifted (valid JSON in a changed format), slow (answers after slowMs),
 // down (drops every connection without an answer), sparse (valid format, but most temperatures are null). Binds 127.0.0.1 on a free port.
+// Several clients can share one stub and still fail one at a time: each uses its own path prefix as UPSTREAM_URL
+// (`<url>/<prefix>`: the server keeps a base URL's path, server/src/upstream.ts), and a prefix may have its own mode,
+// set here or, from another process, with `POST <url>/__stub/mode?prefix=<prefix>&mode=<mode>` (modeUrl()).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
@@ -9,7 +12,8 @@ export type StubMode = "normal" | "drifted" | "slow" | "down" | "sparse";
 export interface UpstreamStub {
   /** Base URL to pass as UPSTREAM_URL, e.g. http://127.0.0.1:PORT */
   url: string;
-  setMode(mode: StubMode): void;
+  /** The mode of every request, or only of those under `/<prefix>` (a prefix's own mode wins over the global one). */
+  setMode(mode: StubMode, prefix?: string): void;
   /** Number of /v1/forecast requests received since start (or since resetRequests()). */
   requests(): number;
   resetRequests(): void;
@@ -42,19 +46,39 @@ function forecast(url: URL) {
   };
 }
 
+const MODES: readonly StubMode[] = ["normal", "drifted", "slow", "down", "sparse"];
+const PREFIX = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const FORECAST_PATH = /^(?:\/([a-z0-9][a-z0-9-]{0,62}))?\/v1\/forecast$/;
+
+/** The URL that sets a prefix's mode of the stub at `stubUrl` from another process (POST it). */
+export function modeUrl(stubUrl: string, prefix: string, mode: StubMode): string {
+  return `${stubUrl}/__stub/mode?${new URLSearchParams({ prefix, mode })}`;
+}
+
 export async function startUpstreamStub(opts: StubOptions = {}): Promise<UpstreamStub> {
   const slowMs = Math.min(opts.slowMs ?? 5000, 60_000);
-  let mode: StubMode = "normal";
+  let globalMode: StubMode = "normal";
+  const prefixModes = new Map<string, StubMode>();
   let count = 0;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://stub");
-    if (url.pathname !== "/v1/forecast") {
+    if (url.pathname === "/__stub/mode" && req.method === "POST") {
+      const prefix = url.searchParams.get("prefix") ?? "";
+      const m = url.searchParams.get("mode") as StubMode;
+      if (!PREFIX.test(prefix) || !MODES.includes(m)) { res.writeHead(400).end(`prefix must match ${PREFIX}, mode one of ${MODES.join(", ")}`); return; }
+      prefixModes.set(prefix, m);
+      res.writeHead(204).end();
+      return;
+    }
+    const path = FORECAST_PATH.exec(url.pathname);
+    if (!path) {
       res.writeHead(404, { "content-type": "application/json" }).end('{"error":true,"reason":"not found"}');
       return;
     }
+    const mode = (path[1] !== undefined ? prefixModes.get(path[1]) : undefined) ?? globalMode;
     count++;
     const send = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     switch (mode) {
@@ -86,7 +110,11 @@ export async function startUpstreamStub(opts: StubOptions = {}): Promise<Upstrea
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
-    setMode(m) { mode = m; },
+    setMode(m, prefix) {
+      if (prefix === undefined) { globalMode = m; return; }
+      if (!PREFIX.test(prefix)) throw new Error(`setMode: prefix must match ${PREFIX}`);
+      prefixModes.set(prefix, m);
+    },
     requests: () => count,
     resetRequests() { count = 0; },
     async stop() {
