@@ -13,9 +13,12 @@ export function publicClient(domain: string, caPem: string, ports?: Record<numbe
 
 export interface McpSession { client: Client; close(): Promise<void> }
 
-/** Connects an MCP SDK client to `${base}/mcp` through the given fetch, with a bearer token when given. */
+/**
+ * Connects an MCP SDK client to `${base}/mcp` through the given fetch, with a bearer token when given. `base` may
+ * have a path: `https://<domain>/alpha` → `https://<domain>/alpha/mcp` (a server's route behind the gateway).
+ */
 export async function connectMcp(base: string, fetchImpl: FetchLike, token?: string): Promise<McpSession> {
-  const transport = new StreamableHTTPClientTransport(new URL("/mcp", base), {
+  const transport = new StreamableHTTPClientTransport(new URL("mcp", base.endsWith("/") ? base : `${base}/`), {
     fetch: fetchImpl,
     requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
   });

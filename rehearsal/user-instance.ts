@@ -26,8 +26,9 @@ const npmRehearse = (args: string[], timeoutMs: number) =>
  * `npm run rehearse` in its own process group (npm → sh → node), so that the whole CLI can be stopped by its group
  * id when the test gives up on it (timeout, a failed before()) before its --destroy runs.
  */
-function startCli(stateDir: string, timeoutMs: number): { done: Promise<RunResult>; stop(): Promise<void> } {
-  const child = spawn("npm", ["run", "--silent", "rehearse", "--", "--state-dir", stateDir], { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+function startCli(stateDir: string, config: readonly string[], timeoutMs: number): { done: Promise<RunResult>; stop(): Promise<void> } {
+  const args = ["run", "--silent", "rehearse", "--", "--state-dir", stateDir, ...config.flatMap((c) => ["--config", c])];
+  const child = spawn("npm", args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
@@ -48,8 +49,9 @@ function startCli(stateDir: string, timeoutMs: number): { done: Promise<RunResul
   };
 }
 
-export function userInstance(stateDir: string): UserInstance {
-  const cli = startCli(stateDir, 1_500_000);
+/** `npm run rehearse -- --state-dir DIR [--config KEY=VALUE ...]`, started now. */
+export function userInstance(stateDir: string, config: readonly string[] = []): UserInstance {
+  const cli = startCli(stateDir, config, 1_500_000);
   const deployed = cli.done.then((r) => {
     if (r.code !== 0) throw new Error(`npm run rehearse -- --state-dir ${stateDir} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;

@@ -57,9 +57,9 @@ describe("server image", () => {
     assert.deepEqual(Config.Cmd, ["node", "server.mjs"]);
     assert.equal(Config.StopSignal, "SIGTERM");
     assert.ok(Config.ExposedPorts["8000/tcp"]);
-    assert.equal(Config.Healthcheck.Test[0], "CMD");
-    assert.equal(Config.Healthcheck.Test[1], "node");
-    assert.match(Config.Healthcheck.Test.join(" "), /fetch\(.*\/livez/);
+    assert.deepEqual(Config.Healthcheck.Test, ["CMD", "bash", "/usr/local/lib/selfhosted-mcp/livez-probe.sh"], "bash's /dev/tcp probe, no node process per check");
+    const probe = await runOk("docker", ["run", "--rm", "--network", "none", "--entrypoint", "cat", image, "/usr/local/lib/selfhosted-mcp/livez-probe.sh"]);
+    assert.equal(probe.stdout, readFileSync(join(import.meta.dirname, "..", "..", "contract", "livez-probe.sh"), "utf8"), "the contract's probe, byte for byte");
     const meta = await imageMetadata();
     assert.equal(Config.Labels["org.opencontainers.image.version"], meta.version);
     assert.equal(Config.Labels["org.opencontainers.image.revision"], meta.revision ?? "unknown");

@@ -21,6 +21,8 @@ import { openPublic, callLoop, singleServer, occurrences, nginxWorkers, type Pub
 import { footprint, leftovers, type Footprint } from "../../rehearsal/footprint.ts";
 import { userInstance, type UserInstance } from "../../rehearsal/user-instance.ts";
 import { userChanges, structured, revision2, destroyUnreachable, NGINX_CHANGE, REVISION_LABEL, type UserChanges } from "../support/rehearsal-scenarios.ts";
+import { serversConfig, assertThreeServers } from "../support/rehearsal-servers.ts";
+import type { ServerContainer } from "../../rehearsal/observe.ts";
 import { SWAP_FILE } from "../../infra/components/host.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "rehearsal-e2e-"));
@@ -39,7 +41,7 @@ before(async () => {
   // Both instances deploy at once: the user's through the CLI in its own process, the tests' in this one.
   // `user` is set before anything is awaited, so that after() tears the user's instance down even when before()
   // fails or times out (its CLI process and VM would otherwise outlive the test).
-  user = userInstance(mkdtempSync(join(tmpdir(), "rehearsal-user-")));
+  user = userInstance(mkdtempSync(join(tmpdir(), "rehearsal-user-")), [`servers=${serversConfig()}`]);
   const [own, theirs] = await Promise.allSettled([rehearse(base), user.deployed]);
   if (own.status === "rejected") throw own.reason;
   if (theirs.status === "rejected") throw theirs.reason;
@@ -99,7 +101,7 @@ test("two instances at once: the user's `npm run rehearse` (own state dir) answe
   assert.equal(hostname.code, 0, hostname.stderr);
   const s = await openPublic(theirs);
   try {
-    toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "user", limit: 1 } }));
+    toolText(await s.mcp.client.callTool({ name: "alpha__search_notes", arguments: { query: "user", limit: 1 } }));
     const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
     const foreign = await s.http.fetch(`https://${DOMAIN}/mcp`, { method: "POST", body, headers: {
       "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${fresh.token}` } });
@@ -267,25 +269,42 @@ test("redeploy with an image that never becomes healthy fails with its last log 
   toolText(await call("search_notes", { query: "rehearsal" }));
 });
 
-// The user's droplet (deployed by `npm run rehearse`, started in the two-instances test) got its changes meanwhile
-// (test/support/rehearsal-scenarios.ts). A TCG power cycle (kernel, systemd, cloud-init's boot stages, dockerd,
-// the container) is bounded at 20 min, the test at 30.
-test("the user's droplet: an nginx option change under a client loop (zero failures), then a resize across 2 GB (hard power cycle: swap gone, data kept, no deploy); its --destroy leaves nothing", { timeout: 1_800_000 }, async (t) => {
-  assert.ok(userChanged, "the two-instances test started the user's changes");
-  const { nginx, resize } = await userChanged;
-  t.diagnostic(`nginx option change: ${nginx.ms} ms, ${nginx.stats.calls} calls; resize: ${resize.ms} ms; note saved ${resize.savedToPowerOffMs} ms before the power-off`);
-  assert.deepEqual(nginx.ran, ["update mcp-deploy-deploy"]);
-  assert.deepEqual(nginx.stats.failures, [], `failed calls during the nginx option change (of ${nginx.stats.calls})`);
-  assert.ok(nginx.stats.calls >= 10, `the loop kept calling (${nginx.stats.calls} calls)`);
-  assert.ok(nginx.rates.includes(`rate=${NGINX_CHANGE.rateLimitPerSecond}r/s`), `the new limit is in the droplet's nginx: ${nginx.rates.join(" ")}`);
-  assert.notDeepEqual(nginx.workersAfter, nginx.workersBefore, "nginx reloaded (new workers)");
-  assert.equal(nginx.serverAfter.id, nginx.serverBefore.id, "the server is unchanged: the live container keeps serving (no new slot)");
+// The user's droplet (deployed by `npm run rehearse -- --config servers=…`, started in the two-instances test: three
+// reference servers behind the gateway) got its changes meanwhile (test/support/rehearsal-scenarios.ts). A TCG power
+// cycle (kernel, systemd, cloud-init's boot stages, dockerd, four containers) is bounded at 20 min, the tests at 30.
+const byApp = (cs: ServerContainer[]) => Object.fromEntries(cs.map((c) => [c.labels["io.selfhosted-mcp.app"]!, c]));
 
+test("the user's three servers behind the gateway: collision-free names, every route, one upstream down degrades only its server, one server redeployed with an nginx change under a loop on another (zero failures, the others keep running)", { timeout: 1_800_000 }, async (t) => {
+  assert.ok(userChanged, "the two-instances test started the user's changes");
+  const { servers, redeploy } = await userChanged;
+  assertThreeServers(servers, (m) => t.diagnostic(m));
+  // beta redeployed + nginx option change, while a loop called alpha through the gateway.
+  t.diagnostic(`redeploy of beta + nginx option: ${redeploy.ms} ms, ${redeploy.stats.calls} calls to alpha`);
+  assert.deepEqual(redeploy.ran.sort(), ["update mcp-beta-deploy-deploy", "update mcp-deploy-deploy"], "beta's deploy and the gateway's (its site), in place");
+  assert.deepEqual(redeploy.stats.failures, [], `failed calls during the redeploy (of ${redeploy.stats.calls})`);
+  assert.ok(redeploy.stats.calls >= 10, `the loop kept calling (${redeploy.stats.calls} calls)`);
+  assert.ok(redeploy.rates.includes(`rate=${NGINX_CHANGE.rateLimitPerSecond}r/s`), `the new limit is in the droplet's nginx: ${redeploy.rates.join(" ")}`);
+  assert.notDeepEqual(redeploy.workersAfter, redeploy.workersBefore, "nginx reloaded (new workers)");
+  // The images' HEALTHCHECK (contract/livez-probe.sh) holds in the gateway's and the servers' containers.
+  assert.deepEqual(redeploy.before.map((c) => `${c.name} ${c.health}`), redeploy.before.map((c) => `${c.name} healthy`), "docker reports every container healthy");
+  const [before, after] = [byApp(redeploy.before), byApp(redeploy.after)];
+  for (const app of ["mcp", "alpha", "gamma"]) {
+    assert.equal(after[app]?.id, before[app]?.id, `${app}: the same container`);
+    assert.equal(after[app]?.startedAt, before[app]?.startedAt, `${app}: not restarted`);
+  }
+  assert.notEqual(after.beta?.id, before.beta?.id, "beta runs in a new container");
+  assert.ok(after.beta?.env.includes("REHEARSAL_REVISION=2"), "with its new env value");
+});
+
+test("the user's droplet: a resize across 2 GB (hard power cycle: swap gone, data kept, no deploy); its --destroy leaves nothing", { timeout: 1_800_000 }, async (t) => {
+  assert.ok(userChanged, "the two-instances test started the user's changes");
+  const { resize } = await userChanged;
+  t.diagnostic(`resize: ${resize.ms} ms; note saved ${resize.savedToPowerOffMs} ms before the power-off`);
   assert.deepEqual(resize.ran.sort(), ["update mcp-host-droplet", "update mcp-host-ready"], "an in-place resize: no replacement, no deploy");
   assert.notEqual(resize.bootIdAfter, resize.bootIdBefore, "the droplet was power-cycled");
   assert.ok(resize.memTotalMb > 3500, `the droplet has the new size's memory (${resize.memTotalMb} MB)`);
   assert.equal(resize.swaps, "", "host-ready removed the swap file (4 GB: none)");
-  assert.equal(resize.serverAfter.id, resize.serverBefore.id, "the same container came back by itself (restart policy)");
+  assert.deepEqual(resize.after.map((c) => c.id), resize.before.map((c) => c.id), "the same four containers came back by themselves (restart policy)");
   assert.equal((resize.noteAfter as { title?: string } | undefined)?.title, "before the resize", "the note saved before the hard power-off is still there");
 
   const u = user!;

@@ -2,17 +2,22 @@
 // changing stack config and running the deploy again (or destroying it):
 // - revision2: the tests' own second revision (env + secret + image at once);
 // - destroyUnreachable: a destroy while the droplet VM does not answer;
-// - userChanges: what the user's instance (deployed by `npm run rehearse` in its own process) goes through while
-//   the tests' own instance runs its redeploys, so that the two VMs share the machine's CPU instead of taking turns:
-//   1. an nginx option change (stack config rateLimitPerSecond) with a client loop on the user's endpoint;
-//   2. a note saved, then a resize across 2 GB (dropletSize s-1vcpu-1gb → s-2vcpu-4gb): the VM is powered off hard
-//      and started with the new size, as the DigitalOcean provider resizes a droplet (rehearsal/vm/droplet-vm.ts).
+// - userChanges: what the user's instance (deployed by `npm run rehearse -- --config servers=…` in its own process:
+//   three servers behind the gateway, rehearsal-servers.ts) goes through while the tests' own instance runs its
+//   redeploys, so that the two VMs share the machine's CPU instead of taking turns:
+//   0. the gateway and the routes seen by clients, the containers' memory, one server's upstream down and back;
+//   1. one server's env and an nginx option (rateLimitPerSecond) changed in one up, with a client loop calling
+//      another server through the gateway;
+//   2. a note saved, then a resize to s-2vcpu-4gb (from the 2 GB size the program picks for four containers): the
+//      VM is powered off hard and started with the new size, as the DigitalOcean provider resizes a droplet
+//      (rehearsal/vm/droplet-vm.ts).
 // Each is a real rehearse()/destroy() on the instance's state dir. Everything observed is returned for the test to
 // assert; nothing is asserted here.
 import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rehearse, destroy, type RehearsalOptions } from "../../rehearsal/rehearsal.ts";
-import { openPublic, callLoop, nginxWorkers, singleServer, type LoopStats, type ServerContainer } from "../../rehearsal/observe.ts";
+import { openPublic, callLoop, nginxWorkers, oneContainerPerApp, type LoopStats, type ServerContainer } from "../../rehearsal/observe.ts";
+import { USER_SERVERS, serversConfig, gatewayView, dropletMemory, oneUpstreamDown, type ThreeServers } from "./rehearsal-servers.ts";
 import { toolText } from "../../rehearsal/client.ts";
 import type { UserInstance } from "../../rehearsal/user-instance.ts";
 import { readExecState, REMOTE_COMMAND, type Step } from "../../rehearsal/execute.ts";
@@ -21,7 +26,7 @@ import { REPO_ROOT } from "../../rehearsal/plan.ts";
 
 /** The stack config of the nginx option change (kept in the resize's up: a user's config only grows). */
 export const NGINX_CHANGE = { rateLimitPerSecond: "9" };
-/** Across 2 GB: the default 1 GB size has a 1024 MB swap file (host-ready), 4 GB has none (droplet-size.ts swapMbFor). */
+/** Across 2 GB: up to 2 GB a droplet has a 1024 MB swap file (host-ready), 4 GB has none (droplet-size.ts swapMbFor). */
 export const RESIZED_TO = "s-2vcpu-4gb";
 
 export const REVISION_LABEL = "io.selfhosted-mcp.rehearsal-revision";
@@ -57,50 +62,61 @@ export async function destroyUnreachable(stateDir: string, vm: DropletVm): Promi
 }
 
 export interface UserChanges {
-  nginx: { ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
-    serverBefore: ServerContainer; serverAfter: ServerContainer };
+  /** Several servers behind the gateway (issue 17), right after the first deploy. */
+  servers: ThreeServers;
+  /** beta's env and an nginx option changed in one up, while a client loop calls alpha through the gateway. */
+  redeploy: { ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
+    before: ServerContainer[]; after: ServerContainer[] };
   resize: { ran: string[]; ms: number; bootIdBefore: string; bootIdAfter: string; memTotalMb: number; swaps: string;
-    serverBefore: ServerContainer; serverAfter: ServerContainer; noteId: string; noteAfter: unknown; savedToPowerOffMs: number };
+    before: ServerContainer[]; after: ServerContainer[]; noteId: string; noteAfter: unknown; savedToPowerOffMs: number };
 }
 
 const ran = (steps: Step[]) => steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
 /** A tool result's structuredContent. */
 export const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
 
+/** The user's stack config after its redeploy (a user's config only grows: the resize's up keeps it). */
+export const USER_REDEPLOYED = { ...NGINX_CHANGE, servers: serversConfig({ beta: { REHEARSAL_REVISION: "2" } }) };
+/** Server containers of the user's droplet: three servers and the gateway. */
+const APPS = USER_SERVERS.length + 1;
+
 export async function userChanges(u: UserInstance): Promise<UserChanges> {
   const ep = u.endpoint();
   const vm = ep.vm;
   const log = (l: string) => console.log(`# user instance: ${l}`);
 
-  // 1. nginx option change under a client loop.
-  let nginx: UserChanges["nginx"];
+  // 0. Three servers behind the gateway: what a client sees, the memory they take, one upstream failing alone.
+  const servers = { view: await gatewayView(ep), memory: await dropletMemory(vm), upstreamDown: await oneUpstreamDown(ep, "gamma", "alpha") };
+
+  // 1. beta redeployed (an env value) and an nginx option changed, while a loop calls alpha through the gateway.
+  let redeploy: UserChanges["redeploy"];
   let s = await openPublic(ep);
   try {
-    const serverBefore = await singleServer(vm);
+    const before = await oneContainerPerApp(vm, APPS);
     const workersBefore = await nginxWorkers(vm);
-    const loop = callLoop(s);
+    const loop = callLoop(s, { tool: "alpha__search_notes" });
     const t0 = Date.now();
-    const r = await rehearse({ stateDir: u.stateDir, config: NGINX_CHANGE, log });
+    const r = await rehearse({ stateDir: u.stateDir, config: USER_REDEPLOYED, log });
     const ms = Date.now() - t0;
     const stats = await loop.stop();
     const rates = (await vm.sshOk("sudo -n grep -rhoE 'rate=[0-9]+r/s' /etc/nginx")).stdout.split("\n").filter(Boolean);
-    nginx = { ran: ran(r.steps), stats, workersBefore, workersAfter: await nginxWorkers(vm), rates, ms,
-      serverBefore, serverAfter: await singleServer(vm) };
+    redeploy = { ran: ran(r.steps), stats, workersBefore, workersAfter: await nginxWorkers(vm), rates, ms,
+      before, after: await oneContainerPerApp(vm, APPS, 300_000) };
   } finally { await s.close(); }
 
   // 2. A note saved just before the resize's hard power-off: committed writes must survive a power loss.
   s = await openPublic(ep);
   let noteId: string;
   try {
-    const saved = structured(await s.mcp.client.callTool({ name: "save_note", arguments: {
+    const saved = structured(await s.mcp.client.callTool({ name: "alpha__save_note", arguments: {
       request_id: `user-resize-${process.pid}`, title: "before the resize", body: "written just before the power-off", tags: ["resize"] } }));
     noteId = (saved.note as { id: string }).id;
   } finally { await s.close(); }
   const savedAt = Date.now();
   const bootIdBefore = (await vm.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
-  const serverBefore = await singleServer(vm);
+  const before = await oneContainerPerApp(vm, APPS);
   const t0 = Date.now();
-  const r = await rehearse({ stateDir: u.stateDir, config: { ...NGINX_CHANGE, dropletSize: RESIZED_TO }, log });
+  const r = await rehearse({ stateDir: u.stateDir, config: { ...USER_REDEPLOYED, dropletSize: RESIZED_TO }, log });
   const ms = Date.now() - t0;
   const poweredOffAt = DropletVm.existing(u.stateDir)?.poweredOffAt ?? 0;
   const memTotalMb = Number((await vm.sshOk("awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo")).stdout);
@@ -108,13 +124,14 @@ export async function userChanges(u: UserInstance): Promise<UserChanges> {
   s = await openPublic(ep);
   let noteAfter: unknown;
   try {
-    noteAfter = structured(await s.mcp.client.callTool({ name: "get_note", arguments: { id: noteId } })).note;
-    toolText(await s.mcp.client.callTool({ name: "search_notes", arguments: { query: "resize", limit: 1 } }));
+    noteAfter = structured(await s.mcp.client.callTool({ name: "alpha__get_note", arguments: { id: noteId } })).note;
+    toolText(await s.mcp.client.callTool({ name: "gamma__search_notes", arguments: { query: "resize", limit: 1 } }));
   } finally { await s.close(); }
   return {
-    nginx,
+    servers,
+    redeploy,
     resize: { ran: ran(r.steps), ms, bootIdBefore, bootIdAfter: (await vm.sshOk("cat /proc/sys/kernel/random/boot_id")).stdout.trim(),
-      memTotalMb, swaps, serverBefore, serverAfter: await singleServer(vm), noteId, noteAfter,
+      memTotalMb, swaps, before, after: await oneContainerPerApp(vm, APPS, 300_000), noteId, noteAfter,
       savedToPowerOffMs: poweredOffAt - savedAt },
   };
 }
