@@ -11,6 +11,16 @@ export const SERVER_JOB = "selfhosted-mcp";
 /** Prometheus job of the gateway's /metrics when the stack runs several servers (its series carry no `server`). */
 export const GATEWAY_JOB = "selfhosted-mcp-gateway";
 
+/**
+ * The gateway's per-upstream series (`upstream="<server>"`, gateway/src/metrics.ts) also get `server="<server>"`, the
+ * label every server's own series carry, so one `server` matcher (the dashboard's variable, an alert route) selects
+ * a server's series from both jobs. Series without `upstream` (process_*, nodejs_*) stay without `server`.
+ * https://prometheus.io/docs/prometheus/latest/configuration/configuration/#metric_relabel_configs
+ */
+const GATEWAY_RELABEL = {
+  metric_relabel_configs: [{ source_labels: ["upstream"], regex: "(.+)", target_label: "server", replacement: "$1", action: "replace" }],
+};
+
 export interface PrometheusConfigPaths {
   /** The rules file (renderAlertRules output) as Prometheus will find it. */
   rulesFile: string;
@@ -23,9 +33,10 @@ const slots = (metricsPort: number, labels: Record<string, string> = {}) =>
 
 export function renderPrometheusConfig(o: ResolvedMonitoringOptions, paths: PrometheusConfigPaths): string {
   const limits = { sample_limit: o.sampleLimit, label_limit: 64, label_name_length_limit: 128, label_value_length_limit: 1024, body_size_limit: "10MB" };
-  const job = (job_name: string, targets: { port: number; labels?: Record<string, string> }[]) => ({
+  const job = (job_name: string, targets: { port: number; labels?: Record<string, string> }[], extra: Record<string, unknown> = {}) => ({
     job_name, ...limits,
     static_configs: targets.map((t) => ({ targets: [loopback(t.port)], labels: { app: o.app, ...t.labels } })),
+    ...extra,
   });
   const config = {
     global: { scrape_interval: o.scrapeInterval, evaluation_interval: o.evaluationInterval, scrape_timeout: minDuration(o.scrapeInterval, "10s") },
@@ -33,7 +44,7 @@ export function renderPrometheusConfig(o: ResolvedMonitoringOptions, paths: Prom
     alerting: { alertmanagers: [{ static_configs: [{ targets: [loopback(o.alertmanagerPort)] }] }] },
     scrape_configs: [
       ...(o.servers
-        ? [job(SERVER_JOB, o.servers.flatMap((s) => slots(s.metricsPort, { server: s.name }))), job(GATEWAY_JOB, slots(o.metricsPort))]
+        ? [job(SERVER_JOB, o.servers.flatMap((s) => slots(s.metricsPort, { server: s.name }))), job(GATEWAY_JOB, slots(o.metricsPort), GATEWAY_RELABEL)]
         : [job(SERVER_JOB, slots(o.metricsPort))]),
       job("node", [{ port: o.nodeExporterPort }]),
       job("alertmanager", [{ port: o.alertmanagerPort }]),

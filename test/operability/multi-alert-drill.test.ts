@@ -3,7 +3,8 @@
 // prometheus.yml and rules, a real Alertmanager and node_exporter reading each server's smoke textfile (the real smoke
 // CLI with --metrics-server, as each server's timer runs it). Weather's upstream goes down: its tool error ratio and
 // its failing /health reach the webhook labelled server="weather" and named in the description, and nothing ever fires
-// for "notes", which keeps answering. Then the dashboard's queries with the server variable set select one server.
+// for "notes", which keeps answering. Then the dashboard's queries with the server variable set select one server, and
+// a real gateway in front of both (on the gateway job's metrics port) has its per-upstream series labelled `server`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,6 +14,7 @@ import { freePort, run, waitFor } from "../support/proc.ts";
 import { startServer, type RunningServer } from "../support/server.ts";
 import { startUpstreamStub, type UpstreamStub } from "../support/upstream-stub.ts";
 import { startAlertReceiver, type AlertReceiver } from "../support/alert-receiver.ts";
+import { startGateway } from "../support/gateway.ts";
 import { startMonitoring, type RunningMonitoring } from "../support/monitoring-stack.ts";
 import { connect, call } from "../server/mcp-client.ts";
 import { renderMonitoringPlan, type MonitoringPlan } from "../../infra/monitoring/monitoring-plan.ts";
@@ -26,7 +28,7 @@ const CLI = join(import.meta.dirname, "..", "..", "smoke", "cli.ts");
 const dir = mkdtempSync(join(tmpdir(), "multi-alert-drill-"));
 const stubs = {} as Record<Name, UpstreamStub>;
 const servers = {} as Record<Name, RunningServer>;
-let receiver: AlertReceiver, mon: RunningMonitoring, plan: MonitoringPlan;
+let receiver: AlertReceiver, mon: RunningMonitoring, plan: MonitoringPlan, gateway: RunningServer;
 
 /** A free port whose neighbour (the green slot, +1) is not one of `taken` or their neighbours: slots never overlap. */
 async function slotPort(taken: number[]): Promise<number> {
@@ -56,10 +58,12 @@ before(async () => {
     receivers: { webhook: {} },
   });
   mon = await startMonitoring(plan, { webhookUrl: `${receiver.url}/webhook` }, dir);
+  gateway = await startGateway({ weather: servers.weather.mcpUrl, notes: servers.notes.mcpUrl }, { AUTH_MODE: "none", METRICS_PORT: String(gatewayMetricsPort) });
 });
 
 after(async () => {
   await mon?.stop();
+  await gateway?.stop();
   for (const name of NAMES) { await servers[name]?.stop(); await stubs[name]?.stop(); }
   await receiver?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -105,4 +109,19 @@ test("the dashboard's queries with the server variable set return that server's 
   assert.ok(series.length > 0 && series.every((s) => s.metric.server === "notes"), JSON.stringify(series.map((s) => s.metric)));
   const all = await mon.query(dashboardQueries({ rateInterval: "1m", app: "drill" }).find((q) => q.panel === "Server memory (RSS)")!.expr);
   assert.deepEqual([...new Set(all.map((s) => s.metric.server))].sort(), ["notes", "weather"]);
+});
+
+test("the gateway's per-upstream series carry server=<upstream> (metric_relabel_configs), its process series no server", async () => {
+  const client = await connect(gateway.mcpUrl);
+  try {
+    for (const name of NAMES) assert.equal((await call(client, `${name}__search_notes`, { query: "x" })).isError, undefined, name);
+  } finally { await client.close(); }
+  const calls = await waitFor("the gateway's tool calls scraped", async () => {
+    const r = await mon.query('mcp_gateway_tool_calls_total{job="selfhosted-mcp-gateway"}');
+    return r.length === NAMES.length ? r : undefined;
+  }, { timeoutMs: BOUND_MS });
+  for (const s of calls) assert.equal(s.metric.server, s.metric.upstream, JSON.stringify(s.metric));
+  assert.deepEqual((await mon.query('mcp_gateway_tool_calls_total{server="notes"}')).map((s) => s.metric.upstream), ["notes"]);
+  const proc = await mon.query('process_start_time_seconds{job="selfhosted-mcp-gateway"}');
+  assert.ok(proc.length > 0 && proc.every((s) => s.metric.server === undefined), JSON.stringify(proc.map((s) => s.metric)));
 });
