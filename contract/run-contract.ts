@@ -62,11 +62,13 @@ export const runSpecSchema = z.object({
   logMaxSize: size.default("10m"),
   logMaxFiles: z.number().int().min(1).max(100).default(3),
   /**
-   * Health probe schedule (the probe is the image's HEALTHCHECK: `node -e fetch(/livez)`, ~50 ms CPU each).
+   * Health probe schedule (the probe is the image's HEALTHCHECK, contract/livez-probe.sh: a `docker exec` of bash,
+   * ~3 ms of CPU in the container plus the runtime's exec). Default 30 s, Docker's own: the status is for `docker ps`
+   * and operators; nothing in the deploy reads it (deploy.sh gates a slot on its own probe of the slot's socket).
    * Docker reports `healthy` only after the first probe, one interval after start. On Docker >= 25 set
    * healthStartInterval (e.g. "1s") to probe fast during healthStartPeriod and keep a slow steady interval.
    */
-  healthInterval: duration.default("10s"),
+  healthInterval: duration.default("30s"),
   healthStartInterval: duration.optional(),
   healthTimeout: duration.default("3s"),
   healthRetries: z.number().int().min(1).max(20).default(3),

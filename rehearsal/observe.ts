@@ -55,8 +55,6 @@ export interface ServerContainer {
   id: string; name: string; image: string; slot: string; env: string[]; labels: Record<string, string>;
   /** docker's State.StartedAt (RFC 3339): a restarted container has a new one. */
   startedAt: string;
-  /** docker's State.Health.Status of the image's HEALTHCHECK: starting, healthy or unhealthy ("" without one). */
-  health: string;
 }
 
 /** The running server containers of the deployment in the droplet (the run contract labels them with app and slot). */
@@ -64,10 +62,10 @@ export async function serverContainers(vm: DropletVm): Promise<ServerContainer[]
   const ids = (await vm.sshOk("sudo -n docker ps -q --filter label=io.selfhosted-mcp.app")).stdout.split("\n").filter(Boolean);
   if (ids.length === 0) return [];
   const info = JSON.parse((await vm.sshOk(`sudo -n docker inspect ${ids.join(" ")}`)).stdout) as {
-    Id: string; Name: string; Config: { Image: string; Env: string[]; Labels: Record<string, string> }; State: { StartedAt: string; Health?: { Status: string } };
+    Id: string; Name: string; Config: { Image: string; Env: string[]; Labels: Record<string, string> }; State: { StartedAt: string };
   }[];
   return info.map((c) => ({ id: c.Id, name: c.Name.replace(/^\//, ""), image: c.Config.Image, env: c.Config.Env,
-    labels: c.Config.Labels, slot: c.Config.Labels["io.selfhosted-mcp.slot"] ?? "", startedAt: c.State.StartedAt, health: c.State.Health?.Status ?? "" }));
+    labels: c.Config.Labels, slot: c.Config.Labels["io.selfhosted-mcp.slot"] ?? "", startedAt: c.State.StartedAt }));
 }
 
 /**

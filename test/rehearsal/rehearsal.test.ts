@@ -285,8 +285,6 @@ test("the user's three servers behind the gateway: collision-free names, every r
   assert.ok(redeploy.stats.calls >= 10, `the loop kept calling (${redeploy.stats.calls} calls)`);
   assert.ok(redeploy.rates.includes(`rate=${NGINX_CHANGE.rateLimitPerSecond}r/s`), `the new limit is in the droplet's nginx: ${redeploy.rates.join(" ")}`);
   assert.notDeepEqual(redeploy.workersAfter, redeploy.workersBefore, "nginx reloaded (new workers)");
-  // The images' HEALTHCHECK (contract/livez-probe.sh) holds in the gateway's and the servers' containers.
-  assert.deepEqual(redeploy.before.map((c) => `${c.name} ${c.health}`), redeploy.before.map((c) => `${c.name} healthy`), "docker reports every container healthy");
   const [before, after] = [byApp(redeploy.before), byApp(redeploy.after)];
   for (const app of ["mcp", "alpha", "gamma"]) {
     assert.equal(after[app]?.id, before[app]?.id, `${app}: the same container`);
