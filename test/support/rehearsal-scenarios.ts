@@ -16,8 +16,8 @@
 import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rehearse, destroy, type RehearsalOptions } from "../../rehearsal/rehearsal.ts";
-import { openPublic, callLoop, nginxWorkers, oneContainerPerApp, type LoopStats, type ServerContainer } from "../../rehearsal/observe.ts";
-import { USER_SERVERS, serversConfig, gatewayView, dropletMemory, oneUpstreamDown, type ThreeServers } from "./rehearsal-servers.ts";
+import { openPublic, callLoop, nginxWorkers, oneContainerPerApp, type ServerContainer } from "../../rehearsal/observe.ts";
+import { USER_SERVERS, serversConfig, gatewayView, dropletMemory, oneUpstreamDown, type ThreeServers, type ServerRedeploy } from "./rehearsal-servers.ts";
 import { toolText } from "../../rehearsal/client.ts";
 import type { UserInstance } from "../../rehearsal/user-instance.ts";
 import { readExecState, REMOTE_COMMAND, type Step } from "../../rehearsal/execute.ts";
@@ -64,9 +64,7 @@ export async function destroyUnreachable(stateDir: string, vm: DropletVm): Promi
 export interface UserChanges {
   /** Several servers behind the gateway (issue 17), right after the first deploy. */
   servers: ThreeServers;
-  /** beta's env and an nginx option changed in one up, while a client loop calls alpha through the gateway. */
-  redeploy: { ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
-    before: ServerContainer[]; after: ServerContainer[] };
+  redeploy: ServerRedeploy;
   resize: { ran: string[]; ms: number; bootIdBefore: string; bootIdAfter: string; memTotalMb: number; swaps: string;
     before: ServerContainer[]; after: ServerContainer[]; noteId: string; noteAfter: unknown; savedToPowerOffMs: number };
 }

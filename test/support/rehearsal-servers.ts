@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { sleep } from "./proc.ts";
 import { modeUrl, type StubMode } from "./upstream-stub.ts";
-import { openPublic, type PublicSession } from "../../rehearsal/observe.ts";
+import { openPublic, type PublicSession, type LoopStats, type ServerContainer } from "../../rehearsal/observe.ts";
 import { publicFetch } from "../../rehearsal/rehearsal.ts";
 import { toolText } from "../../rehearsal/client.ts";
 import type { UserInstance } from "../../rehearsal/user-instance.ts";
@@ -15,9 +15,12 @@ import type { DropletVm } from "../../rehearsal/vm/droplet-vm.ts";
 export const USER_SERVERS = ["alpha", "beta", "gamma"] as const;
 export type UserServer = (typeof USER_SERVERS)[number];
 
-/** Stack config `servers` (JSON, as `pulumi config set --path 'servers[0].name' alpha` … stores it); `env` per server. */
+/**
+ * Stack config `servers` (JSON, as `pulumi config set --path 'servers[0].name' alpha` … stores it), `env` added per
+ * server. Every server caches its upstream check 5 s instead of 30 (HEALTH_CACHE_MS): a health change shows sooner.
+ */
 export function serversConfig(env: Partial<Record<UserServer, Record<string, string>>> = {}): string {
-  return JSON.stringify(USER_SERVERS.map((name) => ({ name, ...(env[name] ? { env: env[name] } : {}) })));
+  return JSON.stringify(USER_SERVERS.map((name) => ({ name, env: { HEALTH_CACHE_MS: "5000", ...env[name] } })));
 }
 
 type Endpoint = ReturnType<UserInstance["endpoint"]>;
@@ -120,7 +123,7 @@ async function pollHealth(ep: Endpoint, done: (h: HealthSnapshot) => boolean, ti
 }
 
 export interface UpstreamDown {
-  /** Health while `server`'s upstream was down (after its cached check expired: HEALTH_CACHE_MS, 30 s). */
+  /** Health while `server`'s upstream was down (after its cached check expired: HEALTH_CACHE_MS). */
   down: HealthSnapshot;
   /** A weather call on the failing server and on another, through the gateway, meanwhile. */
   failingCall: string;
@@ -185,4 +188,33 @@ export function assertThreeServers({ view, memory, upstreamDown }: ThreeServers,
   assert.match(upstreamDown.failingCall, /^ERROR/, "gamma's weather tool fails");
   assert.doesNotMatch(upstreamDown.otherCall, /^ERROR/, "alpha's weather tool answers meanwhile");
   assert.equal(recovered.routes.gamma?.status, 200, "gamma recovers once its upstream answers");
+}
+
+/** beta's env and an nginx option changed in one up, while a client loop called alpha through the gateway. */
+export interface ServerRedeploy {
+  ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
+  before: ServerContainer[]; after: ServerContainer[];
+}
+
+const byApp = (cs: ServerContainer[]) => Object.fromEntries(cs.map((c) => [c.labels["io.selfhosted-mcp.app"]!, c]));
+
+/**
+ * Exactly beta's deploy and the gateway's (its site) ran, in place; zero failed calls to alpha; nginx reloaded with
+ * the new rate; beta runs in a new container with the new value; the gateway's, alpha's and gamma's containers are
+ * the same ones, never restarted (an nginx-only change keeps the gateway's live slot).
+ */
+export function assertOneServerRedeployed(r: ServerRedeploy, rateLimitPerSecond: string, diagnostic: (m: string) => void): void {
+  diagnostic(`redeploy of beta + nginx option: ${r.ms} ms, ${r.stats.calls} calls to alpha`);
+  assert.deepEqual([...r.ran].sort(), ["update mcp-beta-deploy-deploy", "update mcp-deploy-deploy"], "beta's deploy and the gateway's (its site), in place");
+  assert.deepEqual(r.stats.failures, [], `failed calls during the redeploy (of ${r.stats.calls})`);
+  assert.ok(r.stats.calls >= 10, `the loop kept calling (${r.stats.calls} calls)`);
+  assert.ok(r.rates.includes(`rate=${rateLimitPerSecond}r/s`), `the new limit is in the droplet's nginx: ${r.rates.join(" ")}`);
+  assert.notDeepEqual(r.workersAfter, r.workersBefore, "nginx reloaded (new workers)");
+  const [before, after] = [byApp(r.before), byApp(r.after)];
+  for (const app of ["mcp", "alpha", "gamma"]) {
+    assert.equal(after[app]?.id, before[app]?.id, `${app}: the same container`);
+    assert.equal(after[app]?.startedAt, before[app]?.startedAt, `${app}: not restarted`);
+  }
+  assert.notEqual(after.beta?.id, before.beta?.id, "beta runs in a new container");
+  assert.ok(after.beta?.env.includes("REHEARSAL_REVISION=2"), "with its new env value");
 }
