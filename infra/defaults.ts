@@ -21,6 +21,8 @@ export const DEFAULTS = {
   healthPath: "/health",
   healthTimeoutSeconds: 90,
   drainSeconds: 5,
+  /** Docker's health probe interval (the run contract's healthInterval default). */
+  healthCheckIntervalSeconds: 30,
   authMode: "api-key",
   /** nginx limit_req per client IP. */
   rateLimitPerSecond: 10,

@@ -93,6 +93,10 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     // alone took over 90 s to listen (seen: "mcp-blue never listened on its unix socket within 90s" at load 15);
     // a real vCPU starts it in well under a second. Still bounded, and a test may set its own (the unhealthy fixture).
     healthTimeoutSeconds: "600",
+    // Docker's health probe is a `docker exec` (runc starting a process in the container): ~5 s of emulated CPU under
+    // TCG, so at the production 30 s four containers keep a vCPU busy. Nothing in the deploy reads Docker's status;
+    // probing every 10 min leaves the VM's CPU to what is rehearsed. `--config healthCheckIntervalSeconds=30` restores it.
+    healthCheckIntervalSeconds: "600",
     ...opts.config,
     // Several servers (stack config `servers`): `env` is then the gateway's, and each reference server needs the
     // upstream stand-in in its own env (servers[N].env), under its own path prefix (so that one server's upstream

@@ -68,6 +68,7 @@ export const StackSettingsSchema = z.object({
   healthPath: M.healthPath.default(D.healthPath),
   healthTimeoutSeconds: M.healthTimeoutSeconds.default(D.healthTimeoutSeconds),
   drainSeconds: M.drainSeconds.default(D.drainSeconds),
+  healthCheckIntervalSeconds: M.healthCheckIntervalSeconds.default(D.healthCheckIntervalSeconds),
   authMode: M.authMode.default(D.authMode),
   oauthIssuer: oauthSchema.shape.issuer.optional(),
   oauthJwksUrl: oauthSchema.shape.jwksUrl.optional(),

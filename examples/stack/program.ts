@@ -65,6 +65,7 @@ const mcp = new SelfHostedMcp("mcp", {
   },
   port: s.port, metricsPort: s.metricsPort, healthPath: s.healthPath,
   healthTimeoutSeconds: s.healthTimeoutSeconds, drainSeconds: s.drainSeconds,
+  healthCheckIntervalSeconds: s.healthCheckIntervalSeconds,
   ...(s.alertsEnabled ? {
     monitoring: {
       emails: s.alertEmails,

@@ -6,7 +6,7 @@
 import * as z from "zod";
 import { absPath, domain, appName, ENV_NAME_PATTERN, singleLine } from "../../contract/values.ts";
 import { listenAddressSchema } from "../../nginx/index.ts";
-import { drainSecondsSchema } from "../render/deployment-plan.ts";
+import { drainSecondsSchema, healthCheckIntervalSchema } from "../render/deployment-plan.ts";
 import { parseArgs } from "../../contract/args-error.ts";
 import { HOST_FIELDS, hostArgsObject, inZone, tcpPort } from "./host-args.ts";
 import { gatewaySchema, oauthIssues, oauthSchema, serverSchema, serversIssues } from "./servers-args.ts";
@@ -29,6 +29,7 @@ export const MCP_FIELDS = {
   healthPath: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path such as /health"),
   healthTimeoutSeconds: z.number().int().min(5, "must be 5 to 900 seconds").max(900, "must be 5 to 900 seconds"),
   drainSeconds: drainSecondsSchema.unwrap(),
+  healthCheckIntervalSeconds: healthCheckIntervalSchema,
   authMode: z.enum(["none", "api-key", "oauth"], { error: "must be none, api-key or oauth" }),
   env: z.record(z.string(), singleLine).superRefine((o, ctx) => {
     const bad = Object.keys(o).filter((k) => !ENV_NAME_PATTERN.test(k));
@@ -53,6 +54,7 @@ export const selfHostedMcpArgsSchema = z.object({
   domain: F.domain, region: HOST_FIELDS.region.optional(), dropletImage: HOST_FIELDS.dropletImage.optional(), dnsZone: domain.optional(),
   app: F.app.optional(), port: F.port.optional(), metricsPort: F.metricsPort.optional(), healthPath: F.healthPath.optional(),
   healthTimeoutSeconds: F.healthTimeoutSeconds.optional(), drainSeconds: F.drainSeconds.optional(),
+  healthCheckIntervalSeconds: F.healthCheckIntervalSeconds.optional(),
   env: z.record(z.string(), z.unknown()).optional(),
   auth: z.object({ mode: F.authMode, oauth: oauthSchema.optional() }).loose().optional(),
   rateLimit: rateLimit.optional(),

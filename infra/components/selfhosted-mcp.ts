@@ -76,6 +76,8 @@ export interface SelfHostedMcpArgs extends Pick<McpHostArgs, HostPassThrough> {
   healthTimeoutSeconds?: number;
   /** Seconds the old slot keeps running after the switch (default 5). */
   drainSeconds?: number;
+  /** Seconds between Docker's health probes of every container (default 30; McpDeployment healthCheckIntervalSeconds). */
+  healthCheckIntervalSeconds?: number;
   /** Short name of the server on the host (containers, nginx names). Default "mcp". */
   app?: string;
   /** DigitalOcean uptime check on healthUrl + droplet CPU/memory/disk alerts (McpMonitoring); off when absent. */
@@ -158,7 +160,7 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     };
     const shared = {
       connection: host.connection, hostReady: host.ready, hostId: host.dropletId, host: host.droplet, domain: args.domain,
-      acmeEmail: args.acme.email, ...pick(args, ["drainSeconds"]),
+      acmeEmail: args.acme.email, ...pick(args, ["drainSeconds", "healthCheckIntervalSeconds"]),
     };
     if (multi) {
       this.servers = deployServers({

@@ -57,7 +57,7 @@ export interface McpGatewayArgs {
 }
 
 /** What every server's deployment shares with the gateway's (connection, host, certificate settings, ...). */
-export type SharedDeployment = Pick<McpDeploymentArgs, "connection" | "hostReady" | "hostId" | "host" | "domain" | "acmeEmail" | "drainSeconds">;
+export type SharedDeployment = Pick<McpDeploymentArgs, "connection" | "hostReady" | "hostId" | "host" | "domain" | "acmeEmail" | "drainSeconds" | "healthCheckIntervalSeconds">;
 
 export interface ServersContext {
   parent: pulumi.Resource;

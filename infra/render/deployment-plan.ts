@@ -31,6 +31,9 @@ export const UPSTREAM_REUSE_SECONDS = 1;
  * Seconds the old slot keeps running after the switch, then SIGTERM (the server drains what it still has). At least
  * UPSTREAM_REUSE_SECONDS + 1: nginx stops reusing its cached connections to the old slot within that time.
  */
+/** Docker's health probe interval, seconds (1 s to 1 h). */
+export const healthCheckIntervalSchema = z.number().int().min(1, "must be 1 to 3600 seconds").max(3600, "must be 1 to 3600 seconds");
+
 export const drainSecondsSchema = z.number().int().min(UPSTREAM_REUSE_SECONDS + 1,
   `must be at least ${UPSTREAM_REUSE_SECONDS + 1}: nginx reuses a cached connection to the old slot for up to ${UPSTREAM_REUSE_SECONDS} s after a switch`)
   .max(300).default(5);
@@ -52,6 +55,12 @@ export const deploymentPlanObject = z.object({
   healthPath: z.string().startsWith("/").default("/health"),
   healthTimeoutSeconds: z.number().int().min(5).max(900).default(90),
   drainSeconds: drainSecondsSchema,
+  /**
+   * Seconds between Docker's health probes of each container (the image's HEALTHCHECK, `docker run
+   * --health-interval`; the run contract's healthInterval, default 30). Docker's status is for `docker ps` only:
+   * the deploy gates a slot on its own probe (healthPath, healthTimeoutSeconds).
+   */
+  healthCheckIntervalSeconds: healthCheckIntervalSchema.optional(),
   acmeEmail: z.email("acmeEmail must be an e-mail address"),
   /** ACME directory URL; Let's Encrypt production when absent. */
   acmeServer: z.string().url().optional(),
@@ -176,6 +185,7 @@ export function renderDeploymentPlan(options: DeploymentPlanOptions): Deployment
     image: o.image, name: containers[slot], envFile, port: ports[slot].port, metricsPort: ports[slot].metricsPort, volume,
     socketDir: `${socketDir}/${slot}`,
     memoryMb: o.memoryMb, cpus: o.cpus,
+    ...(o.healthCheckIntervalSeconds ? { healthInterval: `${o.healthCheckIntervalSeconds}s` } : {}),
     labels: { "io.selfhosted-mcp.app": o.app, "io.selfhosted-mcp.slot": slot },
     ...(o.readOnlyDirs.length ? { readOnlyDirs: o.readOnlyDirs } : {}),
   });

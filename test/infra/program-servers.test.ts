@@ -1,7 +1,7 @@
 // The example stack with `servers` (issue 17), configured as the README shows (`pulumi config set --path
 // 'servers[0].name' …`, per-server secrets in serverSecretEnv): the program registers each server's image and
 // deployment and the gateway's, and a server's secret reaches only its own env file. The stack-wide baseImage,
-// platform and healthTimeoutSeconds apply to the gateway and to every server.
+// platform, healthTimeoutSeconds and healthCheckIntervalSeconds apply to the gateway and to every server.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { installMocks, bundleFiles } from "./mock-harness.ts";
@@ -16,7 +16,7 @@ await runProgram(asTheCliDelivers({
     { name: "search", image: `ghcr.io/acme/search@sha256:${"c".repeat(64)}` }]),
   [`${P}:serverSecretEnv`]: JSON.stringify({ weather: { WEATHER_API_KEY: SECRET } }),
   [`${P}:baseImage`]: "mirror.example.test/node:24-bookworm-slim", [`${P}:platform`]: "linux/arm64",
-  [`${P}:healthTimeoutSeconds`]: "300",
+  [`${P}:healthTimeoutSeconds`]: "300", [`${P}:healthCheckIntervalSeconds`]: "600",
 }), ["digitalocean:token", `${P}:apiKeys`, `${P}:serverSecretEnv`]);
 await rec.settle();
 
@@ -37,7 +37,7 @@ test("per-server env and secrets reach only that server; the gateway lists all t
   assert.match(bundleFiles((rec.named("mcp-notes-deploy-deploy").inputs as { stdin: { value: string } }).stdin.value)["run-spec.sh"]!, /--memory 384m/);
 });
 
-test("baseImage and platform build the gateway like the servers; healthTimeoutSeconds gates every deploy", () => {
+test("baseImage and platform build the gateway like the servers; healthTimeoutSeconds and healthCheckIntervalSeconds reach every deploy", () => {
   const images = rec.ofType("docker:index/image:Image").map((r) => ({ name: r.name, build: (r.inputs as { build: { args: Record<string, string>; platform: string; dockerfile: string } }).build }));
   assert.deepEqual(images.map((i) => i.name).sort(), ["mcp-image-image", "mcp-notes-image-image", "mcp-weather-image-image"]);
   for (const { name, build } of images) {
@@ -48,5 +48,7 @@ test("baseImage and platform build the gateway like the servers; healthTimeoutSe
   for (const d of ["mcp-deploy-deploy", "mcp-weather-deploy-deploy", "mcp-notes-deploy-deploy", "mcp-search-deploy-deploy"]) {
     const create = String((rec.named(d).inputs as { create: string }).create);
     assert.match(create, /HEALTH_TIMEOUT_SECONDS='?300'?/, d);
+    const runSpec = bundleFiles((rec.named(d).inputs as { stdin: { value: string } }).stdin.value)["run-spec.sh"]!;
+    assert.equal(runSpec.match(/--health-interval 600s/g)?.length, 2, `${d}: both slots probe every 600 s`);
   }
 });

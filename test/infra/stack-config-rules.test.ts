@@ -73,6 +73,7 @@ const CASES: Case[] = [
   c("healthPath", "health", "an absolute path"),
   c("healthTimeoutSeconds", "1", "5 to 900 s"),
   c("drainSeconds", "1", "longer than nginx reuses a connection"),
+  c("healthCheckIntervalSeconds", "0", "1 to 3600 seconds"),
   c("authMode", "basic", "none, api-key or oauth"),
   s("apiKeys", "short-key", "at least 16 characters (the server's rule, at preview)"),
   s("apiKeys", "0123456789abcdef\"quoted\"", "a b64token"),
