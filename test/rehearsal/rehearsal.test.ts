@@ -3,9 +3,8 @@
 // with a real MCP client. A second, "user" instance is started the way `npm run rehearse` does (its own state dir),
 // with three servers behind the gateway (`--config servers=…`), at the same time as the tests' own: it answers with
 // its own token; while the tests' own instance runs its redeploys (env + secret + image at once, then a failing
-// image), the user's shows its gateway and routes, one upstream failing alone, one server redeployed with an nginx
-// option change, and a resize across 2 GB (a hard power cycle); its --destroy leaves nothing of it behind (issues
-// 11, 17). The tests' own instance ends with a destroy while its droplet does not answer. The tests run in order on
+// image), the user's shows its gateway and routes, one upstream failing alone, and one server redeployed with an
+// nginx option change; its --destroy leaves nothing of it behind (issues 11, 17). The tests' own instance ends with a destroy while its droplet does not answer. The tests run in order on
 // one deployment. Needs root (like CI); takes ~25 min of TCG on a 2-core machine.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -270,8 +269,7 @@ test("redeploy with an image that never becomes healthy fails with its last log 
 });
 
 // The user's droplet (deployed by `npm run rehearse -- --config servers=…`, started in the two-instances test: three
-// reference servers behind the gateway) got its changes meanwhile (test/support/rehearsal-scenarios.ts). A TCG power
-// cycle (kernel, systemd, cloud-init's boot stages, dockerd, four containers) is bounded at 20 min, the tests at 30.
+// reference servers behind the gateway) got its changes meanwhile (test/support/rehearsal-scenarios.ts).
 
 test("the user's three servers behind the gateway: collision-free names, every route, one upstream down degrades only its server, one server redeployed with an nginx change under a loop on another (zero failures, the others keep running)", { timeout: 1_800_000 }, async (t) => {
   assert.ok(userChanged, "the two-instances test started the user's changes");
@@ -280,17 +278,9 @@ test("the user's three servers behind the gateway: collision-free names, every r
   assertOneServerRedeployed(redeploy, NGINX_CHANGE.rateLimitPerSecond, (m) => t.diagnostic(m));
 });
 
-test("the user's droplet: a resize across 2 GB (hard power cycle: swap gone, data kept, no deploy); its --destroy leaves nothing", { timeout: 1_800_000 }, async (t) => {
+test("the user's droplet: its --destroy leaves nothing while the tests' instance keeps serving", { timeout: 1_800_000 }, async () => {
   assert.ok(userChanged, "the two-instances test started the user's changes");
-  const { resize } = await userChanged;
-  t.diagnostic(`resize: ${resize.ms} ms; note saved ${resize.savedToPowerOffMs} ms before the power-off`);
-  assert.deepEqual(resize.ran.sort(), ["update mcp-host-droplet", "update mcp-host-ready"], "an in-place resize: no replacement, no deploy");
-  assert.notEqual(resize.bootIdAfter, resize.bootIdBefore, "the droplet was power-cycled");
-  assert.ok(resize.memTotalMb > 3500, `the droplet has the new size's memory (${resize.memTotalMb} MB)`);
-  assert.equal(resize.swaps, "", "host-ready removed the swap file (4 GB: none)");
-  assert.deepEqual(resize.after.map((c) => c.id), resize.before.map((c) => c.id), "the same four containers came back by themselves (restart policy)");
-  assert.equal((resize.noteAfter as { title?: string } | undefined)?.title, "before the resize", "the note saved before the hard power-off is still there");
-
+  await userChanged;
   const u = user!;
   userFootprint = footprint(u.stateDir);
   const destroyed = await u.destroy();
