@@ -6,7 +6,7 @@
 // search_notes on every server at once, after 20 save_note per server. Reports per container: RSS of PID 1 (VmRSS
 // now, VmHWM peak) and the cgroup charge (now, peak; cgroup.ts), idle after start and after the traffic.
 // Not a timed test; results: BENCHMARKS.md "Several servers behind the gateway".
-// Usage: node bench/gateway-memory.ts [--sessions 20] [--rounds 10]
+// Usage: node bench/gateway-memory.ts [--sessions 20 (1-1000, one token subject each)] [--rounds 10]
 import { parseArgs } from "node:util";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -22,7 +22,7 @@ import { cgroupMemory } from "./cgroup.ts";
 
 const { values } = parseArgs({ options: { sessions: { type: "string", default: "20" }, rounds: { type: "string", default: "10" } } });
 const [sessions, rounds] = [Number(values.sessions), Number(values.rounds)];
-if (!(sessions >= 1 && sessions <= 200) || !(rounds >= 1 && rounds <= 1000)) throw new Error("--sessions 1-200, --rounds 1-1000");
+if (!(sessions >= 1 && sessions <= 1000) || !(rounds >= 1 && rounds <= 1000)) throw new Error("--sessions 1-1000, --rounds 1-1000");
 
 const SERVERS = ["alpha", "beta", "gamma"];
 const token = (name: string) => `bench-gateway-token-${name}-${process.pid}-0123456789`;
@@ -59,8 +59,10 @@ try {
   started.push(gw);
   tables.push(["idle, after start", await Promise.all(started.map(measure))]);
 
-  const jwt = await issuer.sign({ aud: `${gw.url}/mcp`, scope: SERVERS.map((s) => `mcp:server:${s}`).join(" "), expiresIn: "1h" });
-  const clients = await Promise.all(Array.from({ length: sessions }, () => connect(`${gw.url}/mcp`, { authorization: `Bearer ${jwt}` })));
+  // One user (token subject) per session: the gateway bounds sessions per credential (MAX_SESSIONS_PER_CREDENTIAL, 32).
+  const scope = SERVERS.map((s) => `mcp:server:${s}`).join(" ");
+  const jwts = await Promise.all(Array.from({ length: sessions }, (_, i) => issuer.sign({ aud: `${gw.url}/mcp`, scope, sub: `bench-user-${i}`, expiresIn: "1h" })));
+  const clients = await Promise.all(jwts.map((jwt) => connect(`${gw.url}/mcp`, { authorization: `Bearer ${jwt}` })));
   try {
     for (const s of SERVERS) {
       for (let i = 0; i < 20; i++) {
