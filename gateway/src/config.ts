@@ -157,6 +157,21 @@ function gatewayAuth(e: z.infer<typeof EnvSchema>, resourceUrl: string, upstream
 }
 
 /** Parses and validates the gateway's environment; throws ConfigError naming the variable on bad input. */
+/** Memory one open session holds in the gateway, MB: 0.36 measured (BENCHMARKS.md, 300 sessions), rounded up. */
+export const SESSION_MB = 0.5;
+/** The gateway's memory without sessions, MB: 35 measured idle (cgroup charge), with room for lists and calls in flight. */
+export const BASE_MB = 64;
+
+/**
+ * MAX_SESSIONS when the variable is unset: 1000, or as many sessions as fit the process's memory limit when it has
+ * one (`process.constrainedMemory()`: the container's cgroup limit), (limit - BASE_MB) / SESSION_MB, at least 1. So
+ * idle sessions (kept SESSION_IDLE_MS) cannot grow the gateway into its OOM kill, which would end every session.
+ */
+export function defaultMaxSessions(constrainedBytes: number | undefined): number {
+  if (!constrainedBytes || constrainedBytes >= 2 ** 50) return 1000;
+  return Math.max(1, Math.min(1000, Math.floor((constrainedBytes / MiB - BASE_MB) / SESSION_MB)));
+}
+
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const e = parseEnv(EnvSchema, source);
   const surface = httpSurface(e);
@@ -165,14 +180,15 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
   if (e.UPSTREAM_TIMEOUT_MS >= e.REQUEST_TIMEOUT_MS) {
     throw new ConfigError(`UPSTREAM_TIMEOUT_MS: ${e.UPSTREAM_TIMEOUT_MS} must be below REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}), so an upstream's timeout reaches the client as the upstream's error`);
   }
+  const maxSessions = source.MAX_SESSIONS?.trim() ? e.MAX_SESSIONS : defaultMaxSessions(process.constrainedMemory());
   return {
     port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
     ...surface, auth, logLevel: e.LOG_LEVEL, upstreams, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     limits: {
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS, connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS, upstreamMaxBytes: e.UPSTREAM_MAX_BYTES,
       upstreamMaxInflight: e.UPSTREAM_MAX_INFLIGHT, listTtlMs: e.LIST_TTL_MS, healthCacheMs: e.HEALTH_CACHE_MS,
-      healthTimeoutMs: e.HEALTH_TIMEOUT_MS, toolNameMax: e.TOOL_NAME_MAX, maxSessions: e.MAX_SESSIONS,
-      maxSessionsPerCredential: Math.min(e.MAX_SESSIONS_PER_CREDENTIAL, e.MAX_SESSIONS), sessionIdleMs: e.SESSION_IDLE_MS,
+      healthTimeoutMs: e.HEALTH_TIMEOUT_MS, toolNameMax: e.TOOL_NAME_MAX, maxSessions,
+      maxSessionsPerCredential: Math.min(e.MAX_SESSIONS_PER_CREDENTIAL, maxSessions), sessionIdleMs: e.SESSION_IDLE_MS,
       maxBodyBytes: e.MAX_BODY_BYTES, requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     },
   };

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { gatewayName, nameTable, upstreamOf } from "../../gateway/src/names.ts";
-import { loadGatewayConfig } from "../../gateway/src/config.ts";
+import { loadGatewayConfig, defaultMaxSessions } from "../../gateway/src/config.ts";
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
 
@@ -92,4 +92,18 @@ test("config: every bad value names its variable", () => {
   for (const [env, message] of bad) {
     assert.throws(() => loadGatewayConfig({ ...base, ...env }), (e: Error) => { assert.match(e.message, message, JSON.stringify(env)); return true; });
   }
+});
+
+test("MAX_SESSIONS unset: 1000, or as many sessions as fit the memory limit (0.5 MB each over 64 MB); set, it wins", () => {
+  const MiB = 1024 * 1024;
+  assert.equal(defaultMaxSessions(undefined), 1000, "no constraint known");
+  assert.equal(defaultMaxSessions(0), 1000);
+  assert.equal(defaultMaxSessions(2 ** 64), 1000, "cgroup without a limit");
+  assert.equal(defaultMaxSessions(192 * MiB), 256, "the gateway's default container limit (GATEWAY_MEMORY_MB)");
+  assert.equal(defaultMaxSessions(1024 * MiB), 1000, "never above 1000");
+  assert.equal(defaultMaxSessions(64 * MiB), 1, "at least one");
+  const c = loadGatewayConfig({ ...base, MAX_SESSIONS: "5000", MAX_SESSIONS_PER_CREDENTIAL: "8" });
+  assert.equal(c.limits.maxSessions, 5000);
+  assert.equal(c.limits.maxSessionsPerCredential, 8);
+  assert.equal(loadGatewayConfig({ ...base, MAX_SESSIONS: "" }).limits.maxSessions, defaultMaxSessions(process.constrainedMemory()));
 });
