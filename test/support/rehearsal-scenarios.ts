@@ -6,8 +6,7 @@
 //   three servers behind the gateway, rehearsal-servers.ts) goes through while the tests' own instance runs its
 //   redeploys, so that the two VMs share the machine's CPU instead of taking turns:
 //   0. the gateway and the routes seen by clients, the containers' memory, one server's upstream down and back;
-//   1. one server's env and an nginx option (rateLimitPerSecond) changed in one up, with a client loop calling
-//      another server through the gateway.
+//   1. one server's env changed, with a client loop calling another server through the gateway.
 //   (A resize of this droplet, a hard power cycle under TCG, ran here until the instance became three servers; it
 //   did not fit CI's 30 minutes beside them: `npm run rehearse -- --config dropletSize=s-2vcpu-4gb` rehearses it.)
 // Each is a real rehearse()/destroy() on the instance's state dir. Everything observed is returned for the test to
@@ -22,8 +21,6 @@ import { readExecState, REMOTE_COMMAND, type Step } from "../../rehearsal/execut
 import { DropletVm } from "../../rehearsal/vm/droplet-vm.ts";
 import { REPO_ROOT } from "../../rehearsal/plan.ts";
 
-/** The stack config of the nginx option change. */
-export const NGINX_CHANGE = { rateLimitPerSecond: "9" };
 
 export const REVISION_LABEL = "io.selfhosted-mcp.rehearsal-revision";
 
@@ -68,7 +65,7 @@ const ran = (steps: Step[]) => steps.filter((s) => s.op !== "same").map((s) => `
 export const structured = (r: unknown) => (r as { structuredContent: Record<string, unknown> }).structuredContent;
 
 /** The user's stack config after its redeploy. */
-export const USER_REDEPLOYED = { ...NGINX_CHANGE, servers: serversConfig({ beta: { REHEARSAL_REVISION: "2" } }) };
+export const USER_REDEPLOYED = { servers: serversConfig({ beta: { REHEARSAL_REVISION: "2" } }) };
 /** Server containers of the user's droplet: three servers and the gateway. */
 const APPS = USER_SERVERS.length + 1;
 
@@ -80,7 +77,7 @@ export async function userChanges(u: UserInstance): Promise<UserChanges> {
   // 0. Three servers behind the gateway: what a client sees, the memory they take, one upstream failing alone.
   const servers = { view: await gatewayView(ep), memory: await dropletMemory(vm), upstreamDown: await oneUpstreamDown(ep, "gamma", "alpha") };
 
-  // 1. beta redeployed (an env value) and an nginx option changed, while a loop calls alpha through the gateway.
+  // 1. beta redeployed (an env value), while a loop calls alpha through the gateway.
   let redeploy: UserChanges["redeploy"];
   const s = await openPublic(ep);
   try {
