@@ -3,7 +3,7 @@
 # (the run contract, contract/run-contract.ts); exit 0 on a 200 status line, 1 otherwise. Docker bounds each run with
 # --health-timeout (healthTimeout, 3 s); the status line is awaited at most 2 s.
 # Bash's /dev/tcp instead of a `node -e` fetch: a node probe costs ~190 ms of CPU and ~63 MB of RSS inside the
-# container's memory limit every healthInterval (default 10 s), this ~1 ms and ~3 MB (BENCHMARKS.md, "Health probe").
+# container's memory limit every healthInterval (default 30 s), this ~3 ms and ~3 MB (BENCHMARKS.md, "Health probe").
 # The image has no curl.
 host=${HOST:-127.0.0.1}
 port=${PORT:-8000}

@@ -156,7 +156,6 @@ function gatewayAuth(e: z.infer<typeof EnvSchema>, resourceUrl: string, upstream
   return { mode: "oauth", oauth, grants };
 }
 
-/** Parses and validates the gateway's environment; throws ConfigError naming the variable on bad input. */
 /** Memory one open session holds in the gateway, MB: 0.36 measured (BENCHMARKS.md, 300 sessions), rounded up. */
 export const SESSION_MB = 0.5;
 /** The gateway's memory without sessions, MB: 35 measured idle (cgroup charge), with room for lists and calls in flight. */
@@ -172,6 +171,7 @@ export function defaultMaxSessions(constrainedBytes: number | undefined): number
   return Math.max(1, Math.min(1000, Math.floor((constrainedBytes / MiB - BASE_MB) / SESSION_MB)));
 }
 
+/** Parses and validates the gateway's environment; throws ConfigError naming the variable on bad input. */
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const e = parseEnv(EnvSchema, source);
   const surface = httpSurface(e);

@@ -88,8 +88,7 @@ export async function userChanges(u: UserInstance): Promise<UserChanges> {
     const r = await rehearse({ stateDir: u.stateDir, config: USER_REDEPLOYED, log });
     const ms = Date.now() - t0;
     const stats = await loop.stop();
-    const rates = (await vm.sshOk("sudo -n grep -rhoE 'rate=[0-9]+r/s' /etc/nginx")).stdout.split("\n").filter(Boolean);
-    redeploy = { ran: ran(r.steps), stats, workersBefore, workersAfter: await nginxWorkers(vm), rates, ms,
+    redeploy = { ran: ran(r.steps), stats, workersBefore, workersAfter: await nginxWorkers(vm), ms,
       before, after: await oneContainerPerApp(vm, APPS, 300_000) };
   } finally { await s.close(); }
 

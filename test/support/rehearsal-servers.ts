@@ -197,7 +197,7 @@ export function assertThreeServers({ view, memory, upstreamDown }: ThreeServers,
 
 /** beta's env changed, while a client loop called alpha through the gateway. */
 export interface ServerRedeploy {
-  ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; rates: string[]; ms: number;
+  ran: string[]; stats: LoopStats; workersBefore: string[]; workersAfter: string[]; ms: number;
   before: ServerContainer[]; after: ServerContainer[];
 }
 
