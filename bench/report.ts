@@ -79,6 +79,7 @@ export function markdownReport(s: Summary, meta: ReportMeta): string {
   const base = s.contenders.find((c) => c.id === "a")!;
   const out: string[] = [];
   out.push(`Machine: ${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memGb} GB; Node ${meta.machine.node}; ${meta.machine.nginx}; ${meta.machine.wrk}.`);
+  out.push(`CPU pinning: ${meta.machine.pinning}.`);
   out.push(`Load average (1/5/15 min) before: ${meta.machine.loadBefore}, after: ${meta.machine.loadAfter}.`);
   out.push(`${meta.rounds} rounds × ${meta.durationS} s per cell, contenders alternated; medians over rounds. NODE_OPTIONS: ${meta.nodeOptions ? `\`${meta.nodeOptions}\`` : "(none)"}. Reference server run as ${meta.compiled ? "tsc output (as in the image)" : "type-stripped server/src/*.ts"}.`, "");
   out.push("| contender | method | conc. | ok req/s | ×baseline | p50 ms | p95 ms | p99 ms | p99 ×baseline | server CPU µs/call | CPU ×baseline | nginx CPU µs/call | bad/errors |");

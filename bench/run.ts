@@ -8,6 +8,7 @@
 //          --compiled (run (b) and (c) from tsc output, as the image does, instead of type-stripped server/src/*.ts)
 //          --upstream socket|tcp (how nginx reaches (c); default socket, as deployed)
 //          --contenders echo,a,b,c,b2 (measure only these; (a) is always measured: the ratios need it)
+//          --pin auto|off (auto: contenders on the last CPU, wrk on the others, when there are 2+; bench/cpu-pin.ts)
 //          --candidate PATH (another server main.ts, e.g. a patched copy, measured direct as (b′): before/after)
 import { parseArgs } from "node:util";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { run } from "../test/support/proc.ts";
 import { runWrk } from "./wrk.ts";
 import { cpuMs, type Memory } from "./processes.ts";
 import { startContenders, compileServer, METHODS, type Contender, type Method } from "./contenders.ts";
+import { planPinning, pinProcesses } from "./cpu-pin.ts";
 import { summarize, markdownReport, type Measured } from "./report.ts";
 
 const { values } = parseArgs({
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     upstream: { type: "string", default: "socket" },
     candidate: { type: "string" },
     compiled: { type: "boolean", default: false },
+    pin: { type: "string", default: "auto" },
   },
 });
 const rounds = Number(values.rounds);
@@ -45,11 +48,13 @@ if (![rounds, durationS, warmupS, ...concurrencies].every((n) => Number.isIntege
   throw new Error("--rounds, --duration, --warmup and --concurrency take positive whole numbers (e.g. --concurrency 1,10,50)");
 }
 
+const pinning = planPinning(values.pin);
 const work = mkdtempSync(join(tmpdir(), "bench-"));
 if (values.profile) mkdirSync(values.profile, { recursive: true });
 const machine = {
   cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memGb: Math.round(totalmem() / 2 ** 30),
   node: process.version, nginx: (await run("nginx", ["-v"])).stderr.trim(), wrk: (await run("wrk", ["--version"])).stdout.split("\n")[0]!.trim(),
+  pinning: pinning ? `contenders (server, nginx) on CPU ${pinning.server}, wrk on CPU ${pinning.load}` : "none (wrk and the contenders share every CPU)",
   loadBefore: loadavg().map((l) => l.toFixed(2)).join(" "), loadAfter: "",
 };
 const referenceMain = values.compiled ? await compileServer(join(work, "dist")) : undefined;
@@ -59,18 +64,19 @@ const started = await startContenders(work, { profileDir: values.profile, nodeOp
 const measured = (c: Contender) => !only || c.id === "a" || only.includes(c.id);
 for (const c of started) if (!measured(c)) await c.stop();
 const contenders = started.filter(measured);
+if (pinning) for (const c of contenders) { const p = c.cpuPids(); await pinProcesses([p.server, ...p.proxy], pinning.server); }
 const results = new Map<string, Measured[]>();
 const cell = (c: Contender, method: Method, conc: number) => `${c.id}@${method}@${conc}`;
 const maxAnon = new Map<string, Memory>();
 try {
-  for (const c of contenders) for (const m of methods) await runWrk({ url: c.url, bodyFile: c.bodies[m], token: c.token, host: c.host, connections: 10, durationS: Math.max(1, warmupS) });
+  for (const c of contenders) for (const m of methods) await runWrk({ url: c.url, bodyFile: c.bodies[m], token: c.token, host: c.host, connections: 10, durationS: Math.max(1, warmupS), cpus: pinning?.load });
   for (let r = 0; r < rounds; r++) {
     for (const conc of concurrencies) for (const method of methods) {
       const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
       for (const c of order) {
         const pids = c.cpuPids();
         const cpu0 = [cpuMs(pids.server), pids.proxy.reduce((s, p) => s + cpuMs(p), 0)];
-        const wrk = await runWrk({ url: c.url, bodyFile: c.bodies[method], token: c.token, host: c.host, connections: conc, durationS });
+        const wrk = await runWrk({ url: c.url, bodyFile: c.bodies[method], token: c.token, host: c.host, connections: conc, durationS, cpus: pinning?.load });
         const res: Measured = { ...wrk, serverCpuMs: cpuMs(pids.server) - cpu0[0]!, proxyCpuMs: pids.proxy.reduce((s, p) => s + cpuMs(p), 0) - cpu0[1]! };
         if (res.bad > 0 || Object.values(res.errors).some((n) => n > 0)) {
           console.error(`! ${c.id} ${method} c=${conc}: ${res.bad} bad answers, errors ${JSON.stringify(res.errors)}; first bad: ${res.first_bad}`);

@@ -2,6 +2,7 @@
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../test/support/proc.ts";
+import { pinnedCommand } from "./cpu-pin.ts";
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "tools-call.lua");
 
@@ -15,6 +16,8 @@ export interface WrkOptions {
   host?: string;
   /** Per-request timeout in seconds (wrk's --timeout); late answers count as timeouts. */
   timeoutS?: number;
+  /** CPUs wrk may run on (taskset's list syntax, cpu-pin.ts); default: any. */
+  cpus?: string;
 }
 
 export interface WrkResult {
@@ -35,7 +38,8 @@ export async function runWrk(o: WrkOptions): Promise<WrkResult> {
     `-t${threads}`, `-c${o.connections}`, `-d${o.durationS}s`, `--timeout`, `${o.timeoutS ?? 10}s`,
     "-s", SCRIPT, o.url, "--", o.bodyFile, o.token ?? "", o.host ?? "",
   ];
-  const r = await run("wrk", args, { timeoutMs: (o.durationS + 60) * 1000 });
+  const [cmd, argv] = pinnedCommand(o.cpus, "wrk", args);
+  const r = await run(cmd, argv, { timeoutMs: (o.durationS + 60) * 1000 });
   const line = r.stdout.split("\n").find((l) => l.startsWith("WRK_JSON "));
   if (r.code !== 0 || !line) throw new Error(`wrk ${args.join(" ")} failed (exit ${r.code})\n${r.stdout}\n${r.stderr}`);
   const parsed = JSON.parse(line.slice("WRK_JSON ".length)) as Omit<WrkResult, "rps">;
