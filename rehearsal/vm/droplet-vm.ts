@@ -65,14 +65,12 @@ const TCG_MIN_VCPUS = 2;
  */
 const KERNEL_CMDLINE_EXTRA = "apparmor=0";
 /**
- * The guest's CPU model: qemu64, the plainest x86-64 (SSE2, no AVX), which TCG emulates fastest. Measured on this
- * 2-core machine, one VM at a time, the same image (qemu 7.2): with `-cpu max` (AVX2 and the rest) SSH answered after
- * 76-78 s, cloud-init was done after 118-119 s and `docker run node` with a small loop took 13.4-14.2 s; with qemu64
- * 63-69 s, 103-106 s and 10.9-12.8 s (12-18 % less emulated time). glibc and V8 pick their code paths by CPUID, and
- * the wide AVX paths cost more to emulate than the SSE2 ones they replace. A droplet's CPU is not what the rehearsal
- * reproduces (docs/rehearsal.md, "What differs").
+ * The guest's CPU model: `max`. The plainer qemu64 (SSE2, no AVX) emulated 12-18 % faster one VM at a time (boot to
+ * cloud-init done 103-106 vs 118-119 s, `docker run node` 10.9-12.8 vs 13.4-14.2 s), but its guest has no usable TSC
+ * and keeps time with the HPET, whose every read is an emulated device access: in CI (two VMs and the host tests on 2
+ * cores) the first deploy's remote steps took 492 s instead of 331 s with it.
  */
-const CPU_MODEL = "qemu64";
+const CPU_MODEL = "max";
 
 /** Fails with the install command when qemu (or the seed/overlay tools) is missing. */
 export async function requireQemu(): Promise<void> {
