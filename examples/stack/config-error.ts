@@ -72,6 +72,7 @@ export function fixCommand(key: string): string {
     alertSmtpFrom: "pulumi config set alertSmtpFrom mcp-alerts@example.com",
     alertSmtpUsername: "pulumi config set alertSmtpUsername mcp-alerts@example.com",
     alertErrorRatio: "pulumi config set alertErrorRatio 0.05",
+    alertTimings: "pulumi config set --path 'alertTimings.scrapeInterval' 30s   (fields: scrapeInterval, evaluationInterval, groupWait, groupInterval, repeatInterval, rateWindow, restartWindow, driftWindow, errorRatioFor, latencyFor, smokeFailingFor; or: pulumi config rm alertTimings for the defaults)",
   };
   if (example[key]) return example[key];
   if ((SECRET_KEYS as readonly string[]).includes(key)) return `pulumi config set ${key} --secret`;

@@ -10,9 +10,27 @@ import { InvalidArgsError } from "../../contract/args-error.ts";
 import { isEmptyDefault, MONITORING_SECRET_KEYS } from "./secret-rules.ts";
 
 export { MONITORING_SECRET_KEYS };
-import { resolveMonitoringOptions, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
+import { resolveMonitoringOptions, monitoringOptionsObject, type MonitoringOptions, type MonitoringSecrets } from "../../infra/monitoring/stack-options.ts";
+import { alertRuleOptionsSchema } from "../../infra/monitoring/alert-rules.ts";
 
 type SecretKey = keyof typeof MONITORING_SECRET_KEYS;
+
+/** The pipeline's timers (Prometheus, Alertmanager) among the monitoring options, and the rules' windows among the thresholds. */
+const PIPELINE_TIMINGS = ["scrapeInterval", "evaluationInterval", "groupWait", "groupInterval", "repeatInterval"] as const;
+const RULE_TIMINGS = ["rateWindow", "restartWindow", "driftWindow", "errorRatioFor", "latencyFor", "smokeFailingFor"] as const;
+const pickKeys = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, true])) as { [P in K]: true };
+/**
+ * `alertTimings`: how fast an alert can fire and resolve. Each field keeps its production default when absent
+ * (scrape and evaluation every 30s; Alertmanager group_wait 30s, group_interval 5m, repeat_interval 4h; rule windows
+ * 5m / 30m / 10m; `for:` 2m / 5m / 10m), validated by the same schemas the renderers use. Shorter values alert sooner
+ * and cost the droplet more CPU; the rehearsal's alert drill uses seconds.
+ */
+export const alertTimingsSchema = monitoringOptionsObject.pick(pickKeys(PIPELINE_TIMINGS))
+  .extend(alertRuleOptionsSchema.pick(pickKeys(RULE_TIMINGS)).shape).strict();
+
+/** The fields of `t` among `keys` that are set. */
+const given = <K extends string>(t: Partial<Record<K, string>>, keys: readonly K[]) =>
+  Object.fromEntries(keys.filter((k) => t[k] !== undefined).map((k) => [k, t[k]!]));
 
 export const MonitoringSettingsSchema = z.object({
   alertmanager: z.boolean().optional(),
@@ -23,6 +41,8 @@ export const MonitoringSettingsSchema = z.object({
   alertErrorRatio: z.number().gt(0, "must be a share between 0 and 1, e.g. 0.05").lt(1, "must be a share between 0 and 1, e.g. 0.05").default(0.05),
   prometheusRetention: z.string().regex(/^[1-9][0-9]*(h|d)$/, 'must be a duration like "15d" or "72h"').default("15d"),
   prometheusRetentionSize: z.string().regex(/^[1-9][0-9]*(MB|GB)$/, 'must be a size like "512MB" or "2GB"').default("512MB"),
+  // `{}` as Pulumi.yaml declares it: an absent field is left to the renderers' own default.
+  alertTimings: alertTimingsSchema.partial().default({}),
 });
 export type MonitoringSettings = z.infer<typeof MonitoringSettingsSchema>;
 
@@ -33,6 +53,7 @@ const OPTION_KEYS: Record<string, string> = {
   "thresholds.errorRatio": "alertErrorRatio", "thresholds.latencySlaSeconds": "latencySlaSeconds", retentionTime: "prometheusRetention",
   retentionSize: "prometheusRetentionSize", "receivers.email.to": "alertEmails", "receivers.email.from": "alertSmtpFrom",
   "receivers.email.smarthost": "alertSmtpSmarthost", "receivers.email.username": "alertSmtpUsername", "receivers.slack.channel": "alertSlackChannel",
+  ...Object.fromEntries([...PIPELINE_TIMINGS, ...RULE_TIMINGS.map((k) => `thresholds.${k}`)].map((k) => [k, "alertTimings"])),
 };
 
 /** What the rest of the stack config already says (examples/stack/config.ts settings). */
@@ -46,7 +67,11 @@ export function validateMonitoringSettings(raw: Record<string, unknown>, present
   const parsed = MonitoringSettingsSchema.safeParse(raw);
   const issue = (key: string, message: string): ConfigIssue => ({ key, message, fix: fix(key) });
   if (!parsed.success) {
-    throw new StackConfigError(parsed.error.issues.map((i) => { const key = String(i.path[0]); return issue(key, `${i.message} (got ${JSON.stringify(raw[key])})`); }));
+    throw new StackConfigError(parsed.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      const field = i.path.length > 1 ? `${i.path.slice(1).join(".")}: ` : "";
+      return issue(key, `${field}${i.message} (got ${JSON.stringify(raw[key])})`);
+    }));
   }
   const s = parsed.data;
   const issues: ConfigIssue[] = [];
@@ -68,15 +93,25 @@ export function validateMonitoringSettings(raw: Record<string, unknown>, present
     throw new StackConfigError([issue("alertmanager", "alertmanager is true but no receiver is configured: set alertSmtpSmarthost (+ alertEmails), alertSlackChannel + alertSlackWebhookUrl, alertWebhookUrl or alertPagerdutyRoutingKey")]);
   }
   if (s.alertmanager === false || !any) return undefined;
+  const t = s.alertTimings;
   const options: MonitoringOptions = {
     app: ctx.app, port: ctx.port, metricsPort: ctx.metricsPort, retentionTime: s.prometheusRetention, retentionSize: s.prometheusRetentionSize,
-    thresholds: { latencySlaSeconds: ctx.latencySlaSeconds, errorRatio: s.alertErrorRatio }, receivers,
+    ...given(t, PIPELINE_TIMINGS),
+    thresholds: { latencySlaSeconds: ctx.latencySlaSeconds, errorRatio: s.alertErrorRatio, ...given(t, RULE_TIMINGS) },
+    receivers,
   };
   try { resolveMonitoringOptions(options); } catch (e) {
     if (e instanceof InvalidArgsError) throw stackConfigErrorOf(e, OPTION_KEYS, "alertmanager");
     throw e;
   }
   return options;
+}
+
+/** An object key as the CLI delivers it (JSON text: `pulumi config set --path`, or Pulumi.yaml's `{}` default). */
+function parseObject(key: string, text: string): unknown {
+  try { return JSON.parse(text); } catch {
+    throw new StackConfigError([{ key, message: `must be an object (got ${JSON.stringify(text)})`, fix: fix(key) }]);
+  }
 }
 
 /**
@@ -93,7 +128,8 @@ export function loadMonitoringConfig(ctx: StackContext, config: pulumi.Config = 
   for (const key of Object.keys(MonitoringSettingsSchema.shape)) {
     const text = value(key);
     if (text === undefined || text === "") continue;
-    raw[key] = /^(true|false|[0-9.]+)$/.test(text) && !/Smarthost|Retention/.test(key) ? JSON.parse(text) : text;
+    raw[key] = key === "alertTimings" ? parseObject(key, text)
+      : /^(true|false|[0-9.]+)$/.test(text) && !/Smarthost|Retention/.test(key) ? JSON.parse(text) : text;
   }
   const present = new Set((Object.keys(MONITORING_SECRET_KEYS) as SecretKey[]).filter((k) => !isEmptyDefault(value(k))));
   const options = validateMonitoringSettings(raw, present, ctx);

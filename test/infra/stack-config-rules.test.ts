@@ -108,6 +108,8 @@ const CASES: Case[] = [
   c("alertErrorRatio", "2", "between 0 and 1"),
   c("prometheusRetention", "15 days", "a duration"),
   c("prometheusRetentionSize", "1TB", "MB or GB"),
+  c("alertTimings", '{"scrapeInterval":"fast"}', "Prometheus durations"),
+  c("alertTimings", '{"scrapeEvery":"5s"}', "only the known fields"),
   c("servers", '[{"name":"Weather"}]', "server names [a-z][a-z0-9-]{0,19}"),
   c("servers", '[{"name":"notes"},{"name":"notes"}]', "unique names"),
   { key: "oauthIssuer", set: { authMode: "oauth", servers: '[{"name":"weather"}]' }, why: "required by servers with oauth" },

@@ -21,6 +21,21 @@ test("off without receivers; on with SMTP, Slack, webhook or PagerDuty; threshol
   assert.ok(validateMonitoringSettings({}, new Set(["alertSlackWebhookUrl"] as const), { ...ctx, alertSlackChannel: "#ops" })!.receivers!.slack);
 });
 
+test("alertTimings: the pipeline's timers and the rules' windows reach the rendered files; absent fields keep the defaults", () => {
+  const on = new Set(["alertWebhookUrl"] as const);
+  const o = validateMonitoringSettings({ alertTimings: { scrapeInterval: "5s", evaluationInterval: "5s", groupWait: "2s", rateWindow: "1m", errorRatioFor: "0s" } }, on, ctx)!;
+  const plan = renderMonitoringPlan(o);
+  assert.match(plan.files["prometheus.yml"], /scrape_interval: 5s/);
+  assert.match(plan.files["prometheus.yml"], /evaluation_interval: 5s/);
+  assert.equal(plan.options.groupWait, "2s");
+  assert.equal(plan.options.groupInterval, "5m", "absent: the default");
+  assert.match(plan.files["alerts.yml"], /\[1m\]/);
+  assert.doesNotMatch(plan.files["alerts.yml"], /\[5m\]/, "every rate window follows rateWindow");
+  const defaults = renderMonitoringPlan(validateMonitoringSettings({}, on, ctx)!);
+  assert.match(defaults.files["prometheus.yml"], /scrape_interval: 30s/);
+  assert.equal(defaults.options.thresholds.rateWindow, "5m");
+});
+
 test("bad values and missing companions name the key and the fix", () => {
   const cases: [Record<string, unknown>, ReadonlySet<never> | Set<string>, RegExp][] = [
     [{ alertSmtpSmarthost: "smtp.example.com" }, none, /alertSmtpSmarthost: must be host:port[^\n]*\n\s+fix: pulumi config set alertSmtpSmarthost smtp\.example\.com:587/],
@@ -30,6 +45,8 @@ test("bad values and missing companions name the key and the fix", () => {
     [{ alertErrorRatio: 5 }, none, /alertErrorRatio: must be a share between 0 and 1/],
     [{ alertmanager: true }, none, /alertmanager: alertmanager is true but no receiver is configured/],
     [{ prometheusRetentionSize: "lots" }, none, /prometheusRetentionSize: must be a size like "512MB"/],
+    [{ alertTimings: { groupWait: "soon" } }, none, /alertTimings: groupWait: groupWait must be a duration like "15s"[^\n]*\n\s+fix: pulumi config set --path 'alertTimings\.scrapeInterval' 30s/],
+    [{ alertTimings: { scrapeEvery: "5s" } }, none, /alertTimings: Unrecognized key: "scrapeEvery"/],
   ];
   for (const [raw, present, msg] of cases) {
     assert.throws(() => validateMonitoringSettings(raw, present as ReadonlySet<never>, ctx), (e: Error) => e.name === "StackConfigError" && msg.test(e.message), JSON.stringify(raw));
