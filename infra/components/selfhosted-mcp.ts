@@ -222,13 +222,15 @@ export class SelfHostedMcp extends pulumi.ComponentResource {
     }
     if (args.smokeTimer) {
       const textfileDir = args.smokeTimer.textfileDir ?? this.alertStack?.textfileDir;
+      // A private ACME CA (acme.caBundle) signs the site's certificate: the smoke test must trust it too.
+      const caBundle = args.smokeTimer.caBundle ?? args.acme.caBundle;
       this.smokeTimer = new McpSmokeTimer(`${name}-smoke`, {
-        ...args.smokeTimer, ...(textfileDir ? { textfileDir } : {}), connection: host.connection, hostId: host.dropletId, app, url: publicUrl,
+        ...args.smokeTimer, ...(textfileDir ? { textfileDir } : {}), ...(caBundle ? { caBundle } : {}), connection: host.connection, hostId: host.dropletId, app, url: publicUrl,
         dependsOn: [this.deployment.deploy, this.deployment.certificate!],
       }, { parent: this, deletedWith: host.droplet });
       const { token: _gatewayToken, ...options } = args.smokeTimer;
       this.serverSmokeTimers = serverSmokeTimers({
-        parent: this, name, domain: args.domain, options: { ...options, ...(textfileDir ? { textfileDir } : {}) },
+        parent: this, name, domain: args.domain, options: { ...options, ...(textfileDir ? { textfileDir } : {}), ...(caBundle ? { caBundle } : {}) },
         connection: host.connection, hostId: host.dropletId, dependsOn: [this.deployment.certificate!], deletedWith: host.droplet,
         ...(authMode !== "none" && args.auth?.apiKeys !== undefined ? { keyEntries: args.auth.apiKeys } : {}),
       }, this.servers);

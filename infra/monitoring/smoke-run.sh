@@ -7,6 +7,7 @@
 # Inputs (from the unit's Environment=): APP STATE_DIR SMOKE_URL SMOKE_DIR METRICS_DIR MIN_CERT_DAYS
 #   [TEXTFILE_DIR] [TOKEN_ENV_FILE: env file with SMOKE_TOKEN=..., mode 0600] [RUNNER_IMAGE]
 #   [SMOKE_SERVER: label the metrics server="<name>" (one of several servers behind the gateway)]
+#   [CA_BUNDLE: PEM file on the host trusted besides Node's public roots (NODE_EXTRA_CA_CERTS), e.g. a private ACME CA]
 set -euo pipefail
 umask 022
 
@@ -37,6 +38,10 @@ args=(run --rm --network host --read-only --cap-drop ALL --security-opt no-new-p
 if [ -n "${TOKEN_ENV_FILE:-}" ]; then
   [ -r "${TOKEN_ENV_FILE}" ] || fail "TOKEN_ENV_FILE ${TOKEN_ENV_FILE} is not readable"
   args+=(--env-file "${TOKEN_ENV_FILE}")
+fi
+if [ -n "${CA_BUNDLE:-}" ]; then
+  [ -r "${CA_BUNDLE}" ] || fail "CA_BUNDLE ${CA_BUNDLE} is not readable"
+  args+=(--mount "type=bind,source=${CA_BUNDLE},target=/opt/selfhosted-mcp-ca.pem,readonly" --env NODE_EXTRA_CA_CERTS=/opt/selfhosted-mcp-ca.pem)
 fi
 args+=(--mount "type=bind,source=${SMOKE_DIR}/smoke.mjs,target=/opt/selfhosted-mcp-smoke.mjs,readonly" "${image}"
   /opt/selfhosted-mcp-smoke.mjs smoke "${SMOKE_URL}" --json

@@ -28,6 +28,11 @@ export const smokeTimerSchema = z.object({
   withToken: z.boolean().default(false),
   /** One of several servers behind a gateway: its textfile series carry `server="<name>"` (smoke --metrics-server). */
   server: serverName.optional(),
+  /**
+   * A PEM bundle on the host the smoke test trusts besides Node's public roots (NODE_EXTRA_CA_CERTS, mounted read-only):
+   * a private ACME CA's root (SelfHostedMcp passes `acme.caBundle`). Without it only publicly trusted certificates pass.
+   */
+  caBundle: absPath.optional(),
   /** Image whose `node` runs the smoke CLI; default: the image of the live slot's container. */
   runnerImage: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, "runnerImage must be an image reference such as node:24-bookworm-slim").optional(),
 }).strict();
@@ -67,7 +72,7 @@ export function renderSmokeTimer(options: SmokeTimerOptions): SmokeTimer {
     APP: o.app, STATE_DIR: stateDir, SMOKE_URL: o.url, SMOKE_DIR: smokeDir, METRICS_DIR: `${stateDir}/metrics`,
     MIN_CERT_DAYS: String(o.minCertDays), ...(o.textfileDir ? { TEXTFILE_DIR: o.textfileDir } : {}),
     ...(o.runnerImage ? { RUNNER_IMAGE: o.runnerImage } : {}), ...(o.server ? { SMOKE_SERVER: o.server } : {}),
-    ...(tokenFile ? { TOKEN_ENV_FILE: tokenFile } : {}),
+    ...(tokenFile ? { TOKEN_ENV_FILE: tokenFile } : {}), ...(o.caBundle ? { CA_BUNDLE: o.caBundle } : {}),
   };
   const service = [
     "[Unit]",

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { renderSmokeTimer, smokeTimerStdin, type SmokeTimerOptions } from "../../infra/monitoring/smoke-timer.ts";
 import { InvalidArgsError } from "../../contract/args-error.ts";
 import { bundleSmokeCli } from "../../infra/monitoring/smoke-bundle.ts";
+import { createServer as createTlsServer } from "node:tls";
+import { connect } from "node:net";
 import { run, runOk } from "../support/proc.ts";
 import { ensureDockerd } from "../support/docker.ts";
 import { buildServerImage, removeContainers, startContainer, type StartedContainer } from "../support/server-image.ts";
@@ -69,7 +71,7 @@ test("bad options name the option", () => {
   for (const [extra, msg] of cases) assert.throws(() => renderSmokeTimer(opts(extra)), (e: Error) => e instanceof InvalidArgsError && msg.test(e.message));
 });
 
-test("install + run-smoke.sh on the live slot's image: pass, then fail naming tool and field; uninstall cleans up", { timeout: 15 * 60_000 }, async () => {
+test("install + run-smoke.sh on the live slot's image: pass, then fail naming tool and field; a private CA trusted with caBundle; uninstall cleans up", { timeout: 15 * 60_000 }, async () => {
   stub = await startUpstreamStub();
   const image = await buildServerImage();
   container = await startContainer(image, {
@@ -114,6 +116,31 @@ test("install + run-smoke.sh on the live slot's image: pass, then fail naming to
   assert.match(failed[0]!.message, /days\[\]\.temperature_max_c: 1 of 3 populated/);
   assert.match(readFileSync(prom, "utf8"), /^selfhosted_mcp_smoke_tool_success\{target="[^"]+",tool="get_forecast"\} 0$/m);
   assert.ok(!bad.stdout.includes(API_KEY) && !bad.stderr.includes(API_KEY));
+
+  // Behind TLS signed by a private CA (a TCP relay with a certificate of its own CA): refused by Node's public roots,
+  // passed once the unit carries CA_BUNDLE (SelfHostedMcp sets it from acme.caBundle).
+  stub.setMode("normal");
+  const tlsDir = join(dir, "tls");
+  mkdirSync(tlsDir);
+  await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+    "-keyout", join(tlsDir, "key.pem"), "-out", join(tlsDir, "ca.pem"), "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]);
+  const relay = createTlsServer({ key: readFileSync(join(tlsDir, "key.pem")), cert: readFileSync(join(tlsDir, "ca.pem")) }, (c) => {
+    const up = connect(Number(new URL(container!.url).port), "127.0.0.1");
+    c.pipe(up).pipe(c);
+    c.on("error", () => up.destroy()); up.on("error", () => c.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  try {
+    const tlsUrl = `https://localhost:${(relay.address() as { port: number }).port}`;
+    const envOf = (o: Partial<SmokeTimerOptions>) => Object.fromEntries([...renderSmokeTimer(opts({ url: tlsUrl, withToken: true, textfileDir, ...o })).service
+      .matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const runWith = (env: Record<string, string>) => run("/bin/bash", [join(t.smokeDir, "run-smoke.sh")], { env: { PATH: process.env.PATH ?? "", ...env }, timeoutMs: 120_000 });
+    const untrusted = await runWith(envOf({}));
+    assert.notEqual(untrusted.code, 0, "a private CA is not trusted by default");
+    const trusted = await runWith(envOf({ caBundle: join(tlsDir, "ca.pem") }));
+    assert.equal(trusted.code, 0, trusted.stdout + trusted.stderr);
+    assert.equal((JSON.parse(trusted.stdout) as { ok: boolean }).ok, true);
+  } finally { relay.close(); }
 
   const removed = await runOk("bash", ["-c", t.uninstall]);
   assert.match(removed.stdout, /removed/);
