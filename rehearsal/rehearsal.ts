@@ -18,6 +18,8 @@ import type { StackConfig } from "./engine/config.ts";
 import { executePlan, destroyAll, priorState, CheckError, IMAGE, type Step } from "./execute.ts";
 import { DropletVm, requireQemu } from "./vm/droplet-vm.ts";
 import { ensureVmImage } from "./vm/image.ts";
+import { ensureAptMirror, provideAptMirror } from "./vm/apt-mirror.ts";
+import { DAEMONS } from "../infra/monitoring/daemons.ts";
 import { findDropletSize } from "../infra/render/droplet-size.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
@@ -26,9 +28,11 @@ import { splitList } from "../contract/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";
+const MONITORING_STACK_TYPE = "selfhosted-mcp:index:McpMonitoringStack";
+const MONITORING_PACKAGES = Object.values(DAEMONS).map((d) => d.pkg);
 /**
  * Where the operator puts the private ACME CA's bundle on the droplet (stack config acmeCaBundle is a path on the
- * droplet): the rehearsal installs pebble's certificate there after boot, before the deployment runs.
+ * droplet): the rehearsal installs pebble's certificates there after boot, before the deployment runs.
  */
 export const GUEST_ACME_CA = "/etc/selfhosted-mcp-rehearsal/acme-ca.pem";
 
@@ -40,6 +44,11 @@ export interface RehearsalOptions {
   secrets?: Record<string, string>;
   /** Server env (stack config `env`), merged over the rehearsal's own (UPSTREAM_URL = the local forecast API stand-in). */
   env?: Record<string, string>;
+  /**
+   * Stack config that depends on where the rehearsal's services run (the alert drill's receivers), merged last; a
+   * list is set as `pulumi config set --path 'key[0]' …` stores it (a tree).
+   */
+  settingsFor?: (services: ServicesInfo) => { config?: Record<string, string | string[]>; secrets?: Record<string, string> };
   log?: (line: string) => void;
 }
 
@@ -74,6 +83,7 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 /** The stack config the rehearsal evaluates the program with: what a user would `pulumi config set`. */
 export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, vm: DropletVm): PlanRequest {
   const secrets = rehearsalSecrets(opts.stateDir);
+  const extra = opts.settingsFor?.(services) ?? {};
   const serverEnv = { UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000" };
   const plain: Record<string, string> = {
     domain: DOMAIN,
@@ -108,6 +118,7 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     upstreamApiKey: secrets.upstreamApiKey,
     sshPrivateKey: readFileSync(vm.keyPath, "utf8"),
     ...opts.secrets,
+    ...extra.secrets,
   };
   // As `pulumi config set` stores them: top-level values are strings; arrays only via `--path` (a tree).
   const config: StackConfig = {
@@ -116,7 +127,7 @@ export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, base
     // the host as qemu's user-network gateway)
     adminCidrs: { value: ["127.0.0.1/32"] },
   };
-  for (const [k, v] of Object.entries(plain)) config[k] = { value: v };
+  for (const [k, v] of Object.entries({ ...plain, ...extra.config })) config[k] = { value: v };
   for (const [k, v] of Object.entries(secret)) config[k] = { value: v, secret: true };
   return { config, mockCloud: { ipv4: "127.0.0.1" } };
 }
@@ -178,10 +189,18 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     memoryMb: droplet.memoryMb, vcpus: droplet.vcpus }));
   log(`droplet VM ${booted} (${vm.memoryMb} MB, ${vm.vcpus} vCPUs, qemu PID ${vm.qemuPid}): ${vm.sshCommand}`);
   await timed("tunnel", async () => {
-    await vm.installFile(GUEST_ACME_CA, readFileSync(services.acme.caCertPath, "utf8"));
-    await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl)],
+    // The private CA's bundle: pebble's directory certificate (certbot) and the root of what it issues (the smoke timer).
+    await vm.installFile(GUEST_ACME_CA, [services.acme.caCertPath, services.acme.rootPemPath].map((f) => `${readFileSync(f, "utf8").trimEnd()}\n`).join(""));
+    // The domain's A record, seen from the droplet itself (the smoke timer calls https://<domain>): its own nginx.
+    await vm.sshOk(`grep -q ' ${DOMAIN}$' /etc/hosts || echo '127.0.0.1 ${DOMAIN}' | sudo -n tee -a /etc/hosts >/dev/null`);
+    const alerts = services.alerts ? [portOf(services.alerts.receiverUrl), services.alerts.smtpPort] : [];
+    await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl), ...alerts],
       `http://${services.registry}/v2/`);
   });
+  // What the program installs with apt-get after boot (the monitoring stack) comes from the droplet's mirror.
+  if (plan.resources.some((r) => r.urn.includes(`${MONITORING_STACK_TYPE}$`))) {
+    await timed("mirror", async () => provideAptMirror(vm, await ensureAptMirror(MONITORING_PACKAGES, image, log)));
+  }
   const steps: Step[] = [];
   // The engine hands the image's real outputs (repoDigest) to its dependents once it ran; the rehearsal runs the
   // image steps first, then re-records against the new state (the image is "same" now, its digest known).

@@ -1,9 +1,11 @@
 // The cloud's long-lived services for the rehearsal, held by one detached supervisor process so that they
 // outlive `npm run rehearse` (a second run redeploys against the same registry and ACME CA) and stop together:
-// the container registry (image push target), pebble + challtestsrv (ACME CA and DNS) and the upstream
-// forecast API the server's weather tool and deep /health call (the internet's part). Uses the shared
+// the container registry (image push target), pebble + challtestsrv (ACME CA and DNS), the upstream
+// forecast API the server's weather tool and deep /health call (the internet's part), and where alerts are delivered
+// (an HTTP receiver and an SMTP server, for the alert drill). Uses the shared
 // helpers' own start/stop. `startServices()` spawns it (or finds it running) and returns where things are;
 // `stopServices()` ends it by PID.
+import { randomBytes } from "node:crypto";
 import { writeFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +13,8 @@ import { startDaemon, waitFor } from "../test/support/proc.ts";
 import { startRegistry } from "../test/support/registry.ts";
 import { startPebble } from "../test/support/acme.ts";
 import { startUpstreamStub } from "../test/support/upstream-stub.ts";
+import { startAlertReceiver } from "../test/support/alert-receiver.ts";
+import { startSmtpSink } from "../test/support/smtp-sink.ts";
 import { readJson, writeJson, pidAlive, stopPid, ensureStateDir } from "./state.ts";
 
 export interface ServicesInfo {
@@ -20,6 +24,11 @@ export interface ServicesInfo {
   acme: { directoryUrl: string; caCertPath: string; managementUrl: string; httpPort: number; rootPemPath: string };
   /** Base URL of the upstream forecast API stand-in (UPSTREAM_URL for the server). */
   upstreamUrl: string;
+  /**
+   * Where the droplet's Alertmanager delivers (the alert drill): an HTTP receiver (webhook, Slack, PagerDuty paths;
+   * `GET <url>/__received` lists what arrived, SMTP messages included) and an SMTP server with AUTH PLAIN.
+   */
+  alerts: { receiverUrl: string; smtpPort: number; smtpUsername: string; smtpPassword: string };
 }
 
 const infoFile = (stateDir: string) => join(stateDir, "services.json");
@@ -52,11 +61,16 @@ export async function stopServices(stateDir: string): Promise<void> {
 async function supervise(stateDir: string, acmeHttpPort: number): Promise<void> {
   const registry = await startRegistry();
   const pebble = await startPebble({ httpPort: acmeHttpPort }).catch(async (e: unknown) => { await registry.stop(); throw e; });
-  const upstream = await startUpstreamStub();
+  // Slow answers take 2.5 s: over the alert drill's 1 s latency SLA, under the server's 5 s upstream timeout.
+  const upstream = await startUpstreamStub({ slowMs: 2500 });
+  const smtpCreds = { username: "alerts", password: randomBytes(12).toString("hex") };
+  const smtp = await startSmtpSink(smtpCreds);
+  const receiver = await startAlertReceiver(() => ({ smtp: smtp.messages, smtpAuthFailures: smtp.authFailures }));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await Promise.all([receiver.stop(), smtp.stop()]).catch(() => undefined);
     await upstream.stop().catch(() => undefined);
     await pebble.stop().catch(() => undefined);
     await registry.stop().catch(() => undefined);
@@ -71,6 +85,7 @@ async function supervise(stateDir: string, acmeHttpPort: number): Promise<void> 
     acme: { directoryUrl: pebble.directoryUrl, caCertPath: pebble.caCertPath, managementUrl: pebble.managementUrl,
       httpPort: pebble.httpPort, rootPemPath },
     upstreamUrl: upstream.url,
+    alerts: { receiverUrl: receiver.url, smtpPort: smtp.port, smtpUsername: smtpCreds.username, smtpPassword: smtpCreds.password },
   };
   writeJson(infoFile(stateDir), info);
   // Stay alive until told to stop; the timer keeps the event loop busy.

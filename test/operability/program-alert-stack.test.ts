@@ -7,6 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { installMocks, isSecretValue, withoutSecrets, type Recorded } from "../infra/mock-harness.ts";
 import { REQUIRED_STACK_CONFIG, asTheCliDelivers, runProgram } from "../infra/fixtures.ts";
+import { drillSettings } from "../../rehearsal/drill-alerts.ts";
+import type { ServicesInfo } from "../../rehearsal/services.ts";
 
 delete process.env.DIGITALOCEAN_TOKEN;
 delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
@@ -84,6 +86,30 @@ test("one receiver (webhook, set with --secret): the monitoring stack on the sta
   // The smoke timer publishes into node_exporter's textfile directory of the stack by default.
   const service = /^readonly SERVICE_B64=(\S+)$/m.exec(String(named("mcp-smoke-install").inputs.create))![1]!;
   assert.match(Buffer.from(service, "base64").toString("utf8"), /^Environment=TEXTFILE_DIR=\/var\/lib\/prometheus\/node-exporter$/m);
+});
+
+test("the rehearsal's alert drill settings (drillSettings): SMTP with a secret password and a secret webhook, its alertTimings in the files, a smoke timer trusting the private ACME CA", async () => {
+  const services = { alerts: { receiverUrl: "http://127.0.0.1:41000", smtpPort: 41001, smtpUsername: "alerts", smtpPassword: "SENTINEL-SMTP-9q" } } as ServicesInfo;
+  const d = drillSettings(services);
+  const P = (k: string) => `selfhosted-mcp:${k}`;
+  const registered = await evaluate({
+    ...base, [P("acmeServer")]: "https://127.0.0.1:14000/dir", [P("acmeCaBundle")]: "/etc/selfhosted-mcp-rehearsal/acme-ca.pem",
+    // As the CLI delivers them: a --path list as its JSON text.
+    ...Object.fromEntries(Object.entries({ ...d.config, ...d.secrets }).map(([k, v]) => [P(k), Array.isArray(v) ? JSON.stringify(v) : v])),
+  }, [...SECRET, ...Object.keys(d.secrets).map(P)]);
+  const named = (n: string) => { const r = registered.find((x) => x.name === n); assert.ok(r, `${n} registered`); return r!; };
+  const install = named("mcp-alert-stack-install");
+  assert.ok(isSecretValue(install.inputs.stdin));
+  const am = Buffer.from(String(install.inputs.stdin.value).trim(), "base64").toString("utf8");
+  for (const want of ["smarthost: 127.0.0.1:41001", "auth_username: alerts", "auth_password: SENTINEL-SMTP-9q", "http://127.0.0.1:41000/webhook", "group_wait: 2s"]) {
+    assert.ok(am.includes(want), `alertmanager.yml has ${want}`);
+  }
+  assert.ok(!JSON.stringify(registered.map((r) => withoutSecrets(r.inputs))).includes("SENTINEL-SMTP-9q"), "the SMTP password only in secret values");
+  const script = String(install.inputs.create);
+  assert.match(Buffer.from(/^readonly PROMETHEUS_YML_B64=(\S+)$/m.exec(script)![1]!, "base64").toString("utf8"), /scrape_interval: 2s/);
+  assert.match(Buffer.from(/^readonly RULES_B64=(\S+)$/m.exec(script)![1]!, "base64").toString("utf8"), /\[30s\]/);
+  const service = /^readonly SERVICE_B64=(\S+)$/m.exec(String(named("mcp-smoke-install").inputs.create))![1]!;
+  assert.match(Buffer.from(service, "base64").toString("utf8"), /^Environment=CA_BUNDLE=\/etc\/selfhosted-mcp-rehearsal\/acme-ca\.pem$/m);
 });
 
 test("alertmanager false turns the stack off even with a receiver", async () => {

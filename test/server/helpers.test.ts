@@ -23,7 +23,7 @@ test("upstream stub answers in normal, drifted, slow and down modes", { timeout:
   assert.equal(stub.requests(), 4);
 });
 
-test("upstream stub prefixes: each has its own mode (set here or over HTTP); the others keep the global one", { timeout: 30_000 }, async () => {
+test("upstream stub prefixes: each has its own mode (set here or over HTTP); the others keep the global one (also set over HTTP)", { timeout: 30_000 }, async () => {
   const stub = await startUpstreamStub();
   after(() => stub.stop());
   const at = (prefix: string) => `${stub.url}${prefix}/v1/forecast?latitude=1&longitude=2&forecast_days=1`;
@@ -41,6 +41,12 @@ test("upstream stub prefixes: each has its own mode (set here or over HTTP); the
     assert.equal((await fetch(bad, { method: "POST" })).status, 400, bad);
   }
   assert.equal((await fetch(`${stub.url}/gamma/v2/forecast`)).status, 404);
+  // Without a prefix, over HTTP: the global mode (what a single server at the bare URL sees).
+  assert.equal((await fetch(modeUrl(stub.url, undefined, "down"), { method: "POST" })).status, 204);
+  await assert.rejects(fetch(at("")), "the bare URL follows the global mode");
+  assert.ok(await ok(at("/gamma")), "gamma keeps its own mode");
+  assert.equal((await fetch(modeUrl(stub.url, undefined, "normal"), { method: "POST" })).status, 204);
+  assert.ok(await ok(at("")));
 });
 
 test("upstream stub sparse mode: the normal format, but every temperature after the first day is null", { timeout: 30_000 }, async () => {

@@ -1,5 +1,6 @@
 // A local HTTP endpoint on 127.0.0.1 standing in for the notification services Alertmanager calls: it records every
-// POST (path + JSON body) and answers like the services do (Slack "ok", PagerDuty Events v2 202 + JSON, a webhook 200).
+// POST (path + JSON body) and answers like the services do (Slack "ok", PagerDuty Events v2 202 + JSON, a webhook 200);
+// `GET /__received` lists them.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export interface Received { path: string; body: Record<string, unknown>; at: number }
@@ -10,9 +11,17 @@ export interface AlertReceiver {
   stop(): Promise<void>;
 }
 
-export async function startAlertReceiver(): Promise<AlertReceiver> {
+/**
+ * `inspect`: what `GET /__received` answers besides `{ http: received }` (e.g. an SMTP sink's messages), so that a
+ * process other than this one (the rehearsal's alert drill) can read what arrived.
+ */
+export async function startAlertReceiver(inspect: () => Record<string, unknown> = () => ({})): Promise<AlertReceiver> {
   const received: Received[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "GET" && req.url === "/__received") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ http: received, ...inspect() }));
+      return;
+    }
     let text = "";
     req.setEncoding("utf8");
     req.on("data", (c: string) => { text += c; if (text.length > 5_000_000) req.destroy(); });

@@ -3,7 +3,8 @@
 // down (drops every connection without an answer), sparse (valid format, but most temperatures are null). Binds 127.0.0.1 on a free port.
 // Several clients can share one stub and still fail one at a time: each uses its own path prefix as UPSTREAM_URL
 // (`<url>/<prefix>`: the server keeps a base URL's path, server/src/upstream.ts), and a prefix may have its own mode,
-// set here or, from another process, with `POST <url>/__stub/mode?prefix=<prefix>&mode=<mode>` (modeUrl()).
+// set here or, from another process, with `POST <url>/__stub/mode?prefix=<prefix>&mode=<mode>` (modeUrl(); without
+// `prefix` it sets the global mode).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
@@ -50,9 +51,9 @@ const MODES: readonly StubMode[] = ["normal", "drifted", "slow", "down", "sparse
 const PREFIX = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const FORECAST_PATH = /^(?:\/([a-z0-9][a-z0-9-]{0,62}))?\/v1\/forecast$/;
 
-/** The URL that sets a prefix's mode of the stub at `stubUrl` from another process (POST it). */
-export function modeUrl(stubUrl: string, prefix: string, mode: StubMode): string {
-  return `${stubUrl}/__stub/mode?${new URLSearchParams({ prefix, mode })}`;
+/** The URL that sets a prefix's mode (no prefix: the global mode) of the stub at `stubUrl` from another process (POST it). */
+export function modeUrl(stubUrl: string, prefix: string | undefined, mode: StubMode): string {
+  return `${stubUrl}/__stub/mode?${new URLSearchParams(prefix === undefined ? { mode } : { prefix, mode })}`;
 }
 
 export async function startUpstreamStub(opts: StubOptions = {}): Promise<UpstreamStub> {
@@ -66,10 +67,10 @@ export async function startUpstreamStub(opts: StubOptions = {}): Promise<Upstrea
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://stub");
     if (url.pathname === "/__stub/mode" && req.method === "POST") {
-      const prefix = url.searchParams.get("prefix") ?? "";
+      const prefix = url.searchParams.get("prefix"); // absent: the global mode
       const m = url.searchParams.get("mode") as StubMode;
-      if (!PREFIX.test(prefix) || !MODES.includes(m)) { res.writeHead(400).end(`prefix must match ${PREFIX}, mode one of ${MODES.join(", ")}`); return; }
-      prefixModes.set(prefix, m);
+      if ((prefix !== null && !PREFIX.test(prefix)) || !MODES.includes(m)) { res.writeHead(400).end(`prefix must match ${PREFIX}, mode one of ${MODES.join(", ")}`); return; }
+      if (prefix === null) globalMode = m; else prefixModes.set(prefix, m);
       res.writeHead(204).end();
       return;
     }
