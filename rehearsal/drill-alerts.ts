@@ -9,7 +9,7 @@
 import { modeUrl, type StubMode } from "../test/support/upstream-stub.ts";
 import { sleep, waitFor } from "../test/support/proc.ts";
 import { rehearse, type RehearsalOptions, type RehearsalResult } from "./rehearsal.ts";
-import { openPublic, type PublicSession } from "./observe.ts";
+import { openPublic } from "./observe.ts";
 import type { ServicesInfo } from "./services.ts";
 import { monitoringOptionsObject } from "../infra/monitoring/stack-options.ts";
 import { DAEMONS, daemonFiles } from "../infra/monitoring/daemons.ts";
@@ -94,7 +94,7 @@ export async function checkStackOnDroplet(sh: (cmd: string) => Promise<string>):
   if (listening.length < 3) throw new Error(`expected the three monitoring daemons to listen:\n${listening.join("\n")}`);
   const open = listening.filter((l) => !/^127\.0\.0\.1:\d+$/.test(l.split(/\s+/)[3] ?? ""));
   if (open.length) throw new Error(`monitoring daemons listen beyond loopback:\n${open.join("\n")}`);
-  const am = `${daemonFiles(o).prometheusConfig.replace(/prometheus\.yml$/, "")}alertmanager.yml`;
+  const am = daemonFiles(o).alertmanagerConfig;
   const mode = await sh(`sudo -n stat -c '%a %U' ${am}`);
   if (mode !== "600 prometheus") throw new Error(`${am} (the receivers' secrets) is "${mode}", not "600 prometheus"`);
   const units = Object.values(DAEMONS).map((x) => `${x.unit}.service`);
