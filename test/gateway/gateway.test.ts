@@ -203,8 +203,9 @@ test("numbers: added latency per call and the gateway's memory (diagnostics)", a
 
 test("stopping one upstream degrades only its health and its tools; a client loop on the others sees no failure", async () => {
   const c = await client(gw.mcpUrl, bearer(FULL_KEY));
-  const healthy = await (await fetch(`${gw.url}/health`)).json() as { status: string };
-  assert.equal(healthy.status, "healthy");
+  // Every upstream up: healthy, once the gateway's upstream probes answered (one probe of a loaded machine can time out).
+  await waitFor("the gateway's /health healthy before the stop", async () =>
+    ((await (await fetch(`${gw.url}/health`)).json()) as { status: string }).status === "healthy", { timeoutMs: 30_000, intervalMs: 500 });
   let calls = 0;
   const failures: string[] = [];
   let stop = false;
