@@ -22,14 +22,19 @@ const LIVEZ_BOUND_MS = 1000;
 type ToolAnswer = { result?: { isError?: boolean; content: Array<{ text: string }>; structuredContent?: { count: number } }; error?: unknown };
 const search = async (s: RunningServer, query: string, limit = 10) => {
   const r = await fetch(s.mcpUrl, { method: "POST", headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "search_notes", arguments: { query, limit } } }) });
-  return (await r.json() as ToolAnswer).result!;
+  const body = await r.json() as ToolAnswer;
+  assert.ok(body.result, `search_notes answered without a result: ${JSON.stringify(body).slice(0, 500)}`);
+  return body.result;
 };
 
-test("a search that cannot finish within SEARCH_TIMEOUT_MS ends with the timeout error while /livez keeps answering", { timeout: 180_000 }, async () => {
+test("a search that cannot finish within SEARCH_TIMEOUT_MS ends with the timeout error while /livez keeps answering", { timeout: 420_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "loop-stall-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   seedCraftedNotes(dir, 1000); // before the server opens the store: one transaction, no HTTP
-  const s = await startServer({ DATA_DIR: dir, SEARCH_TIMEOUT_MS: "100" });
+  // REQUEST_TIMEOUT_MS well above the default: the next search waits for the stopped worker to exit, and that
+  // worker (nice 19, inside one SQLite step that cannot be interrupted) finishes its ≈ 1.5 s of CPU only when the
+  // machine gives it time — measured 30 s in CI beside the VM lane, 60-80 s with both cores saturated at nice 0.
+  const s = await startServer({ DATA_DIR: dir, SEARCH_TIMEOUT_MS: "100", REQUEST_TIMEOUT_MS: "300000" });
   after(() => s.stop());
 
   let searching = true;
@@ -53,8 +58,19 @@ test("a search that cannot finish within SEARCH_TIMEOUT_MS ends with the timeout
   assert.match(result.content[0]!.text, /^search took longer than 100 ms \(SEARCH_TIMEOUT_MS\) and was stopped/);
   assert.ok(worst < LIVEZ_BOUND_MS, `worst /livez latency ${worst.toFixed(1)} ms while a search ran`);
 
-  // The search service recovers: a cheap indexed search answers (after the stopped worker has exited).
-  const cheap = await search(s, "note 999");
+  // The search service recovers: a cheap indexed search answers (after the stopped worker has exited). The fresh
+  // worker runs at nice 19 (search.ts), so on a machine whose cores are all busy (CI runs the VM lane's qemu beside
+  // this) even a ~1 ms query can miss a 100 ms wall-clock budget: an attempt may time out again, but the service
+  // must not stay broken — a bounded number of attempts, each failure only ever the timeout, and one answers.
+  const misses: string[] = [];
+  let cheap = await search(s, "note 999");
+  for (let attempt = 1; attempt < 10 && cheap.isError; attempt++) {
+    misses.push(cheap.content[0]!.text);
+    assert.match(cheap.content[0]!.text, /^search took longer than 100 ms/, "a recovery attempt may only fail by the timeout");
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+    cheap = await search(s, "note 999");
+  }
+  if (misses.length) console.log(`cheap search answered after ${misses.length} timed-out attempt(s) (busy machine)`);
   assert.equal(cheap.isError, undefined, cheap.content[0]?.text);
   assert.equal(cheap.structuredContent?.count, 1);
 });
