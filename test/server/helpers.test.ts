@@ -1,7 +1,9 @@
 // The shared test helpers other areas depend on: startServer() and startUpstreamStub() in all five modes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { startServer } from "../support/server.ts";
+import { freePort } from "../support/proc.ts";
 import { startUpstreamStub, modeUrl } from "../support/upstream-stub.ts";
 
 test("upstream stub answers in normal, drifted, slow and down modes", { timeout: 30_000 }, async () => {
@@ -84,4 +86,23 @@ test("startServer starts on free ports, serves /livez, captures logs and stops w
 
 test("startServer rejects with the server's output when start-up fails", { timeout: 30_000 }, async () => {
   await assert.rejects(startServer({ AUTH_MODE: "bogus" }), /AUTH_MODE/);
+});
+
+test("startServer starts again on fresh ports when a port it picked was taken before the server bound it (3 tries)", { timeout: 60_000 }, async () => {
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(0, "127.0.0.1", r));
+  after(() => squatter.close());
+  const taken = (squatter.address() as { port: number }).port;
+  let picks = 0;
+  const s = await startServer({}, { pickPort: async () => (++picks === 2 ? taken : freePort()) }); // METRICS_PORT taken once
+  after(() => s.stop());
+  assert.equal(picks, 4, "two ports for the first try, two fresh ones for the second");
+  assert.notEqual(s.metricsPort, taken);
+  assert.equal((await fetch(`${s.url}/livez`)).status, 200);
+  // A taken port given by the caller is the caller's error: no retry.
+  await assert.rejects(startServer({ PORT: String(taken) }), /EADDRINUSE/);
+  // Always taken: gives up after 3 tries with the server's output.
+  let always = 0;
+  await assert.rejects(startServer({}, { pickPort: async () => (always++, taken) }), /EADDRINUSE/);
+  assert.equal(always, 6, "3 tries of 2 ports each");
 });

@@ -43,6 +43,8 @@ export interface StartOptions {
   timeoutMs?: number;
   /** The program to run instead of server/src/main.ts (the gateway: test/support/gateway.ts). */
   main?: string;
+  /** How PORT and METRICS_PORT are picked when `env` does not set them (default freePort). */
+  pickPort?: () => Promise<number>;
 }
 
 /**
@@ -51,8 +53,21 @@ export interface StartOptions {
  * UPSTREAM_URL a closed loopback port (tests never reach the internet) — each overridable by `env`.
  */
 export async function startServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<RunningServer> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const metricsPort = env.METRICS_PORT ? Number(env.METRICS_PORT) : await freePort();
+  // freePort() closes the port it found before the server binds it, so another process (tests run beside each other)
+  // can take it first. Only then, and only for ports this helper picked, start again on fresh ones (bounded: 3 tries).
+  for (let attempt = 1; ; attempt++) {
+    try { return await startOnce(env, opts); } catch (e) {
+      if (!(e instanceof PortTakenError) || attempt >= 3) throw e;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(env: Record<string, string>, opts: StartOptions): Promise<RunningServer> {
+  const pick = opts.pickPort ?? freePort;
+  const port = env.PORT ? Number(env.PORT) : await pick();
+  const metricsPort = env.METRICS_PORT ? Number(env.METRICS_PORT) : await pick();
   const ownDataDir = !env.DATA_DIR;
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "mcp-data-"));
   const fullEnv: Record<string, string> = {
@@ -92,7 +107,9 @@ export async function startServer(env: Record<string, string> = {}, opts: StartO
     if (!done) child.kill("SIGKILL");
     await exited;
     cleanup();
-    throw new Error(`${(e as Error).message}\n--- server output ---\n${out}`);
+    const picked = [env.PORT ? undefined : port, env.METRICS_PORT ? undefined : metricsPort].filter((p) => p !== undefined);
+    const taken = out.includes("EADDRINUSE") && picked.some((p) => out.includes(`127.0.0.1:${p}`));
+    throw new (taken ? PortTakenError : Error)(`${(e as Error).message}\n--- server output ---\n${out}`);
   }
 
   const logEntries = () => stdout.split("\n").flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; } });
