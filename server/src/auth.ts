@@ -54,6 +54,7 @@ export function keyPrincipal(key: string): string {
  */
 function apiKeyVerifier(keys: string[], scopes: string[] = []): OAuthTokenVerifier {
   const digests = keys.map(digest);
+  const principals = keys.map(keyPrincipal); // once per process, not per request (issue 18: a second digest a call)
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
       const d = digest(token);
@@ -61,8 +62,7 @@ function apiKeyVerifier(keys: string[], scopes: string[] = []): OAuthTokenVerifi
       digests.forEach((k, i) => { if (timingSafeEqual(k, d) && match < 0) match = i; });
       if (match < 0) throw new InvalidTokenError("Invalid API key");
       // Keys do not expire; the SDK requires an expiry, so report one hour ahead on every request.
-      const principal = keyPrincipal(keys[match]!);
-      return { token, clientId: `api-key-${match + 1}`, scopes, expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal } };
+      return { token, clientId: `api-key-${match + 1}`, scopes, expiresAt: Math.floor(Date.now() / 1000) + 3600, extra: { principal: principals[match]! } };
     },
   };
 }

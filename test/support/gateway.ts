@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { startServer, type RunningServer, type StartOptions } from "./server.ts";
+import { LOG_FLUSH_MS } from "../../server/src/logger.ts";
 
 export const GATEWAY_MAIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "gateway", "src", "main.ts");
 
@@ -21,11 +22,26 @@ export function startGateway(upstreams: Record<string, string>, env: Record<stri
  * gateway): -32602, the very answer a name of no upstream gets, and the upstream logs no call.
  */
 export async function assertCallRefusedLikeUnknown(client: Client, name: string, upstream: RunningServer): Promise<void> {
+  // The server gathers tool_call lines and writes them at least every LOG_FLUSH_MS (server/src/logger.ts): count
+  // them once no line of an earlier call is still on its way, and again after as long.
   const calls = () => upstream.logEntries().filter((e) => e.event === "tool_call").length;
-  const seen = calls();
+  const settled = () => settledValue(calls, LOG_FLUSH_MS * 4);
+  const seen = await settled();
   const refused = await client.callTool({ name: `${name}__search_notes`, arguments: { query: "x" } }).then(() => undefined, (e: McpError) => e);
   const unknown = await client.callTool({ name: "nosuch__search_notes", arguments: { query: "x" } }).then(() => undefined, (e: McpError) => e);
   assert.equal(refused?.code, -32602);
   assert.equal(refused?.message.replace(`${name}__`, "X"), unknown?.message.replace("nosuch__", "X"), "same answer as for a name that does not exist");
-  assert.equal(calls(), seen, `${name} was never called`);
+  assert.equal(await settled(), seen, `${name} was never called`);
+}
+
+/** `read()` once it has not changed for `quietMs` (polled every 50 ms; at most 10 s, then its last value). */
+async function settledValue(read: () => number, quietMs: number): Promise<number> {
+  let value = read();
+  let since = Date.now();
+  for (const end = Date.now() + 10_000; Date.now() < end && Date.now() - since < quietMs;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = read();
+    if (now !== value) { value = now; since = Date.now(); }
+  }
+  return value;
 }
