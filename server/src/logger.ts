@@ -66,9 +66,17 @@ export function createLogger(level: string, service = "selfhosted-mcp-server"): 
   };
   const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
   setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
-  // flush() does nothing while a write is in flight, and what is left after it stays buffered below minLength:
-  // flush again once that write completes.
-  const writeNow = () => { destination.flush(); destination.once("write", () => destination.flush()); };
+  // flush() does nothing while a write is in flight, and what is left after it stays buffered below minLength: flush
+  // again once that write completes (one listener at most, however many lines come meanwhile), unless nothing is
+  // left (SonicBoom's buffered length `_len`; should it ever be missing, flush anyway: an empty write is harmless).
+  const buffered = () => (destination as unknown as { _len?: number })._len ?? 1;
+  let flushAfterWrite = false;
+  const writeNow = () => {
+    destination.flush();
+    if (flushAfterWrite) return;
+    flushAfterWrite = true;
+    destination.once("write", () => { flushAfterWrite = false; if (buffered() > 0) destination.flush(); });
+  };
   const hooks = { logMethod(this: Logger, args: Parameters<Logger["info"]>, method: Logger["info"]) { method.apply(this, args); writeNow(); } };
   const logger = pino({ ...options, hooks, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
   UNREDACTED.set(logger, pino(options, destination));

@@ -24,6 +24,7 @@ async function child(body: string): Promise<Array<Record<string, unknown>>> {
     ${body}`;
   const r = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Warning/, "no process warning (e.g. MaxListenersExceededWarning)");
   return r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
@@ -62,6 +63,17 @@ test("any other line is written at once, with the per-call lines gathered before
   assert.deepEqual(lines.find((l) => l.event === "flags"), { ...lines.find((l) => l.event === "flags"), idle: true, startedAtOnce: true });
   const seen = lines.find((l) => l.event === "seen")!;
   assert.ok((seen.after as number) >= 1, "the warn line was written");
+});
+
+test("a burst of other lines: at most one pending flush, not a listener per line; all written, in order", { timeout: 90_000 }, async () => {
+  const lines = await child(`
+    for (let i = 0; i < 100; i++) logger.warn({ event: "urgent", n: i }, "urgent");
+    logger.info({ event: "listeners", n: dest.listenerCount("write") }, "listeners");
+    await sleep(300);
+  `);
+  assert.deepEqual(lines.filter((l) => l.event === "urgent").map((l) => l.n), Array.from({ length: 100 }, (_, i) => i));
+  // The test's own counting listener, and the logger's one pending flush.
+  assert.ok((lines.find((l) => l.event === "listeners")!.n as number) <= 2, JSON.stringify(lines.at(-1)));
 });
 
 test("exit writes what is still gathered: no per-call line is lost on process.exit", { timeout: 90_000 }, async () => {
