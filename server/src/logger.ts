@@ -65,22 +65,34 @@ export function createLogger(level: string, service = "selfhosted-mcp-server"): 
     formatters: { level: (label: string) => ({ level: label }) },
   };
   const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
-  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
-  // flush() does nothing while a write is in flight, and what is left after it stays buffered below minLength: flush
-  // again once that write completes (one listener at most, however many lines come meanwhile), unless nothing is
-  // left (SonicBoom's buffered length `_len`; should it ever be missing, flush anyway: an empty write is harmless).
+  // SonicBoom's buffered length `_len`; should it ever be missing, flush anyway (an empty write is harmless).
   const buffered = () => (destination as unknown as { _len?: number })._len ?? 1;
-  let flushAfterWrite = false;
+  setInterval(() => { if (buffered() > 0) destination.flush(); }, LOG_FLUSH_MS).unref();
+  // flush() does nothing while a write is in flight, and what is left after it stays buffered below minLength: flush
+  // again when that write ends ('drain': SonicBoom is idle again), with one listener however many lines come meanwhile.
+  let flushOnDrain = false;
   const writeNow = () => {
     destination.flush();
-    if (flushAfterWrite) return;
-    flushAfterWrite = true;
-    destination.once("write", () => { flushAfterWrite = false; if (buffered() > 0) destination.flush(); });
+    if (flushOnDrain) return;
+    flushOnDrain = true;
+    destination.once("drain", () => { flushOnDrain = false; if (buffered() > 0) destination.flush(); });
   };
   const hooks = { logMethod(this: Logger, args: Parameters<Logger["info"]>, method: Logger["info"]) { method.apply(this, args); writeNow(); } };
   const logger = pino({ ...options, hooks, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
   UNREDACTED.set(logger, pino(options, destination));
   return logger;
+}
+
+/**
+ * Resolves once every line logged so far is written (or after `timeoutMs`, default 2000 ms). Call it before
+ * `process.exit`: pino's exit hook writes what is buffered synchronously, and that can overtake a write still in
+ * flight, so lines would come out of order.
+ */
+export function flushLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    logger.flush(() => { clearTimeout(timer); resolve(); }); // the callback's error (fsync of a pipe: EINVAL) is moot
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { RequestListener, Server } from "node:http";
 import type { Registry } from "prom-client";
 import type { ListenerConfig } from "./config.ts";
-import type { Logger } from "./logger.ts";
+import { flushLogs, type Logger } from "./logger.ts";
 import type { Drain } from "./drain.ts";
 import type { SessionManager } from "./sessions.ts";
 import { listenApp } from "./listen.ts";
@@ -54,6 +54,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     await o.close();
     logger.info({ event: "stopped", drained }, "stopped");
+    await flushLogs(logger);
     process.exit(0);
   }
   process.once("SIGTERM", () => void shutdown("SIGTERM"));

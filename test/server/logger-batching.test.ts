@@ -13,7 +13,7 @@ const LOGGER = fileURLToPath(new URL("../../server/src/logger.ts", import.meta.u
 async function child(body: string): Promise<Array<Record<string, unknown>>> {
   const script = `
     import { pino } from "pino";
-    import { createLogger, fixedFieldsLogger } from ${JSON.stringify(LOGGER)};
+    import { createLogger, fixedFieldsLogger, flushLogs } from ${JSON.stringify(LOGGER)};
     const logger = createLogger("info", "logger-test");
     const hot = fixedFieldsLogger(logger);
     const dest = logger[pino.symbols.streamSym];
@@ -82,4 +82,14 @@ test("exit writes what is still gathered: no per-call line is lost on process.ex
     process.exit(0);
   `);
   assert.equal(lines.filter((l) => l.event === "tool_call").length, 50);
+});
+
+test("flushLogs before exit (as the graceful shutdown does): every line written, in order, the last one last", { timeout: 90_000 }, async () => {
+  const lines = await child(`
+    for (let i = 0; i < 200; i++) { hot.info({ event: "tool_call", n: i }, "tool call"); if (i % 20 === 0) await sleep(1); }
+    logger.info({ event: "stopped" }, "stopped");
+    await flushLogs(logger);
+    process.exit(0);
+  `);
+  assert.deepEqual(lines.map((l) => l.event === "stopped" ? "stopped" : l.n), [...Array.from({ length: 200 }, (_, i) => i), "stopped"]);
 });
