@@ -55,7 +55,8 @@ export const LOG_FLUSH_MS = 100;
  * that lines stay in order and whole. The twin's per-call lines are gathered up to LOG_BUFFER_BYTES and written at
  * least every LOG_FLUSH_MS (one write(2) for many calls: the per-line write was ~4 % of a tools/call's CPU, issue 18);
  * every other line (start-up, shutdown, warnings, errors) is written at once, with whatever was gathered before it.
- * pino flushes synchronously at exit; a SIGKILL can lose at most LOG_FLUSH_MS of per-call lines.
+ * Before process.exit, await flushLogs (pino's own exit flush can overtake a write in flight); a SIGKILL can lose the
+ * last ~LOG_FLUSH_MS of per-call lines.
  */
 export function createLogger(level: string, service = "selfhosted-mcp-server"): Logger {
   const options = {
