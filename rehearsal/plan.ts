@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { run } from "../test/support/proc.ts";
 import { cliConfig, secretTexts, type StackConfig } from "./engine/config.ts";
-import { decideStep, checkFailures, stepOutputs, assetHash, UNKNOWN, IMAGE, DROPLET,
+import { decideStep, checkFailures, stepOutputs, assetHash, inheritFromParent, UNKNOWN, IMAGE, DROPLET,
   type Registration, type PriorResource, type Decision, type CheckFailure } from "./engine/rules.ts";
 import { contextDigest } from "./engine/image.ts";
 
@@ -207,12 +207,14 @@ async function childMain(outFile: string): Promise<void> {
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): void };
   const original = monitor.registerResource.bind(monitor);
   let order = 0;
+  const byUrn = new Map<string, Registration>();
   monitor.registerResource = (r: RegisterRequest, cb: unknown) => {
     const urn = mockUrn(r.getParent(), r.getType(), r.getName(), project.name, stack);
     const key = `${r.getType()}::${r.getName()}`;
     if (regs.has(key)) throw new Error(`duplicate resource ${key}`);
-    const reg = registration(r, urn, order++, cwd);
+    const reg = inheritFromParent(registration(r, urn, order++, cwd), byUrn.get(r.getParent()));
     regs.set(key, reg);
+    byUrn.set(urn, reg);
     return original(r, cb);
   };
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {

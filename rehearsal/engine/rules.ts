@@ -210,6 +210,20 @@ export function copyNeeded(olds: Record<string, unknown>, news: Record<string, u
 }
 
 /**
+ * The options the engine fills in from the parent's registration when the child left them unset
+ * (source_eval.go:2004 inheritFromParent, called by RegisterResource at :2304; since pulumi v3.70.0, 653adbe621):
+ * deletedWith ("" is unset) and retainOnDelete (protect and the provider too; the rehearsal records neither).
+ * The Node SDK does not do this itself (resource.js inherits only protect and providers), so a component's
+ * `deletedWith` reaches its children only through the engine. Applied in registration order: a parent is
+ * registered before its children, and its own inherited values pass on to them.
+ */
+export function inheritFromParent(child: Registration, parent: Registration | undefined): Registration {
+  if (!parent) return child;
+  return { ...child, deletedWith: child.deletedWith || parent.deletedWith,
+    retainOnDelete: child.retainOnDelete ?? parent.retainOnDelete };
+}
+
+/**
  * Why a delete runs no provider Delete (ST:626 DeleteStep.Apply): retainOnDelete; or deletedWith names a
  * resource deleted in the same run (isDeletedWith, ST:603).
  */

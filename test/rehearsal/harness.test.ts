@@ -45,7 +45,7 @@ test("the recorder captures registrations as the engine receives them", async ()
   const plan = await recordPlan(request({ ...V1, withCopy: "true" }), planFile);
   assert.equal(statSync(planFile).mode & 0o777, 0o600);
   const byName = Object.fromEntries(plan.resources.map((r) => [r.name, r]));
-  assert.deepEqual(Object.keys(byName).sort(), ["b", "c", "copy", "harness-fixture-rehearsal", "pair", "pair-a", "r", "u", "w"]);
+  assert.deepEqual(Object.keys(byName).sort(), ["b", "c", "copy", "harness-fixture-rehearsal", "pair", "pair-a", "r", "u", "w", "wc", "wc-child"]);
   const a = byName["pair-a"]!;
   assert.equal(a.type, "command:local:Command");
   assert.equal(a.parent, byName.pair!.urn);
@@ -60,6 +60,7 @@ test("the recorder captures registrations as the engine receives them", async ()
   assert.deepEqual(byName.u!.ignoreChanges, ["environment.IGNORED"]);
   assert.equal(byName.r!.retainOnDelete, true);
   assert.equal(byName.w!.deletedWith, byName.c!.urn);
+  assert.equal(byName["wc-child"]!.deletedWith, byName.c!.urn, "inherited from its component, as the engine does");
   assert.deepEqual(byName.copy!.additionalSecretOutputs, ["connection"], "added by the SDK");
   assert.equal((byName.copy!.inputs.source as { asset: string }).asset, "string", "an up knows the source");
   assert.deepEqual(plan.checkFailures, []);
@@ -84,7 +85,7 @@ test("preview: unknown outputs of resources not yet created; CopyToRemote 1.2.1 
 test("execute: create in order, unchanged up runs nothing, triggers replace (new create, then the old delete with its stdout)", async () => {
   rmSync(out, { force: true });
   const created = ops(await up(V1));
-  assert.deepEqual([...created].sort(), ["create b", "create c", "create pair-a", "create r", "create u", "create w"]);
+  assert.deepEqual([...created].sort(), ["create b", "create c", "create pair-a", "create r", "create u", "create w", "create wc-child"]);
   assert.ok(created.indexOf("create pair-a") < created.indexOf("create b") && created.indexOf("create b") < created.indexOf("create c"), created.join());
   assert.deepEqual(lines().filter((l) => /^create [abc] /.test(l)), [`create a token=${SENTINEL}`, "create b v=1", `create c out=${out}`]);
   assert.deepEqual(ops(await up(V1)), [], "unchanged program runs nothing");
@@ -120,9 +121,9 @@ test("deletes: retainOnDelete and deletedWith skip the provider's delete; remove
   assert.equal(lines().length, n, "r's delete script did not run");
   n = lines().length;
   const noC = await up({ ...base, withR: "false", withC: "false" });
-  assert.deepEqual(noC.filter((s) => s.op === "delete").map((s) => s.name), ["w", "c"], "w (depends on nothing but is deletedWith c) and c");
-  assert.match(String(noC.find((s) => s.name === "w")!.detail), /^deletedWith .*::c$/);
-  assert.deepEqual(lines().slice(n), ["delete c"], "w's delete did not run: c's deletion takes it along");
+  assert.deepEqual(noC.filter((s) => s.op === "delete" && s.name !== "wc").map((s) => s.name), ["wc-child", "w", "c"], "wc's child and w (deletedWith c, the child by inheritance) before c");
+  for (const name of ["w", "wc-child"]) assert.match(String(noC.find((s) => s.name === name)!.detail), /^deletedWith .*::c$/, name);
+  assert.deepEqual(lines().slice(n), ["delete c"], "neither w's nor wc-child's delete ran: c's deletion takes them along");
   const destroyed = ops(await destroyAll({ stateDir: dir }));
   assert.deepEqual([...destroyed].sort(), ["delete b", "delete pair-a", "delete u"]);
   assert.ok(destroyed.indexOf("delete b") < destroyed.indexOf("delete pair-a"), "b depends on pair-a: deleted first");

@@ -138,3 +138,17 @@ test("destroy: dependents first, the droplet after its commands, the registry la
   assert.match(steps[at("mcp-deploy-site")]!.detail ?? "", /^deletedWith .*Droplet::mcp-host-droplet$/);
   assert.deepEqual(ran, [], "no delete script runs: only the site has one, and its host goes too");
 });
+
+// The smoke timer's install (its delete is the uninstall) is the child of a component given `deletedWith` the droplet;
+// the engine passes it on (source_eval.go inheritFromParent), so a destroy needs no SSH to the host for it either.
+test("destroy with the smoke timer and the alert stack: the smoke install inherits deletedWith from its component; no delete script runs", async () => {
+  const dir = mkdtempSync(join(root, "destroy-monitored-"));
+  await mockUp(dir, request({ ...BASE, smokeTimer: "true", alertWebhookUrl: { value: "https://alerts.example.com/hook", secret: true } }));
+  const { steps, ran } = await mockDestroy(dir);
+  const named = (re: RegExp) => steps.filter((s) => re.test(s.name));
+  assert.ok(named(/smoke-install$/).length === 1 && named(/alert-stack-teardown$/).length === 1, steps.map((s) => s.name).join(", "));
+  for (const s of [...named(/smoke-install$/), ...named(/alert-stack-teardown$/)]) {
+    assert.match(s.detail ?? "", /^deletedWith .*Droplet::mcp-host-droplet$/, s.name);
+  }
+  assert.deepEqual(ran, [], "no delete script runs (the smoke uninstall and the alert teardown included)");
+});
