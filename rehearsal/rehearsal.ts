@@ -18,6 +18,8 @@ import type { StackConfig } from "./engine/config.ts";
 import { executePlan, destroyAll, priorState, CheckError, IMAGE, type Step } from "./execute.ts";
 import { DropletVm, requireQemu } from "./vm/droplet-vm.ts";
 import { ensureVmImage } from "./vm/image.ts";
+import { ensureAptMirror, provideAptMirror } from "./vm/apt-mirror.ts";
+import { DAEMONS } from "../infra/monitoring/daemons.ts";
 import { findDropletSize } from "../infra/render/droplet-size.ts";
 import { startServices, stopServices, type ServicesInfo } from "./services.ts";
 import { ensureStateDir, readJson, writeJson } from "./state.ts";
@@ -26,6 +28,8 @@ import { splitList } from "../contract/list.ts";
 
 export const DOMAIN = "mcp.example.test";
 export const DROPLET_TYPE = "digitalocean:index/droplet:Droplet";
+const MONITORING_STACK_TYPE = "selfhosted-mcp:index:McpMonitoringStack";
+const MONITORING_PACKAGES = Object.values(DAEMONS).map((d) => d.pkg);
 /**
  * Where the operator puts the private ACME CA's bundle on the droplet (stack config acmeCaBundle is a path on the
  * droplet): the rehearsal installs pebble's certificates there after boot, before the deployment runs.
@@ -193,6 +197,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     await vm.startTunnel([portOf(services.registry), portOf(services.acme.directoryUrl), portOf(services.upstreamUrl), ...alerts],
       `http://${services.registry}/v2/`);
   });
+  // What the program installs with apt-get after boot (the monitoring stack) comes from the droplet's mirror.
+  if (plan.resources.some((r) => r.urn.includes(`${MONITORING_STACK_TYPE}$`))) {
+    await timed("mirror", async () => provideAptMirror(vm, await ensureAptMirror(MONITORING_PACKAGES, image, log)));
+  }
   const steps: Step[] = [];
   // The engine hands the image's real outputs (repoDigest) to its dependents once it ran; the rehearsal runs the
   // image steps first, then re-records against the new state (the image is "same" now, its digest known).

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016  # the hooks' "$1" (the chroot dir) is expanded by mmdebstrap, not here
 # Builds the rehearsal droplet's disk image: Debian bookworm (the stand-in for DigitalOcean's Ubuntu 24.04 image)
-# with the cloud kernel, real cloud-init, openssh-server, and every package the product installs with apt (the
-# user-data's, and the monitoring stack's, whose units stay disabled until the product's install enables them)
-# pre-seeded, so the VM never needs a package mirror. Recipe: shared/LOCAL-INFRA.md ("A real booted droplet").
+# with the cloud kernel, real cloud-init, openssh-server, and every package the product's user-data installs
+# pre-seeded, so a boot never needs a package mirror. Recipe: shared/LOCAL-INFRA.md ("A real booted droplet").
 #
-# Usage: build-image.sh OUT_DIR PACKAGE...    (PACKAGE: what the product installs with apt; the base set is added here)
+# Usage: build-image.sh OUT_DIR PACKAGE...    (PACKAGE: the user-data's packages; the base set is added here)
 # Writes OUT_DIR/{disk.qcow2,vmlinuz,initrd.img,packages.txt}; OUT_DIR must not exist (the caller builds into
 # a temporary sibling and renames it, so a half-built image is never used).
 # Env: VM_IMAGE_MIRROR  optional mmdebstrap MIRROR argument (a URI or a sources file); default: mmdebstrap's.
-#      VM_DISABLED_UNITS  optional, space-separated: units of PACKAGEs the product installs only after boot (the
-#                        monitoring stack); disabled in the image, as if not yet installed (their package enabled them).
 #      VM_PRESEED_IMAGE, VM_PRESEED_PORT  optional: a local docker image whose layers go into the guest's docker
 #                        store (preseed-docker.sh; the server image's base) and a free port for its registry.
 set -euo pipefail
@@ -31,11 +28,6 @@ shift
 base=systemd-sysv,udev,linux-image-cloud-amd64,initramfs-tools,cloud-init,openssh-server,netbase,iproute2,sudo,locales,apparmor,procps,ca-certificates,iptables
 pkgs=$base$(printf ',%s' "$@")
 
-disable_hook=()
-if [ -n "${VM_DISABLED_UNITS:-}" ]; then
-  disable_hook=(--customize-hook="chroot \"\$1\" systemctl disable --quiet ${VM_DISABLED_UNITS}")
-fi
-
 mkdir -p "$out.tmp"
 work=$(mktemp -d "$out.work.XXXXXX")
 trap 'rm -rf "$work" "$out.tmp"' EXIT
@@ -51,7 +43,6 @@ mmdebstrap --variant=minbase --include="$pkgs" \
   --customize-hook='sed -i -E "/^[[:space:]]*-[[:space:]]*grub-dpkg[[:space:]]*$/d" "$1/etc/cloud/cloud.cfg"' \
   --customize-hook='rm -f "$1"/etc/apt/sources.list "$1"/etc/apt/sources.list.d/*; : > "$1/etc/apt/sources.list"' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*; : > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
-  "${disable_hook[@]}" \
   --customize-hook='chroot "$1" dpkg-query -W -f="\${Package} \${Version}\n" > "$1/root/packages.txt"' \
   bookworm "$root" ${VM_IMAGE_MIRROR:+"$VM_IMAGE_MIRROR"} >&2
 

@@ -1,8 +1,6 @@
 // The rehearsal droplet's disk image, built once per machine and cached outside the repository. The cache key is
-// the build recipe (build-image.sh) plus the packages the product installs with apt — the user-data's (infra's
-// HOST_PACKAGES) and, after boot, the monitoring stack's (DAEMONS; pre-installed with their units disabled, so the
-// product's install finds them installed and enables them itself) — a change to any builds a new image instead of
-// reusing a stale one. Several rehearsals (a user's and the
+// the build recipe (build-image.sh) plus the package list the product's user-data installs (infra's HOST_PACKAGES):
+// a change to either builds a new image instead of reusing a stale one. Several rehearsals (a user's and the
 // tests') may ask at once: the build runs under one flock, into a temporary directory renamed when complete.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -10,19 +8,10 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, runOk, distinctFreePorts } from "../../test/support/proc.ts";
 import { HOST_PACKAGES } from "../../infra/render/cloud-init.ts";
-import { DAEMONS } from "../../infra/monitoring/daemons.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BUILD_SCRIPT = join(HERE, "build-image.sh");
 const RECIPE = [BUILD_SCRIPT, join(HERE, "preseed-docker.sh")];
-/**
- * What the monitoring stack's install (infra/render/scripts/monitoring-install.sh) would apt-get after boot, and
- * the units those packages enable. In the image they are installed, their units disabled: under TCG their
- * unpack and maintainer scripts took ~4 min per droplet (docs/rehearsal.md, "What differs").
- */
-export const MONITORING_PACKAGES = Object.values(DAEMONS).map((d) => d.pkg);
-const MONITORING_UNITS = Object.values(DAEMONS).map((d) => `${d.unit}.service`);
-const IMAGE_PACKAGES = [...HOST_PACKAGES, ...MONITORING_PACKAGES];
 
 /** Where images are cached: $SELFHOSTED_MCP_VM_CACHE, else /var/cache/selfhosted-mcp/vm (machine-wide, read-only use). */
 export const VM_CACHE_DIR = process.env.SELFHOSTED_MCP_VM_CACHE ?? "/var/cache/selfhosted-mcp/vm";
@@ -38,11 +27,11 @@ export interface VmImage {
   packages: string;
 }
 
-/** The image key: recipe + packages (sorted) + disabled units + the pre-seeded docker image's ID (if any), 16 hex digits. */
-export function imageKey(packages: readonly string[] = IMAGE_PACKAGES, preseedId = "", disabledUnits: readonly string[] = MONITORING_UNITS): string {
+/** The image key: recipe + packages (sorted) + the pre-seeded docker image's ID (if any), 16 hex digits. */
+export function imageKey(packages: readonly string[] = HOST_PACKAGES, preseedId = ""): string {
   const h = createHash("sha256");
   for (const f of RECIPE) h.update(readFileSync(f));
-  return h.update(JSON.stringify([...packages].sort())).update(JSON.stringify(disabledUnits)).update(preseedId).digest("hex").slice(0, 16);
+  return h.update(JSON.stringify([...packages].sort())).update(preseedId).digest("hex").slice(0, 16);
 }
 
 function imageAt(dir: string): VmImage | undefined {
@@ -52,10 +41,8 @@ function imageAt(dir: string): VmImage | undefined {
 }
 
 export interface VmImageSpec {
-  /** The packages the product installs with apt (pre-installed in the image). Default: HOST_PACKAGES + MONITORING_PACKAGES. */
+  /** The packages the user-data installs (pre-installed in the image). */
   packages?: readonly string[];
-  /** Units of those packages disabled in the image (installed by the product only after boot). Default: the monitoring daemons'. */
-  disabledUnits?: readonly string[];
   /**
    * A local docker image (tag) whose layers are pre-seeded into the guest's docker store (preseed-docker.sh): the
    * server image's base, so a first deploy pulls only the app's layers. Part of the cache key (by image ID).
@@ -68,10 +55,9 @@ export interface VmImageSpec {
  * qemu-img). Throws with the build's output tail on failure.
  */
 export async function ensureVmImage(log: (l: string) => void = () => undefined, spec: VmImageSpec = {}): Promise<VmImage> {
-  const packages = spec.packages ?? IMAGE_PACKAGES;
-  const disabledUnits = spec.disabledUnits ?? MONITORING_UNITS;
+  const packages = spec.packages ?? HOST_PACKAGES;
   const preseedId = spec.preseedImage ? (await runOk("docker", ["image", "inspect", "--format", "{{.Id}}", spec.preseedImage])).stdout.trim() : "";
-  const dir = join(VM_CACHE_DIR, `bookworm-${imageKey(packages, preseedId, disabledUnits)}`);
+  const dir = join(VM_CACHE_DIR, `bookworm-${imageKey(packages, preseedId)}`);
   const cached = imageAt(dir);
   if (cached) return cached;
   mkdirSync(VM_CACHE_DIR, { recursive: true, mode: 0o755 });
@@ -79,8 +65,7 @@ export async function ensureVmImage(log: (l: string) => void = () => undefined, 
   const started = Date.now();
   // flock: one build at a time; the second waiter finds the finished image and the script is not run again.
   const script = `[ -e "$1" ] || exec bash "$0" "$@"`;
-  const env = { VM_DISABLED_UNITS: disabledUnits.join(" "),
-    ...(spec.preseedImage ? { VM_PRESEED_IMAGE: spec.preseedImage, VM_PRESEED_PORT: String((await distinctFreePorts(1))[0]) } : {}) };
+  const env = spec.preseedImage ? { VM_PRESEED_IMAGE: spec.preseedImage, VM_PRESEED_PORT: String((await distinctFreePorts(1))[0]) } : {};
   const r = await run("flock", ["-w", "1800", join(VM_CACHE_DIR, ".build.lock"), "sh", "-c", script, BUILD_SCRIPT, dir, ...packages],
     { timeoutMs: 2_400_000, env: { ...process.env, ...env } });
   if (r.code !== 0) throw new Error(`building the droplet disk image failed (exit ${r.code}):\n${(r.stdout + r.stderr).trimEnd().split("\n").slice(-30).join("\n")}`);
