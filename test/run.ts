@@ -5,7 +5,7 @@
 // The lanes share no state: each rehearsal instance owns its VM, ports, keys and state dir (issue 11), and every
 // host test picks free ports and unique names. What both need and would race to create on a fresh machine (the
 // machine's dockerd, the local base image) is made once here, before either lane starts; so is the droplet disk
-// image when the VM lane runs (on a fresh machine it was the VM lane's first step: 338 s beside the host lane, 165 s
+// image when the VM lane runs (on a fresh machine it was the VM lane's first step: 338 s beside the host lane, 150-165 s
 // with the machine to itself; cached, both are a directory check).
 //
 // `tsc --noEmit` runs beside the lanes. Usage: node test/run.ts [FILE...]   (default: test/**/*.test.ts). The host
