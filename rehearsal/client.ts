@@ -6,9 +6,18 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { httpsClient, type HttpsClient } from "../test/support/https-client.ts";
 
+/**
+ * At most this many connections per origin. qemu's user-net forward listens with a backlog of 1 (libslirp 4.7.0,
+ * src/socket.c:844 `listen(s, 1)`, Debian bookworm's libslirp0): of a burst of new connections the host kernel drops
+ * the SYNs that find the accept queue full, and the client retries them at 1, 2, 4, 8, 16, 32 s. A burst of 60
+ * once left one connection unconnected after 60 s. A droplet's nginx listens with a backlog of 511, so this is the
+ * rehearsal's limit, not the product's; the requests themselves still all go out, queued on these connections.
+ */
+export const PUBLIC_CONNECTIONS = 6;
+
 /** A fetch for https://<domain> on this machine (ports mapped to the droplet VM's forwards), trusting only the given root(s). */
 export function publicClient(domain: string, caPem: string, ports?: Record<number, number>): HttpsClient {
-  return httpsClient({ ca: caPem, servername: domain, ports });
+  return httpsClient({ ca: caPem, servername: domain, ports, connections: PUBLIC_CONNECTIONS });
 }
 
 export interface McpSession { client: Client; close(): Promise<void> }

@@ -17,13 +17,14 @@ const loopback = (_host: string, opts: { all?: boolean }, cb: (...a: unknown[]) 
 
 /**
  * `ports` maps the URL's port (443/80 when the URL names none) to the loopback port actually dialled, e.g. a VM's
- * forwarded 443; the URL, SNI and Host stay the real name's.
+ * forwarded 443; the URL, SNI and Host stay the real name's. `connections` caps the open connections per origin
+ * (undici Agent `connections`; default: no cap): requests beyond it wait for a free one.
  */
-export function httpsClient(opts: { ca: string; servername: string; ports?: Record<number, number> }): HttpsClient {
+export function httpsClient(opts: { ca: string; servername: string; ports?: Record<number, number>; connections?: number }): HttpsClient {
   // Connect (TCP + TLS handshake) bounded at 60 s, not undici's 10 s: a droplet VM under TCG accepts through qemu's
   // single-threaded user network, and a burst of 60 new connections once took over 10 s for one of them.
   const connector = buildConnector({ ca: opts.ca, lookup: loopback as never, timeout: 60_000 });
-  const agent = new Agent({ keepAliveTimeout: 1000, connect: (o, cb) => {
+  const agent = new Agent({ keepAliveTimeout: 1000, ...(opts.connections ? { connections: opts.connections } : {}), connect: (o, cb) => {
     const port = Number(o.port || (o.protocol === "https:" ? 443 : 80));
     connector({ ...o, port: String(opts.ports?.[port] ?? port) }, cb);
   } });
