@@ -84,7 +84,11 @@ function rehearsalSecrets(stateDir: string): RehearsalSecrets {
 export function stackConfig(opts: RehearsalOptions, services: ServicesInfo, baseImage: string, vm: DropletVm): PlanRequest {
   const secrets = rehearsalSecrets(opts.stateDir);
   const extra = opts.settingsFor?.(services) ?? {};
-  const serverEnv = { UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000" };
+  // METRICS_EVENT_LOOP_RESOLUTION_MS: the event-loop delay metric's timer (production default 10 ms, prom-client's)
+  // wakes each node process 100 times a second. Under TCG an idle container cost its droplet VM ~8 % of a host core
+  // (qemu's CPU: 6.4 s a minute with one idle server, 1.7 s with it paused), on the CPU the tests share; once a
+  // second keeps the metric. The gateway gets it through `env` too.
+  const serverEnv = { UPSTREAM_URL: services.upstreamUrl, SEARCH_TIMEOUT_MS: "30000", METRICS_EVENT_LOOP_RESOLUTION_MS: "1000" };
   const plain: Record<string, string> = {
     domain: DOMAIN,
     sshPublicKey: vm.publicKey,

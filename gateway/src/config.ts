@@ -182,7 +182,7 @@ export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): Gate
   }
   const maxSessions = source.MAX_SESSIONS?.trim() ? e.MAX_SESSIONS : defaultMaxSessions(process.constrainedMemory());
   return {
-    port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
+    port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST, eventLoopResolutionMs: e.METRICS_EVENT_LOOP_RESOLUTION_MS,
     ...surface, auth, logLevel: e.LOG_LEVEL, upstreams, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     limits: {
       upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS, connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS, upstreamMaxBytes: e.UPSTREAM_MAX_BYTES,

@@ -26,7 +26,7 @@ const logger = createLogger(config.logLevel, "selfhosted-mcp-gateway");
 process.on("uncaughtException", (e) => { logger.fatal({ err: { name: e.name, message: e.message } }, "uncaught exception"); process.exit(1); });
 process.on("unhandledRejection", (e) => { logger.error({ err: { message: e instanceof Error ? e.message : String(e) } }, "unhandled rejection"); });
 
-const metrics = createGatewayMetrics();
+const metrics = createGatewayMetrics({ eventLoopResolutionMs: config.eventLoopResolutionMs });
 const { limits } = config;
 const gateway = new Gateway(config.upstreams.map((u) => new Upstream(u, limits, logger, metrics)), limits, metrics, logger);
 const access = accessRule(config.auth, config.upstreams);

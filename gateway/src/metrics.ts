@@ -20,9 +20,10 @@ export interface GatewayMetrics {
   trackSessions(count: () => number): void;
 }
 
-export function createGatewayMetrics(): GatewayMetrics {
+/** `eventLoopResolutionMs`: ListenerConfig's (METRICS_EVENT_LOOP_RESOLUTION_MS); default prom-client's 10. */
+export function createGatewayMetrics({ eventLoopResolutionMs = 10 }: { eventLoopResolutionMs?: number } = {}): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: eventLoopResolutionMs });
   let sessionCount = () => 0;
   new Gauge({ name: "mcp_gateway_sessions", help: "Live client sessions of the gateway.", registers: [registry], collect() { this.set(sessionCount()); } });
   return {

@@ -38,6 +38,8 @@ export const LISTENER_ENV = {
   LISTEN_SOCKET: socketPath.optional(),
   METRICS_PORT: port(9090),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  // prom-client's eventLoopMonitoringPrecision: the event-loop delay histogram's timer period (its default, 10).
+  METRICS_EVENT_LOOP_RESOLUTION_MS: ms(10, 60_000),
   PUBLIC_URL: httpUrl.optional(),
   ALLOWED_ORIGINS: list(),
   ALLOWED_HOSTS: list(),
@@ -135,6 +137,13 @@ export interface ListenerConfig {
   listenSocket: string | undefined;
   metricsPort: number;
   metricsHost: string;
+  /**
+   * METRICS_EVENT_LOOP_RESOLUTION_MS (default 10, 1-60000): the period of the timer behind the nodejs_eventloop_lag_*
+   * summary metrics (prom-client collectDefaultMetrics `eventLoopMonitoringPrecision`, Node's monitorEventLoopDelay
+   * `resolution`). Each sample is the time between two of its firings, so the reported lag includes it; the timer
+   * wakes an idle process 1000/resolution times a second.
+   */
+  eventLoopResolutionMs: number;
   publicUrl: string;
   /** The MCP endpoint's absolute URL: the OAuth resource identifier. */
   resourceUrl: string;
@@ -267,7 +276,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const { publicUrl, resourceUrl, allowedOrigins, allowedHosts } = httpSurface(e);
   const auth = authConfig(e, resourceUrl);
   return {
-    port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST,
+    port: e.PORT, host: e.HOST, listenSocket: e.LISTEN_SOCKET, metricsPort: e.METRICS_PORT, metricsHost: e.METRICS_HOST, eventLoopResolutionMs: e.METRICS_EVENT_LOOP_RESOLUTION_MS,
     publicUrl, resourceUrl, allowedOrigins, allowedHosts,
     auth,
     dataDir: e.DATA_DIR,

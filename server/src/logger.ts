@@ -68,7 +68,20 @@ export function createLogger(level: string, service = "selfhosted-mcp-server"): 
   const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
   // SonicBoom's buffered length `_len`; should it ever be missing, flush anyway (an empty write is harmless).
   const buffered = () => (destination as unknown as { _len?: number })._len ?? 1;
-  setInterval(() => { if (buffered() > 0) destination.flush(); }, LOG_FLUSH_MS).unref();
+  const writing = () => (destination as unknown as { _writing?: boolean })._writing === true;
+  // A timer only while lines wait (an idle server wakes for nothing: a timer every LOG_FLUSH_MS cost a droplet VM
+  // under TCG ~1 % of a host core per container, docs/rehearsal.md). flush() does nothing while a write is in
+  // flight, so then the timer takes another turn.
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flushSoon = () => {
+    if (flushTimer) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      if (buffered() === 0) return;
+      if (writing()) flushSoon(); // its bytes still count in _len until the write ends
+      else destination.flush();
+    }, LOG_FLUSH_MS).unref();
+  };
   // flush() does nothing while a write is in flight, and what is left after it stays buffered below minLength: flush
   // again when that write ends ('drain': SonicBoom is idle again), with one listener however many lines come meanwhile.
   let flushOnDrain = false;
@@ -80,7 +93,8 @@ export function createLogger(level: string, service = "selfhosted-mcp-server"): 
   };
   const hooks = { logMethod(this: Logger, args: Parameters<Logger["info"]>, method: Logger["info"]) { method.apply(this, args); writeNow(); } };
   const logger = pino({ ...options, hooks, redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, destination);
-  UNREDACTED.set(logger, pino(options, destination));
+  const gathered = { logMethod(this: Logger, args: Parameters<Logger["info"]>, method: Logger["info"]) { method.apply(this, args); if (buffered() > 0) flushSoon(); } };
+  UNREDACTED.set(logger, pino({ ...options, hooks: gathered }, destination));
   return logger;
 }
 

@@ -29,7 +29,7 @@ if (config.auth.mode === "oauth") {
   if (fatal) { process.stderr.write(`invalid configuration: ${fatal}\n`); process.exit(1); }
 }
 
-const metrics = createMetrics();
+const metrics = createMetrics({ eventLoopResolutionMs: config.eventLoopResolutionMs });
 let store: Store;
 try {
   const { notesQuotaBytes: quotaBytes, notesTotalQuotaBytes: totalQuotaBytes, searchTimeoutMs } = config.limits;

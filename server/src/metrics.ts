@@ -14,9 +14,10 @@ export interface Metrics {
   trackSessions(count: () => number): void;
 }
 
-export function createMetrics(): Metrics {
+/** `eventLoopResolutionMs`: ListenerConfig's (METRICS_EVENT_LOOP_RESOLUTION_MS); default prom-client's 10. */
+export function createMetrics({ eventLoopResolutionMs = 10 }: { eventLoopResolutionMs?: number } = {}): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: eventLoopResolutionMs });
   let sessionCount = () => 0;
   return {
     registry,

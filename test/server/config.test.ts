@@ -11,6 +11,7 @@ test("defaults: port 8000, metrics 9090 on loopback, stateless, api-key auth nee
   assert.equal(c.port, 8000);
   assert.equal(c.metricsPort, 9090);
   assert.equal(c.metricsHost, "127.0.0.1");
+  assert.equal(c.eventLoopResolutionMs, 10, "prom-client's eventLoopMonitoringPrecision default");
   assert.equal(c.sessions, "stateless");
   assert.equal(c.maxBodyBytes, 1024 * 1024);
   assert.deepEqual(c.auth, { mode: "api-key", keys: ["k".repeat(32)] });
@@ -74,6 +75,7 @@ test("every bad value is rejected with the variable's name and what to do", () =
     [{ PORT: "eighty" }, /^PORT: invalid value "eighty": must be an integer from 1 to 65535$/],
     [{ PORT: "70000" }, /^PORT: /],
     [{ METRICS_PORT: "-1" }, /^METRICS_PORT: /],
+    [{ METRICS_EVENT_LOOP_RESOLUTION_MS: "0" }, /^METRICS_EVENT_LOOP_RESOLUTION_MS: .*milliseconds/],
     [{ AUTH_MODE: "basic" }, /^AUTH_MODE: .*must be one of "none", "api-key", "oauth"/],
     [{ AUTH_MODE: "api-key" }, /^API_KEYS: AUTH_MODE=api-key needs at least one key.*set AUTH_MODE=none explicitly/],
     [{ API_KEYS: "short" }, /^API_KEYS: every API key must be at least 16 characters/],

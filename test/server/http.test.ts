@@ -19,7 +19,7 @@ before(async () => {
   stub = await startUpstreamStub({ slowMs: 3000 });
   [stateless, stateful] = await startAll([
     () => startServer({ UPSTREAM_URL: stub.url, HEALTH_CACHE_MS: "300", HEALTH_UPSTREAM_TIMEOUT_MS: "300", MAX_BODY_BYTES: "65536" }),
-    () => startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful" }),
+    () => startServer({ UPSTREAM_URL: stub.url, MCP_SESSIONS: "stateful", METRICS_EVENT_LOOP_RESOLUTION_MS: "200" }),
   ]);
 });
 after(async () => {
@@ -252,4 +252,21 @@ test("property: arbitrary request bodies never produce a 5xx or kill the server"
     assert.equal((await fetch(`${server.url}/livez`)).status, 200);
     assert.ok(!server.logs().includes('"level":"error"'), "no unexpected errors logged");
   }
+});
+
+/** The smallest event-loop delay sample since the last scrape (prom-client resets it per scrape), once there is one. */
+async function eventLoopLagMin(s: RunningServer): Promise<number> {
+  for (let i = 0; i < 40; i++) {
+    const text = await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text();
+    const v = Number(/^nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(text)?.[1]);
+    if (Number.isFinite(v) && v > 0 && v < 60) return v;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no event-loop delay sample on :${s.metricsPort} within 20 s`);
+}
+
+test("METRICS_EVENT_LOOP_RESOLUTION_MS sets the event-loop delay timer: each sample is at least its period (default 10 ms)", async () => {
+  const [byDefault, coarse] = await Promise.all([eventLoopLagMin(stateless), eventLoopLagMin(stateful)]);
+  assert.ok(byDefault >= 0.009 && byDefault < 0.1, `default resolution: smallest sample ${byDefault} s`);
+  assert.ok(coarse >= 0.19, `METRICS_EVENT_LOOP_RESOLUTION_MS=200: smallest sample ${coarse} s`);
 });

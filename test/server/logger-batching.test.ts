@@ -93,3 +93,37 @@ test("flushLogs before exit (as the graceful shutdown does): every line written,
   `);
   assert.deepEqual(lines.map((l) => l.event === "stopped" ? "stopped" : l.n), [...Array.from({ length: 200 }, (_, i) => i), "stopped"]);
 });
+
+test("an idle logger sets no timer: one flush timer while per-call lines wait, none before or after", { timeout: 90_000 }, async () => {
+  // Counts the timers the logger creates (setTimeout/setInterval wrapped before it is loaded): a periodic flush
+  // would wake an idle server every LOG_FLUSH_MS (docs/rehearsal.md: the cost of idle wake-ups under TCG).
+  const script = `
+    const made = { interval: 0, timeout: 0 };
+    const st = globalThis.setTimeout, si = globalThis.setInterval;
+    globalThis.setInterval = (...a) => { made.interval++; return si(...a); };
+    globalThis.setTimeout = (...a) => { made.timeout++; return st(...a); };
+    const { createLogger, fixedFieldsLogger, LOG_FLUSH_MS } = await import(${JSON.stringify(LOGGER)});
+    const wait = (ms) => new Promise((r) => st(r, ms));
+    const logger = createLogger("info", "logger-test");
+    const hot = fixedFieldsLogger(logger);
+    const snap = () => ({ ...made });
+    const started = snap();
+    await wait(LOG_FLUSH_MS * 3);
+    const idle = snap();
+    for (let i = 0; i < 20; i++) hot.info({ event: "tool_call", n: i }, "tool call");
+    const gathered = snap();
+    await wait(LOG_FLUSH_MS * 3);
+    const written = snap();
+    await wait(LOG_FLUSH_MS * 3);
+    console.log(JSON.stringify({ event: "timers", started, idle, gathered, written, idleAgain: snap() }));`;
+  const r = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const timers = lines.find((l) => l.event === "timers")! as Record<string, { interval: number; timeout: number }>;
+  assert.equal(lines.filter((l) => l.event === "tool_call").length, 20, "every gathered line was written by the timer");
+  assert.deepEqual(timers.started, { interval: 0, timeout: 0 }, "no timer at creation");
+  assert.deepEqual(timers.idle, timers.started, "none while idle");
+  assert.deepEqual(timers.gathered, { interval: 0, timeout: 1 }, "one flush timer for 20 gathered lines");
+  assert.deepEqual(timers.idleAgain, timers.written, "none once they were written");
+  assert.equal(timers.written!.timeout, 1);
+});
