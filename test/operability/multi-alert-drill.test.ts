@@ -95,7 +95,13 @@ test("one of two servers failing fires alerts naming that server, and none for t
   const wanted = ["McpHealthCheckFailing", "McpToolErrorRatioHigh"];
   await waitFor(`${wanted.join(", ")} for weather at the webhook`, () => wanted.every((n) =>
     notified().some((a) => a.status === "firing" && a.labels.alertname === n && a.labels.server === "weather")), { timeoutMs: BOUND_MS, intervalMs: 250 })
-    .catch(async (e: Error) => { throw new Error(`${e.message}; Prometheus alerts: ${JSON.stringify(await mon.alerts())}`); });
+    .catch(async (e: Error) => {
+      // Where the alerts stopped: Prometheus' side, Alertmanager's own list, what the receiver got (CI diagnosis).
+      const am = await fetch(`${mon.alertmanagerUrl}api/v2/alerts`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), (x: Error) => x.message);
+      const running = Object.entries(mon.daemons).map(([n, d]) => `${n} ${d.running() ? "running" : "exited"}`).join(", ");
+      throw new Error(`${e.message}; Prometheus alerts: ${JSON.stringify(await mon.alerts())}; Alertmanager alerts: ${am.slice(0, 2000)}; `
+        + `received: ${JSON.stringify(receiver.received.map((r) => r.path))}; daemons: ${running}`);
+    });
   for (const a of notified().filter((x) => wanted.includes(x.labels.alertname!))) {
     assert.match(a.annotations.description!, /^server weather: /, `${a.labels.alertname} names the server`);
   }

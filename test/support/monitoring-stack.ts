@@ -40,6 +40,10 @@ export async function startMonitoring(plan: MonitoringPlan, secrets: MonitoringS
     for (const url of [`${plan.urls.prometheus}-/ready`, `${plan.urls.alertmanager}-/ready`, plan.urls.nodeExporter]) {
       await waitFor(url, async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, { timeoutMs: 30_000, intervalMs: 200 });
     }
+    // A ready answer from a daemon that already exited came from another process on its port (picked free, taken
+    // before the bind: other tests run at the same time), and this stack would be wired to that one.
+    const gone = Object.entries(daemons).filter(([, d]) => !d.running()).map(([n]) => n);
+    if (gone.length) throw new Error(`${gone.join(", ")} exited right after start (another process answers on its port?)`);
   } catch (e) {
     const logs = Object.entries(daemons).map(([n, d]) => `--- ${n} ---\n${d.log().slice(-2000)}`).join("\n");
     await stop();

@@ -31,7 +31,11 @@ export async function runOk(cmd: string, args: string[], opts: Parameters<typeof
   return r;
 }
 
-export interface Daemon { pid: number; logFile: string; stop(signal?: NodeJS.Signals): Promise<void>; log(): string }
+export interface Daemon {
+  pid: number; logFile: string; stop(signal?: NodeJS.Signals): Promise<void>; log(): string;
+  /** False once the process has exited (e.g. it could not bind its port). */
+  running(): boolean;
+}
 
 /** Starts a long-running program in its own process group, output to logFile. */
 export function startDaemon(cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): Daemon {
@@ -44,6 +48,7 @@ export function startDaemon(cmd: string, args: string[], logFile: string, opts: 
     pid: child.pid!,
     logFile,
     log: () => { try { return readFileSync(logFile, "utf8"); } catch { return ""; } },
+    running: () => child.exitCode === null && child.signalCode === null,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       try { process.kill(-child.pid!, signal); } catch { return; }
