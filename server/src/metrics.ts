@@ -12,6 +12,13 @@ export interface Metrics {
   /** Live MCP sessions, read at scrape time from the function given to trackSessions (0 when stateless). */
   activeSessions: Gauge<string>;
   trackSessions(count: () => number): void;
+  /**
+   * Exposes a tool's mcp_tool_calls_total{status="ok"|"error"} and mcp_tool_duration_seconds series at 0 before its
+   * first call. A series that first appears at N has no earlier sample, so Prometheus' rate()/increase() count
+   * nothing for it: a burst of errors on a tool that had never failed between two scrapes would leave the error-ratio
+   * alert quiet (Prometheus docs, instrumentation practices, "Avoid missing metrics"). Idempotent.
+   */
+  declareTool(tool: string): void;
 }
 
 /** `eventLoopResolutionMs`: ListenerConfig's (METRICS_EVENT_LOOP_RESOLUTION_MS); default prom-client's 10. */
@@ -37,6 +44,10 @@ export function createMetrics({ eventLoopResolutionMs = 10 }: { eventLoopResolut
       collect() { this.set(sessionCount()); },
     }),
     trackSessions(count) { sessionCount = count; },
+    declareTool(tool) {
+      for (const status of ["ok", "error"]) this.toolCalls.inc({ tool, status }, 0);
+      this.toolDuration.zero({ tool });
+    },
   };
 }
 

@@ -184,3 +184,15 @@ test("metrics and one log entry per tool call (tool, ids, duration, outcome, err
   assert.ok(calls.some((e) => e.error_type === "upstream_timeout"));
   assert.doesNotMatch(server.logs(), /umbrella|Packing list|temperature_max/, "no arguments or results in logs");
 });
+
+test("before any call every tool's series are exposed at 0 (so rate() counts a first burst of errors)", async () => {
+  const fresh = await startServer({ UPSTREAM_URL: stub.url });
+  try {
+    const body = await (await fetch(`http://127.0.0.1:${fresh.metricsPort}/metrics`)).text();
+    for (const tool of ["get_forecast", "save_note", "get_note", "search_notes"]) {
+      for (const status of ["ok", "error"]) assert.match(body, new RegExp(`^mcp_tool_calls_total\\{tool="${tool}",status="${status}"\\} 0$`, "m"), `${tool} ${status}`);
+      assert.match(body, new RegExp(`^mcp_tool_duration_seconds_count\\{tool="${tool}"\\} 0$`, "m"), `${tool} duration`);
+    }
+    assert.doesNotMatch(body, /tool="unknown"/, "no series for tools that do not exist");
+  } finally { await fresh.stop(); }
+});

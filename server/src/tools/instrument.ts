@@ -48,6 +48,7 @@ export class ToolCalls {
    */
   wrap<A>(tool: string, fn: (args: A, extra: Extra) => Promise<Record<string, unknown>> | Record<string, unknown>, billing?: Billing<A>) {
     this.#known.add(tool);
+    this.#deps.metrics.declareTool(tool);
     return async (args: A, extra: Extra): Promise<CallToolResult> => {
       try {
         const gated = billing ? this.#deps.metering.gate(tool, billing, args, extra) : { args, notice: undefined };
